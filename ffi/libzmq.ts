@@ -1,0 +1,571 @@
+/**
+ * Typed, owned wrappers over libzmq 4.3 through `Deno.dlopen`.
+ *
+ * Threading model: every call on a ZeroMQ socket happens on the JS thread,
+ * because libzmq sockets are not thread-safe. Waiting happens on a native
+ * thread, but only on file descriptors: each socket's `ZMQ_FD` is polled by
+ * libc `poll()` in a nonblocking FFI call (see `ZmqReactor`), so one wait is
+ * in flight per process and never a call on a socket. The one exception is
+ * the forwarder, whose two sockets are handed to `zmq_proxy_steerable` on a
+ * native thread and never touched from JS again.
+ *
+ * @module
+ */
+
+import { setImmediate } from "node:timers";
+import { FdWaiter } from "./libc.ts";
+import { LIBZMQ, openLibrary } from "./libraries.ts";
+
+const SYMBOLS = {
+  zmq_version: { parameters: ["buffer", "buffer", "buffer"], result: "void" },
+  zmq_errno: { parameters: [], result: "i32" },
+  zmq_strerror: { parameters: ["i32"], result: "pointer" },
+  zmq_ctx_new: { parameters: [], result: "pointer" },
+  zmq_ctx_set: { parameters: ["pointer", "i32", "i32"], result: "i32" },
+  zmq_ctx_shutdown: { parameters: ["pointer"], result: "i32" },
+  zmq_ctx_term: { parameters: ["pointer"], result: "i32", nonblocking: true },
+  zmq_socket: { parameters: ["pointer", "i32"], result: "pointer" },
+  zmq_close: { parameters: ["pointer"], result: "i32" },
+  zmq_setsockopt: { parameters: ["pointer", "i32", "buffer", "usize"], result: "i32" },
+  zmq_getsockopt: { parameters: ["pointer", "i32", "buffer", "buffer"], result: "i32" },
+  zmq_bind: { parameters: ["pointer", "buffer"], result: "i32" },
+  zmq_connect: { parameters: ["pointer", "buffer"], result: "i32" },
+  zmq_unbind: { parameters: ["pointer", "buffer"], result: "i32" },
+  zmq_disconnect: { parameters: ["pointer", "buffer"], result: "i32" },
+  zmq_send: { parameters: ["pointer", "buffer", "usize", "i32"], result: "i32" },
+  zmq_recv: { parameters: ["pointer", "buffer", "usize", "i32"], result: "i32" },
+  zmq_proxy_steerable: {
+    parameters: ["pointer", "pointer", "pointer", "pointer"],
+    result: "i32",
+    nonblocking: true,
+  },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+
+function zmq(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
+  lib ??= openLibrary(LIBZMQ, SYMBOLS);
+  return lib.symbols;
+}
+
+/** libzmq's version as `[major, minor, patch]`; throws `LibraryMissingError` when absent. */
+export function zmqVersion(): readonly [number, number, number] {
+  const major = new Int32Array(1), minor = new Int32Array(1), patch = new Int32Array(1);
+  zmq().zmq_version(major, minor, patch);
+  return [major[0]!, minor[0]!, patch[0]!];
+}
+
+const ZMQ_HAUSNUMERO = 156384712;
+/** errno values callers branch on. */
+export const ZMQ_ERRNO = Object.freeze({
+  EAGAIN: 11,
+  EINTR: 4,
+  ETERM: ZMQ_HAUSNUMERO + 53,
+});
+
+/** A failing libzmq call, with libzmq's own message. */
+export class ZmqError extends Error {
+  readonly errno: number;
+  constructor(action: string, errno: number) {
+    const p = zmq().zmq_strerror(errno);
+    const text = p === null ? `errno ${errno}` : Deno.UnsafePointerView.getCString(p);
+    super(`${action}: ${text}`);
+    this.name = "ZmqError";
+    this.errno = errno;
+  }
+}
+
+const SOCKET_TYPES = Object.freeze({
+  pair: 0,
+  pub: 1,
+  sub: 2,
+  dealer: 5,
+  router: 6,
+  pull: 7,
+  push: 8,
+  xpub: 9,
+  xsub: 10,
+});
+export type ZmqSocketType = keyof typeof SOCKET_TYPES;
+
+/** Integer socket options weir sets (values from zmq.h of libzmq 4.3). */
+export const ZMQ_OPTION = Object.freeze({
+  SUBSCRIBE: 6,
+  UNSUBSCRIBE: 7,
+  SNDBUF: 11,
+  RCVBUF: 12,
+  LINGER: 17,
+  RECONNECT_IVL: 18,
+  RECONNECT_IVL_MAX: 21,
+  MAXMSGSIZE: 22,
+  SNDHWM: 23,
+  RCVHWM: 24,
+  IMMEDIATE: 39,
+  XPUB_VERBOSE: 40,
+  IPV6: 42,
+  XPUB_NODROP: 69,
+  XPUB_VERBOSER: 78,
+});
+const ZMQ_RCVMORE = 13;
+const ZMQ_FD = 14;
+const ZMQ_EVENTS = 15;
+const ZMQ_LAST_ENDPOINT = 32;
+const ZMQ_IO_THREADS = 1;
+const ZMQ_DONTWAIT = 1;
+const ZMQ_SNDMORE = 2;
+const ZMQ_POLLIN = 1;
+const ZMQ_POLLOUT = 2;
+
+/** Frames longer than this are dropped on receipt and counted as oversized. */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
+const INITIAL_SCRATCH_BYTES = 1024 * 1024;
+
+type Pointer = NonNullable<Deno.PointerValue>;
+declare const contextBrand: unique symbol;
+declare const socketBrand: unique symbol;
+type ContextPointer = Pointer & { readonly [contextBrand]: true };
+type SocketPointer = Pointer & { readonly [socketBrand]: true };
+
+const encoder = new TextEncoder();
+function cString(text: string): Uint8Array {
+  return encoder.encode(text + "\0");
+}
+
+/** A ZeroMQ context; owns its sockets. */
+export class ZmqContext implements AsyncDisposable {
+  #ptr: ContextPointer | null;
+  #sockets = new Set<ZmqSocket>();
+
+  constructor(options: { ioThreads?: number } = {}) {
+    const p = zmq().zmq_ctx_new();
+    if (p === null) throw new ZmqError("Cannot create a ZeroMQ context", zmq().zmq_errno());
+    this.#ptr = p as ContextPointer;
+    if (options.ioThreads !== undefined) {
+      zmq().zmq_ctx_set(this.#ptr, ZMQ_IO_THREADS, options.ioThreads);
+    }
+  }
+
+  /** Opens a socket of `type` owned by this context. */
+  openSocket(type: ZmqSocketType): ZmqSocket {
+    if (this.#ptr === null) throw new ZmqError("Cannot open a socket on a closed context", ZMQ_ERRNO.ETERM);
+    const p = zmq().zmq_socket(this.#ptr, SOCKET_TYPES[type]);
+    if (p === null) throw new ZmqError(`Cannot open a ZeroMQ ${type} socket`, zmq().zmq_errno());
+    const socket = new ZmqSocket(p as SocketPointer, type, () => this.#sockets.delete(socket));
+    this.#sockets.add(socket);
+    return socket;
+  }
+
+  /** Closes every socket still open, then terminates the context. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#ptr === null) return;
+    for (const socket of [...this.#sockets]) socket.close();
+    const p = this.#ptr;
+    this.#ptr = null;
+    zmq().zmq_ctx_shutdown(p);
+    await zmq().zmq_ctx_term(p);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** A message received by `ZmqSocket.receive()`: frames borrowed until the next receive on any socket. */
+export interface BorrowedMessage {
+  readonly frames: readonly Uint8Array[];
+}
+
+/**
+ * Receive scratch shared by all sockets of the process: receive is
+ * synchronous and a message is consumed before the next one is read, so one
+ * buffer serves every socket without a copy per frame.
+ */
+let scratch = new Uint8Array(INITIAL_SCRATCH_BYTES);
+
+/** One ZeroMQ socket. Not thread-safe: used only from the JS thread. */
+export class ZmqSocket implements Disposable {
+  readonly type: ZmqSocketType;
+  #ptr: SocketPointer | null;
+  #onClose: () => void;
+  #int = new Int32Array(1);
+  #len = new BigUint64Array(1);
+  #frames: Uint8Array[] = [];
+  #message: BorrowedMessage = { frames: this.#frames };
+  /** Frames dropped because they exceeded the maximum frame size. */
+  oversizedFrames = 0;
+  maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
+
+  constructor(ptr: SocketPointer, type: ZmqSocketType, onClose: () => void) {
+    this.#ptr = ptr;
+    this.type = type;
+    this.#onClose = onClose;
+  }
+
+  #live(action: string): SocketPointer {
+    if (this.#ptr === null) throw new ZmqError(`${action}: the socket is closed`, ZMQ_ERRNO.ETERM);
+    return this.#ptr;
+  }
+
+  get closed(): boolean {
+    return this.#ptr === null;
+  }
+
+  /** Sets an integer option (see `ZMQ_OPTION`). */
+  setOption(option: number, value: number): void {
+    this.#int[0] = value;
+    if (zmq().zmq_setsockopt(this.#live("Cannot set a socket option"), option, this.#int, 4n) !== 0) {
+      throw new ZmqError(`Cannot set ZeroMQ socket option ${option} to ${value}`, zmq().zmq_errno());
+    }
+  }
+
+  /** Sets a binary option such as SUBSCRIBE. */
+  setBytesOption(option: number, value: Uint8Array): void {
+    if (zmq().zmq_setsockopt(this.#live("Cannot set a socket option"), option, value, BigInt(value.length)) !== 0) {
+      throw new ZmqError(`Cannot set ZeroMQ socket option ${option}`, zmq().zmq_errno());
+    }
+  }
+
+  #getInt(option: number): number {
+    this.#len[0] = 4n;
+    if (zmq().zmq_getsockopt(this.#live("Cannot read a socket option"), option, this.#int, this.#len) !== 0) {
+      throw new ZmqError(`Cannot read ZeroMQ socket option ${option}`, zmq().zmq_errno());
+    }
+    return this.#int[0]!;
+  }
+
+  /** The file descriptor libzmq signals when the socket may have events (edge-triggered). */
+  get fd(): number {
+    return this.#getInt(ZMQ_FD);
+  }
+
+  /** True when a message can be received now. Also processes pending commands. */
+  hasInput(): boolean {
+    return (this.#getInt(ZMQ_EVENTS) & ZMQ_POLLIN) !== 0;
+  }
+
+  /** True when a message can be sent now without blocking. */
+  canSend(): boolean {
+    return (this.#getInt(ZMQ_EVENTS) & ZMQ_POLLOUT) !== 0;
+  }
+
+  /** The endpoint actually bound (resolves `tcp://127.0.0.1:*`). */
+  get lastEndpoint(): string {
+    const buf = new Uint8Array(256);
+    const len = new BigUint64Array([256n]);
+    if (zmq().zmq_getsockopt(this.#live("Cannot read the endpoint"), ZMQ_LAST_ENDPOINT, buf, len) !== 0) {
+      throw new ZmqError("Cannot read the last endpoint", zmq().zmq_errno());
+    }
+    return new TextDecoder().decode(buf.subarray(0, Math.max(0, Number(len[0]) - 1)));
+  }
+
+  bind(endpoint: string): void {
+    if (zmq().zmq_bind(this.#live(`Cannot bind ${endpoint}`), cString(endpoint)) !== 0) {
+      const errno = zmq().zmq_errno();
+      const hint = errno === 98 ? "; another process (an old weir?) is listening there" : "";
+      throw new ZmqError(`Cannot bind ZeroMQ ${this.type} socket to ${endpoint}${hint}`, errno);
+    }
+  }
+
+  connect(endpoint: string): void {
+    if (zmq().zmq_connect(this.#live(`Cannot connect ${endpoint}`), cString(endpoint)) !== 0) {
+      throw new ZmqError(`Cannot connect ZeroMQ ${this.type} socket to ${endpoint}`, zmq().zmq_errno());
+    }
+  }
+
+  disconnect(endpoint: string): void {
+    if (zmq().zmq_disconnect(this.#live(`Cannot disconnect ${endpoint}`), cString(endpoint)) !== 0) {
+      throw new ZmqError(`Cannot disconnect ZeroMQ socket from ${endpoint}`, zmq().zmq_errno());
+    }
+  }
+
+  /**
+   * Sends a multipart message without blocking. Returns false when the
+   * socket would block (high-water mark reached, or no peer yet); nothing is
+   * sent then. Other failures throw.
+   */
+  send(frames: readonly Uint8Array[]): boolean {
+    const p = this.#live("Cannot send");
+    const last = frames.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const frame = frames[i]!;
+      const flags = ZMQ_DONTWAIT | (i < last ? ZMQ_SNDMORE : 0);
+      if (zmq().zmq_send(p, frame, BigInt(frame.length), flags) < 0) {
+        const errno = zmq().zmq_errno();
+        // libzmq sends multipart messages atomically: only the first frame can
+        // report EAGAIN, and then nothing was queued.
+        if (errno === ZMQ_ERRNO.EAGAIN && i === 0) return false;
+        throw new ZmqError(`Cannot send frame ${i + 1} of ${frames.length} on a ${this.type} socket`, errno);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Receives one multipart message if one is ready, else returns null. The
+   * frames are views into a shared scratch buffer, valid until the next
+   * receive on any socket: copy what must outlive the call. A message with a
+   * frame above `maxFrameBytes` is consumed whole, counted in
+   * `oversizedFrames`, and returned with no frames.
+   */
+  receive(): BorrowedMessage | null {
+    const p = this.#live("Cannot receive");
+    const frames = this.#frames;
+    frames.length = 0;
+    let offset = 0;
+    let oversized = false;
+    for (;;) {
+      let room = scratch.length - offset;
+      let size = zmq().zmq_recv(p, scratch.subarray(offset), BigInt(room), ZMQ_DONTWAIT);
+      if (size < 0) {
+        const errno = zmq().zmq_errno();
+        if (errno === ZMQ_ERRNO.EAGAIN && frames.length === 0 && !oversized) return null;
+        if (errno === ZMQ_ERRNO.EINTR) continue;
+        throw new ZmqError(`Cannot receive on a ${this.type} socket`, errno);
+      }
+      if (size > room) {
+        // The frame was truncated into the scratch. libzmq does not let us
+        // re-read it, so grow for next time and drop this message whole.
+        if (size <= this.maxFrameBytes) {
+          scratch = new Uint8Array(Math.max(scratch.length * 2, offset + size * 2));
+        }
+        oversized = true;
+        size = 0;
+        room = 0;
+      }
+      if (!oversized) frames.push(scratch.subarray(offset, offset + size));
+      offset += size;
+      if (this.#getInt(ZMQ_RCVMORE) === 0) break;
+    }
+    if (oversized) {
+      this.oversizedFrames++;
+      frames.length = 0;
+    }
+    return this.#message;
+  }
+
+  /** Closes the socket. Idempotent; pending outgoing messages linger per LINGER. */
+  close(): void {
+    if (this.#ptr === null) return;
+    zmq().zmq_close(this.#ptr);
+    this.#ptr = null;
+    this.#onClose();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Hands the raw pointer to the forwarder thread; the socket is then owned by it. */
+  transferToNativeThread(): Pointer {
+    return this.#live("Cannot hand over the socket");
+  }
+}
+
+/** Called for each received message; frames are borrowed (see `ZmqSocket.receive`). */
+export type MessageHandler = (frames: readonly Uint8Array[]) => void;
+
+/** Maximum messages read from one socket before giving the others and the event loop a turn. */
+const DEFAULT_RECEIVE_BATCH = 512;
+const DEFAULT_IDLE_WAIT_MS = 200;
+
+/**
+ * The receive loop of a process: drains every watched socket without
+ * blocking, then waits for any socket's ZMQ_FD on a native thread. Sends on
+ * a watched socket can consume the edge that announces incoming data, so
+ * whoever sends calls `kick()` and the loop looks again.
+ */
+export class ZmqReactor implements Disposable {
+  #entries: { socket: ZmqSocket; handler: MessageHandler }[] = [];
+  #waiter: FdWaiter | null = null;
+  #running: Promise<void> | null = null;
+  #closed = false;
+  /** Messages dropped because a frame was oversized, across all sockets. */
+  get oversizedMessages(): number {
+    let n = 0;
+    for (const e of this.#entries) n += e.socket.oversizedFrames;
+    return n;
+  }
+
+  /** Watches `socket`; must be called before `start()`. */
+  watch(socket: ZmqSocket, handler: MessageHandler): void {
+    if (this.#running) throw new Error("Cannot watch a socket after the reactor started");
+    this.#entries.push({ socket, handler });
+  }
+
+  /** Starts the loop; `closed()` resolves when it ends. */
+  start(onError: (error: unknown) => void): void {
+    if (this.#running) return;
+    this.#waiter = new FdWaiter(this.#entries.map((e) => e.socket.fd));
+    this.#running = this.#loop().catch(onError);
+  }
+
+  /** Makes a sleeping loop look at its sockets again (cheap; call after sends). */
+  kick(): void {
+    this.#waiter?.wake();
+  }
+
+  async #loop(): Promise<void> {
+    const waiter = this.#waiter!;
+    while (!this.#closed) {
+      let busy = false;
+      for (const entry of this.#entries) {
+        if (entry.socket.closed) continue;
+        let n = 0;
+        for (; n < DEFAULT_RECEIVE_BATCH; n++) {
+          const message = entry.socket.receive();
+          if (message === null) break;
+          entry.handler(message.frames);
+          if (this.#closed) return;
+        }
+        if (n === DEFAULT_RECEIVE_BATCH) busy = true;
+      }
+      if (busy) await yieldToEventLoop();
+      else await waiter.wait(DEFAULT_IDLE_WAIT_MS);
+    }
+  }
+
+  /** Resolves when the loop has ended after `close()`. */
+  closed(): Promise<void> {
+    return this.#running ?? Promise.resolve();
+  }
+
+  /** Stops the loop (sockets stay open; their owners close them). Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#waiter?.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Lets timers, I/O and signal handlers run before continuing (no 1 ms timer clamp). */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Traffic counters of the forwarder, as `zmq_proxy_steerable` reports them. */
+export interface ForwarderStatistics {
+  frontendMessagesReceived: bigint;
+  frontendBytesReceived: bigint;
+  frontendMessagesSent: bigint;
+  frontendBytesSent: bigint;
+  backendMessagesReceived: bigint;
+  backendBytesReceived: bigint;
+  backendMessagesSent: bigint;
+  backendBytesSent: bigint;
+}
+
+let forwarderCount = 0;
+
+/**
+ * The central XSUB⇄XPUB forwarder, as Zeek's manager runs it: nodes' XPUBs
+ * connect to the XSUB, nodes' XSUBs connect to the XPUB, and
+ * `zmq_proxy_steerable` moves messages one way and subscriptions the other
+ * on a native thread.
+ */
+export class ZmqForwarder implements AsyncDisposable {
+  readonly xpubEndpoint: string;
+  readonly xsubEndpoint: string;
+  #control: ZmqSocket;
+  #done: Promise<number>;
+  #closed = false;
+
+  private constructor(
+    xpubEndpoint: string,
+    xsubEndpoint: string,
+    control: ZmqSocket,
+    done: Promise<number>,
+  ) {
+    this.xpubEndpoint = xpubEndpoint;
+    this.xsubEndpoint = xsubEndpoint;
+    this.#control = control;
+    this.#done = done;
+  }
+
+  /** Binds the central sockets and starts forwarding. */
+  static open(
+    ctx: ZmqContext,
+    options: { xpub: string; xsub: string; xpubNoDrop?: boolean; ipv6?: boolean },
+  ): ZmqForwarder {
+    const stack = new DisposableStack();
+    try {
+      const xpub = stack.use(ctx.openSocket("xpub"));
+      const xsub = stack.use(ctx.openSocket("xsub"));
+      // VERBOSER: forward every subscribe and unsubscribe, so nodes learn
+      // about each other's topics (the hello handshake depends on it).
+      xpub.setOption(ZMQ_OPTION.XPUB_VERBOSER, 1);
+      xpub.setOption(ZMQ_OPTION.XPUB_NODROP, options.xpubNoDrop === false ? 0 : 1);
+      xpub.setOption(ZMQ_OPTION.LINGER, 0);
+      xsub.setOption(ZMQ_OPTION.LINGER, 0);
+      if (options.ipv6) {
+        xpub.setOption(ZMQ_OPTION.IPV6, 1);
+        xsub.setOption(ZMQ_OPTION.IPV6, 1);
+      }
+      xpub.bind(options.xpub);
+      xsub.bind(options.xsub);
+      const controlEndpoint = `inproc://weir-forwarder-control-${forwarderCount++}`;
+      const controlServer = stack.use(ctx.openSocket("pair"));
+      controlServer.bind(controlEndpoint);
+      const control = stack.use(ctx.openSocket("pair"));
+      control.connect(controlEndpoint);
+      const xpubEndpoint = xpub.lastEndpoint;
+      const xsubEndpoint = xsub.lastEndpoint;
+      stack.move();
+      const done = zmq().zmq_proxy_steerable(
+        xsub.transferToNativeThread(),
+        xpub.transferToNativeThread(),
+        null,
+        controlServer.transferToNativeThread(),
+      ).finally(() => {
+        // The native thread has let go of its sockets: close them here.
+        xpub.close();
+        xsub.close();
+        controlServer.close();
+      });
+      return new ZmqForwarder(xpubEndpoint, xsubEndpoint, control, done);
+    } finally {
+      stack.dispose();
+    }
+  }
+
+  /** Asks the forwarder thread for its counters (waits at most `timeoutMs`). */
+  async statistics(timeoutMs = 1000): Promise<ForwarderStatistics | null> {
+    if (this.#closed) return null;
+    this.#control.send([encoder.encode("STATISTICS")]);
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const message = this.#control.receive();
+      if (message !== null && message.frames.length === 8) {
+        const v = message.frames.map((f) => new DataView(f.buffer, f.byteOffset, 8).getBigUint64(0, true));
+        return {
+          frontendMessagesReceived: v[0]!,
+          frontendBytesReceived: v[1]!,
+          frontendMessagesSent: v[2]!,
+          frontendBytesSent: v[3]!,
+          backendMessagesReceived: v[4]!,
+          backendBytesReceived: v[5]!,
+          backendMessagesSent: v[6]!,
+          backendBytesSent: v[7]!,
+        };
+      }
+      if (performance.now() > deadline) return null;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
+  /** Stops the forwarder thread and closes its sockets. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#control.send([encoder.encode("TERMINATE")]);
+    await this.#done;
+    this.#control.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

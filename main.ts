@@ -1,0 +1,168 @@
+/**
+ * weir's entry point: argv → command. Runs a role (`--role manager|worker|
+ * proxy|logger`) or a control verb; with no arguments, a local cluster from
+ * the built-in standalone layout in the foreground.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { ConfigError, createStandaloneLayout, type Layout, loadLayout, type NodeSpec } from "./config/mod.ts";
+import { LibraryMissingError } from "./ffi/libraries.ts";
+import { createNodeId } from "./mod/bus/node_id.ts";
+import { setIdentity } from "./mod/identity.ts";
+import { createStderrReporter } from "./mod/logger.ts";
+import { runLogger } from "./mod/logger/run_logger.ts";
+import { runManager } from "./mod/manager/run_manager.ts";
+import { runProxy } from "./mod/proxy/run_proxy.ts";
+import { openNode } from "./mod/runtime/node_context.ts";
+import { announceReady } from "./mod/runtime/readiness.ts";
+import { createShutdownSignal } from "./mod/runtime/shutdown.ts";
+import type { LaunchSpec } from "./mod/supervisor/supervisor.ts";
+import { WEIR_VERSION } from "./mod/version.ts";
+import { runWorker } from "./mod/worker/run_worker.ts";
+
+const USAGE = `weir ${WEIR_VERSION}: a Zeek-compatible network-monitoring cluster
+
+Usage:
+  weir                                run a local cluster (built-in layout) in the foreground
+  weir --role manager [--config DIR]  run the manager and the nodes of this host
+  weir --role worker|proxy|logger --node NAME [--config DIR]
+  weir check [--config DIR]           validate the configuration, start nothing
+
+Options:
+  --config DIR       directory with node.cfg, weir.cfg, networks.cfg (default: built-in layout)
+  -i, --interface I  capture interface for the built-in layout (default: the default route's)
+  --role ROLE        manager, worker, proxy or logger
+  --node NAME        this node's name in the layout
+  -h, --help         this text
+  --version          print the version
+`;
+
+const ROLES = ["manager", "worker", "proxy", "logger"] as const;
+type Role = (typeof ROLES)[number];
+
+function fail(message: string, code = 1): never {
+  // deno-lint-ignore no-console
+  console.error(`weir: ${message}`);
+  Deno.exit(code);
+}
+
+async function readLayout(configDir: string | undefined, iface: string | undefined): Promise<Layout> {
+  return configDir === undefined
+    ? await createStandaloneLayout(iface === undefined ? {} : { interface: iface })
+    : await loadLayout(configDir);
+}
+
+/** The argv that makes a child see the same layout as this process. */
+function layoutArgs(configDir: string | undefined, iface: string | undefined): string[] {
+  if (configDir !== undefined) return ["--config", configDir];
+  return iface === undefined ? [] : ["--interface", iface];
+}
+
+function launchSpec(node: NodeSpec, extraArgs: readonly string[]): LaunchSpec {
+  const roleArgs = ["--role", node.type, "--node", node.name, "--supervised", ...extraArgs];
+  const args = Deno.build.standalone ? roleArgs : ["run", "-A", "--quiet", Deno.mainModule, ...roleArgs];
+  return { command: Deno.execPath(), args, env: { ...node.envVars, CLUSTER_NODE: node.name } };
+}
+
+async function runRole(role: Role, nodeName: string, layout: Layout, launchArgs: string[], supervised: boolean) {
+  const self = layout.nodes.find((n) => n.name === nodeName);
+  if (self === undefined) {
+    fail(`node "${nodeName}" is not in the layout (${layout.nodes.map((n) => n.name).join(", ")})`);
+  }
+  if (self.type !== role) fail(`node "${nodeName}" is a ${self.type} in the layout, not a ${role}`);
+  const nodeId = createNodeId(self.name, Deno.hostname(), Deno.pid);
+  setIdentity({ node: self.name, nodeId, role });
+  const reporter = createStderrReporter(self.name);
+  const shutdown = createShutdownSignal({ watchStdin: supervised });
+  const onFatal = (error: unknown) => {
+    reporter.error(`fatal: ${error instanceof Error ? error.stack ?? error.message : error}`);
+    Deno.exit(1);
+  };
+
+  if (role === "manager") {
+    const encoder = new TextEncoder();
+    await runManager({
+      layout,
+      self,
+      nodeId,
+      reporter,
+      shutdown: shutdown.signal,
+      launch: (node) => launchSpec(node, launchArgs),
+      printStatus: (table) => Deno.stdout.writeSync(encoder.encode(table + "\n")),
+      onChildOutput: (node, line) => {
+        if (line.startsWith("{")) Deno.stdout.writeSync(encoder.encode(line + "\n"));
+        else Deno.stdout.writeSync(encoder.encode(`[${node}] ${line}\n`));
+      },
+      onChildError: (_node, line) => Deno.stderr.writeSync(encoder.encode(line + "\n")),
+      onFatal,
+    });
+    return;
+  }
+
+  await using ctx = await openNode({ layout, self, nodeId, reporter, shutdown: shutdown.signal, onFatal });
+  announceReady(self.name, role, nodeId);
+  const runners = { worker: runWorker, proxy: runProxy, logger: runLogger } as const;
+  await runners[role](ctx);
+}
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        role: { type: "string" },
+        node: { type: "string" },
+        config: { type: "string" },
+        interface: { type: "string", short: "i" },
+        supervised: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+        version: { type: "boolean", default: false },
+      },
+    });
+  } catch (error) {
+    fail(`${error instanceof Error ? error.message : error}\n\n${USAGE}`, 2);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    // deno-lint-ignore no-console
+    console.log(USAGE);
+    return;
+  }
+  if (values.version) {
+    // deno-lint-ignore no-console
+    console.log(`weir ${WEIR_VERSION}`);
+    return;
+  }
+  const verb = positionals[0];
+  const configDir = values.config;
+  const iface = values.interface;
+
+  if (verb === "check") {
+    const layout = await readLayout(configDir, iface);
+    // deno-lint-ignore no-console
+    console.log(`weir: configuration ${layout.source} is valid: ${layout.nodes.map((n) => n.name).join(", ")}`);
+    return;
+  }
+  if (verb !== undefined) fail(`unknown command "${verb}"\n\n${USAGE}`, 2);
+
+  const role = (values.role ?? "manager") as Role;
+  if (!ROLES.includes(role)) fail(`--role must be one of ${ROLES.join("|")}: current value is "${role}"`, 2);
+  const layout = await readLayout(configDir, iface);
+  const nodeName = values.node ?? (role === "manager" ? layout.manager.name : undefined);
+  if (nodeName === undefined) fail(`--node NAME is required with --role ${role}`, 2);
+  await runRole(role, nodeName, layout, layoutArgs(configDir, iface), values.supervised);
+}
+
+if (import.meta.main) {
+  try {
+    await main(Deno.args);
+    Deno.exit(0);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof LibraryMissingError) fail(error.message);
+    throw error;
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * The cluster as one node sees it: its bus connection, the typed events it
+ * knows, Zeek's hello handshake that raises `Cluster::node_up` and
+ * `Cluster::node_down`, and the pools. Role runners and site scripts talk
+ * to the cluster only through this object.
+ *
+ * @module
+ */
+
+import type { Layout, NodeSpec, NodeType } from "../../config/mod.ts";
+import { ByteWriter, decodeEvent, encodeEvent } from "../bus/broker_bin.ts";
+import { type Bus, type BusMessage, FORMAT_BROKER_BIN } from "../bus/bus.ts";
+import { type EventHandler, EventRegistry } from "../bus/events.ts";
+import { nodeIdFromTopic, nodeIdTopic, nodeTopic, nodeTypeTopic, POOL_TOPICS } from "../bus/topics.ts";
+import type { Reporter } from "../logger.ts";
+import { T, type ZeekType, type ZeekValue } from "../zeek/types.ts";
+import { Pool, type PoolSpec } from "./pools.ts";
+
+/** Zeek's `hello_expiration`: a half-finished handshake is reported after this long. */
+export const DEFAULT_HELLO_EXPIRATION_MS = 10_000;
+
+const CLUSTER_EVENTS: readonly (readonly [string, readonly (readonly [string, ZeekType])[]])[] = [
+  ["Cluster::hello", [["name", T.string], ["id", T.string]]],
+  ["Cluster::Backend::ZeroMQ::hello", [["name", T.string], ["id", T.string]]],
+  ["Cluster::node_up", [["name", T.string], ["id", T.string]]],
+  ["Cluster::node_down", [["name", T.string], ["id", T.string]]],
+];
+
+/** A peer as this node knows it. */
+export interface PeerState {
+  readonly name: string;
+  readonly type: NodeType;
+  /** Set while the peer is up (Zeek's `Cluster::nodes[name]$id`). */
+  readonly id: string | undefined;
+}
+
+interface Handshake {
+  subscribedAt: number;
+  zmqHelloFrom: string | undefined;
+  helloSent: boolean;
+}
+
+export interface ClusterOptions {
+  readonly layout: Layout;
+  readonly self: NodeSpec;
+  readonly nodeId: string;
+  readonly bus: Bus;
+  readonly reporter: Reporter;
+}
+
+/** A node's view of the cluster. */
+export class Cluster implements Disposable {
+  readonly layout: Layout;
+  readonly self: NodeSpec;
+  readonly nodeId: string;
+  readonly events: EventRegistry;
+  readonly pools: ReadonlyMap<string, Pool>;
+  /** Counters for metrics: events that failed to decode, events with an unexpected format. */
+  readonly counters = { decodeErrors: 0, formatErrors: 0, unknownEvents: 0 };
+  #bus: Bus;
+  #reporter: Reporter;
+  #writer = new ByteWriter();
+  #peers = new Map<string, { type: NodeType; id: string | undefined }>();
+  #idToName = new Map<string, string>();
+  #handshakes = new Map<string, Handshake>();
+  #expiryTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: ClusterOptions) {
+    this.layout = options.layout;
+    this.self = options.self;
+    this.nodeId = options.nodeId;
+    this.#bus = options.bus;
+    this.#reporter = options.reporter;
+    this.events = new EventRegistry((name, error) =>
+      this.#reporter.error(`Handler of ${name} failed: ${error instanceof Error ? error.stack ?? error.message : error}`)
+    );
+    for (const [name, args] of CLUSTER_EVENTS) this.events.declare(name, args);
+    for (const node of this.layout.nodes) {
+      if (node.name !== this.self.name) this.#peers.set(node.name, { type: node.type, id: undefined });
+    }
+    this.pools = this.#createPools();
+    this.events.on("Cluster::Backend::ZeroMQ::hello", (name, id) => this.#onZmqHello(String(name), String(id)));
+    this.events.on("Cluster::hello", (name, id) => this.#onHello(String(name), String(id)));
+    this.#bus.onMessage((message) => this.#onMessage(message));
+    this.#bus.onSubscriptionChange((topic, subscribed) => this.#onSubscriptionChange(topic, subscribed));
+  }
+
+  #createPools(): Map<string, Pool> {
+    const specs: [string, PoolSpec][] = [
+      ["proxy", { topic: POOL_TOPICS.proxy, nodeType: "proxy" }],
+      ["worker", { topic: POOL_TOPICS.worker, nodeType: "worker" }],
+      ["logger", { topic: POOL_TOPICS.logger, nodeType: "logger" }],
+    ];
+    const pools = new Map<string, Pool>();
+    for (const [name, spec] of specs) {
+      const pool = new Pool(spec);
+      const members = this.layout.nodes.filter((n) =>
+        n.type === spec.nodeType || (name === "logger" && n.type === "manager" && this.layout.managerIsLogger)
+      ).map((n) => n.name).sort();
+      for (const member of members) pool.add(member, member === this.self.name);
+      pools.set(name, pool);
+    }
+    return pools;
+  }
+
+  /**
+   * Joins the cluster: subscribes to Zeek's per-node topics (pools, type,
+   * node id, node name) and waits until the forwarder confirmed them.
+   */
+  async start(): Promise<void> {
+    for (const pool of this.pools.values()) {
+      if (pool.has(this.self.name)) this.#bus.subscribe(pool.spec.topic);
+    }
+    this.#bus.subscribe(nodeTypeTopic(this.self.type));
+    this.#bus.subscribe(nodeIdTopic(this.nodeId));
+    this.#bus.subscribe(nodeTopic(this.self.name));
+    await this.#bus.ready();
+    this.#expiryTimer = setInterval(() => this.#expireHandshakes(), 1000);
+  }
+
+  /** Declares an event with its argument types (Zeek's `global e: event(...)`). */
+  declare(name: string, args: readonly (readonly [string, ZeekType])[]): void {
+    this.events.declare(name, args);
+  }
+
+  /** Adds a local handler for `name`; it runs for local raises and remote events alike. */
+  on(name: string, handler: EventHandler): void {
+    this.events.on(name, handler);
+  }
+
+  /** Runs the local handlers of `name` (Zeek's `event name(args)`). */
+  raise(name: string, ...args: ZeekValue[]): void {
+    this.events.dispatch(name, args);
+  }
+
+  /**
+   * Publishes a declared event to `topic` (Zeek's `Cluster::publish`).
+   * Returns false when the bus dropped it (high-water mark).
+   */
+  publish(topic: string, name: string, ...args: ZeekValue[]): boolean {
+    const declaration = this.events.lookup(name);
+    if (declaration === undefined) {
+      throw new TypeError(`Cannot publish "${name}": the event is not declared; declare it first`);
+    }
+    if (args.length !== declaration.argTypes.length) {
+      throw new TypeError(
+        `Cannot publish "${name}": it takes ${declaration.argTypes.length} arguments, got ${args.length}`,
+      );
+    }
+    this.#writer.reset();
+    encodeEvent(this.#writer, name, args, declaration.argTypes);
+    return this.#bus.publish(topic, this.#writer.bytes());
+  }
+
+  /** Publishes to the pool member that wins `key` by HRW; false when no member is alive. */
+  publishHrw(pool: string, key: string, name: string, ...args: ZeekValue[]): boolean {
+    const topic = this.#pool(pool).hrwTopic(key);
+    return topic !== undefined && this.publish(topic, name, ...args);
+  }
+
+  /** Publishes to the next live pool member for `key` in round-robin order. */
+  publishRr(pool: string, key: string, name: string, ...args: ZeekValue[]): boolean {
+    const topic = this.#pool(pool).rrTopic(key);
+    return topic !== undefined && this.publish(topic, name, ...args);
+  }
+
+  #pool(name: string): Pool {
+    const pool = this.pools.get(name);
+    if (pool === undefined) throw new RangeError(`Cannot use pool "${name}": no such pool (proxy, worker, logger)`);
+    return pool;
+  }
+
+  subscribe(prefix: string): boolean {
+    return this.#bus.subscribe(prefix);
+  }
+
+  unsubscribe(prefix: string): boolean {
+    return this.#bus.unsubscribe(prefix);
+  }
+
+  /** Every other node of the layout with its state. */
+  peers(): PeerState[] {
+    return [...this.#peers].map(([name, p]) => ({ name, type: p.type, id: p.id }));
+  }
+
+  /** The name of the node with bus id `id`, while it is up. */
+  nodeIdToNode(id: string): string | undefined {
+    return this.#idToName.get(id);
+  }
+
+  #onMessage(message: BusMessage): void {
+    if (message.format !== FORMAT_BROKER_BIN) {
+      this.counters.formatErrors++;
+      this.#reporter.warning(`Dropped a message from ${message.sender} in unsupported format "${message.format}"`);
+      return;
+    }
+    let event;
+    try {
+      event = decodeEvent(message.payload, this.events.argTypes);
+    } catch (error) {
+      this.counters.decodeErrors++;
+      this.#reporter.warning(
+        `Dropped a malformed event from ${message.sender} on ${message.topic}: ${
+          error instanceof Error ? error.message : error
+        }`,
+      );
+      return;
+    }
+    if (this.events.lookup(event.name) === undefined) this.counters.unknownEvents++;
+    this.events.dispatch(event.name, event.args);
+  }
+
+  #onSubscriptionChange(topic: string, subscribed: boolean): void {
+    const id = nodeIdFromTopic(topic);
+    if (id === undefined || id === this.nodeId) return;
+    if (subscribed) {
+      const known = this.#handshakes.get(id);
+      if (known !== undefined && !Number.isNaN(known.subscribedAt)) return;
+      if (known !== undefined) known.subscribedAt = performance.now();
+      else this.#handshakes.set(id, { subscribedAt: performance.now(), zmqHelloFrom: undefined, helloSent: false });
+      this.publish(nodeIdTopic(id), "Cluster::Backend::ZeroMQ::hello", this.self.name, this.nodeId);
+      this.#continueHandshake(id);
+      return;
+    }
+    this.#handshakes.delete(id);
+    const name = this.#idToName.get(id);
+    if (name !== undefined) this.#nodeDown(name, id);
+  }
+
+  #onZmqHello(name: string, id: string): void {
+    let handshake = this.#handshakes.get(id);
+    if (handshake === undefined) {
+      // The hello can overtake the subscription notice; remember it.
+      handshake = { subscribedAt: Number.NaN, zmqHelloFrom: name, helloSent: false };
+      this.#handshakes.set(id, handshake);
+      return;
+    }
+    handshake.zmqHelloFrom = name;
+    this.#continueHandshake(id);
+  }
+
+  #continueHandshake(id: string): void {
+    const handshake = this.#handshakes.get(id);
+    if (handshake === undefined || handshake.helloSent) return;
+    if (Number.isNaN(handshake.subscribedAt) || handshake.zmqHelloFrom === undefined) return;
+    handshake.helloSent = true;
+    this.publish(nodeIdTopic(id), "Cluster::hello", this.self.name, this.nodeId);
+  }
+
+  #onHello(name: string, id: string): void {
+    const peer = this.#peers.get(name);
+    if (peer === undefined) {
+      this.#reporter.error(`Got hello from unknown node "${name}" (${id}); it is not in the layout`);
+      return;
+    }
+    if (peer.id === id) return;
+    if (peer.id !== undefined) {
+      this.#reporter.warning(`Node "${name}" came back with a new id ${id} (was ${peer.id})`);
+      this.#nodeDown(name, peer.id);
+    }
+    peer.id = id;
+    this.#idToName.set(id, name);
+    for (const pool of this.pools.values()) pool.setAlive(name, true);
+    this.#reporter.info(`got hello from ${name} (${id})`);
+    this.events.dispatch("Cluster::node_up", [name, id]);
+  }
+
+  #nodeDown(name: string, id: string): void {
+    const peer = this.#peers.get(name);
+    this.#idToName.delete(id);
+    if (peer === undefined || peer.id !== id) return;
+    peer.id = undefined;
+    for (const pool of this.pools.values()) pool.setAlive(name, false);
+    this.events.dispatch("Cluster::node_down", [name, id]);
+  }
+
+  #expireHandshakes(): void {
+    const now = performance.now();
+    for (const [id, h] of this.#handshakes) {
+      if (h.helloSent || Number.isNaN(h.subscribedAt)) continue;
+      if (now - h.subscribedAt > DEFAULT_HELLO_EXPIRATION_MS) {
+        this.#reporter.warning(`Expired half-finished hello handshake with ${id}`);
+        this.#handshakes.delete(id);
+      }
+    }
+  }
+
+  /** Stops the handshake timer. The bus belongs to the caller. Idempotent. */
+  close(): void {
+    clearInterval(this.#expiryTimer);
+    this.#expiryTimer = undefined;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

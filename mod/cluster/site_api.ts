@@ -1,0 +1,75 @@
+/**
+ * What a site script sees: the counterpart of Zeek's script-level cluster
+ * API (`Cluster::publish`, `subscribe`, `node`, pools, `node_up` …).
+ *
+ * @example
+ * ```ts
+ * // site/ping.ts
+ * export default function (zeek) {
+ *   zeek.declare("Site::ping", [["n", zeek.T.count]]);
+ *   zeek.on("Site::ping", (n) => console.log("ping", n));
+ *   zeek.on("Cluster::node_up", (name) => zeek.publish(zeek.nodeTopic(name), "Site::ping", 1));
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import type { NodeType } from "../../config/mod.ts";
+import { nodeIdTopic, nodeTopic, nodeTypeTopic, POOL_TOPICS } from "../bus/topics.ts";
+import type { EventHandler } from "../bus/events.ts";
+import { T, type ZeekType, type ZeekValue } from "../zeek/types.ts";
+import type { Cluster } from "./cluster.ts";
+
+/** The object handed to every site script's default export. */
+export interface SiteApi {
+  /** This node's name (`Cluster::node`). */
+  readonly node: string;
+  /** This node's id on the bus (`Cluster::node_id()`). */
+  readonly nodeId: string;
+  /** Type builders for declarations. */
+  readonly T: typeof T;
+  readonly poolTopics: typeof POOL_TOPICS;
+  localNodeType(): NodeType;
+  /** Every node of the layout with its type and, while up, its id. */
+  nodes(): { name: string; type: NodeType; id: string | undefined }[];
+  declare(name: string, args: readonly (readonly [string, ZeekType])[]): void;
+  on(name: string, handler: EventHandler): void;
+  raise(name: string, ...args: ZeekValue[]): void;
+  publish(topic: string, name: string, ...args: ZeekValue[]): boolean;
+  publishHrw(pool: "proxy" | "worker" | "logger", key: string, name: string, ...args: ZeekValue[]): boolean;
+  publishRr(pool: "proxy" | "worker" | "logger", key: string, name: string, ...args: ZeekValue[]): boolean;
+  subscribe(prefix: string): boolean;
+  unsubscribe(prefix: string): boolean;
+  nodeTopic(name: string): string;
+  nodeIdTopic(id: string): string;
+  nodeTypeTopic(type: NodeType): string;
+  nodeIdToNode(id: string): string | undefined;
+}
+
+/** Builds the site API over a node's cluster object. */
+export function createSiteApi(cluster: Cluster): SiteApi {
+  return Object.freeze({
+    node: cluster.self.name,
+    nodeId: cluster.nodeId,
+    T,
+    poolTopics: POOL_TOPICS,
+    localNodeType: () => cluster.self.type,
+    nodes: () => [
+      { name: cluster.self.name, type: cluster.self.type, id: cluster.nodeId },
+      ...cluster.peers(),
+    ],
+    declare: (name, args) => cluster.declare(name, args),
+    on: (name, handler) => cluster.on(name, handler),
+    raise: (name, ...args) => cluster.raise(name, ...args),
+    publish: (topic, name, ...args) => cluster.publish(topic, name, ...args),
+    publishHrw: (pool, key, name, ...args) => cluster.publishHrw(pool, key, name, ...args),
+    publishRr: (pool, key, name, ...args) => cluster.publishRr(pool, key, name, ...args),
+    subscribe: (prefix) => cluster.subscribe(prefix),
+    unsubscribe: (prefix) => cluster.unsubscribe(prefix),
+    nodeTopic,
+    nodeIdTopic,
+    nodeTypeTopic,
+    nodeIdToNode: (id) => cluster.nodeIdToNode(id),
+  });
+}

@@ -1,0 +1,100 @@
+/**
+ * The manager role: hosts the central forwarder, joins the bus like any
+ * node, supervises this host's other nodes, and (in later layers) serves
+ * the WebSocket API, service discovery and the control API.
+ *
+ * @module
+ */
+
+import type { Layout, NodeSpec } from "../../config/mod.ts";
+import { ZmqContext, ZmqForwarder } from "../../ffi/libzmq.ts";
+import type { Reporter } from "../logger.ts";
+import { forwarderEndpoints, openNode } from "../runtime/node_context.ts";
+import { announceReady } from "../runtime/readiness.ts";
+import { aborted } from "../runtime/shutdown.ts";
+import { formatStatusTable } from "../supervisor/status_table.ts";
+import { type ChildState, type LaunchSpec, Supervisor } from "../supervisor/supervisor.ts";
+
+export interface ManagerOptions {
+  readonly layout: Layout;
+  readonly self: NodeSpec;
+  readonly nodeId: string;
+  readonly reporter: Reporter;
+  readonly shutdown: AbortSignal;
+  /** How to start another node of this host as a child process. */
+  readonly launch: (node: NodeSpec) => LaunchSpec;
+  /** Where the human-readable status table goes once the cluster is up. */
+  readonly printStatus: (table: string) => void;
+  /** Relays a child's output lines. */
+  readonly onChildOutput: (node: string, line: string) => void;
+  readonly onChildError: (node: string, line: string) => void;
+  readonly onFatal: (error: unknown) => void;
+}
+
+/** Nodes this host runs itself: the other hosts' nodes are started there. */
+export function localNodes(layout: Layout, hostAddresses: ReadonlySet<string>): NodeSpec[] {
+  return layout.nodes.filter((n) =>
+    n.type !== "manager" && (hostAddresses.has(n.address) || n.address.startsWith("127.") || n.address === "::1")
+  );
+}
+
+/** This host's addresses (loopback included), to decide which nodes are local. */
+export function hostAddresses(): Set<string> {
+  const addresses = new Set(["127.0.0.1", "::1"]);
+  for (const iface of Deno.networkInterfaces()) addresses.add(iface.address);
+  return addresses;
+}
+
+/** Runs the manager until its shutdown signal, then stops everything in reverse order. */
+export async function runManager(options: ManagerOptions): Promise<void> {
+  const { layout, self, reporter } = options;
+  await using stack = new AsyncDisposableStack();
+  const zmq = new ZmqContext({ ioThreads: 2 });
+  stack.defer(() => zmq.close());
+  const endpoints = forwarderEndpoints(layout);
+  const forwarder = ZmqForwarder.open(zmq, { xpub: endpoints.xpub, xsub: endpoints.xsub, ipv6: endpoints.ipv6 });
+  stack.use(forwarder);
+  reporter.info(`forwarder listening on ${forwarder.xpubEndpoint} (XPUB) and ${forwarder.xsubEndpoint} (XSUB)`);
+
+  const node = await openNode({
+    layout,
+    self,
+    nodeId: options.nodeId,
+    reporter,
+    shutdown: options.shutdown,
+    zmq,
+    onFatal: options.onFatal,
+  });
+  stack.use(node);
+
+  const startedAt = new Date();
+  const managerState = (): ChildState => ({
+    name: self.name,
+    type: "manager",
+    host: self.host,
+    status: "running",
+    pid: Deno.pid,
+    startedAt,
+    restarts: 0,
+    lastExit: undefined,
+  });
+  const remote = layout.nodes.filter((n) => n.type !== "manager" && !localNodes(layout, hostAddresses()).includes(n));
+  for (const n of remote) {
+    reporter.info(`${n.name} runs on ${n.host}: start it there with weir --role ${n.type} --node ${n.name} --config DIR`);
+  }
+  const supervisor = new Supervisor({
+    nodes: localNodes(layout, hostAddresses()),
+    launch: options.launch,
+    reporter,
+    stopTimeoutMs: layout.settings.stopTimeoutSec * 1000,
+    restartBackoffMaxMs: layout.settings.restartBackoffMaxSec * 1000,
+    onOutput: options.onChildOutput,
+    onError: options.onChildError,
+  });
+  stack.use(supervisor);
+  if (!options.shutdown.aborted) await supervisor.startAll();
+  options.printStatus(formatStatusTable([managerState(), ...supervisor.states()]));
+  announceReady(self.name, "manager", options.nodeId);
+  await aborted(options.shutdown);
+  reporter.info(`stopping (${options.shutdown.reason})`);
+}

@@ -1,0 +1,83 @@
+/**
+ * What every role runner gets: the layout, this node's entry, its bus
+ * connection and cluster view, a reporter, and one shutdown signal.
+ *
+ * @module
+ */
+
+import type { Layout, NodeSpec } from "../../config/mod.ts";
+import { ZmqContext } from "../../ffi/libzmq.ts";
+import { Bus } from "../bus/bus.ts";
+import { Cluster } from "../cluster/cluster.ts";
+import { createSiteApi } from "../cluster/site_api.ts";
+import { loadSiteScripts } from "../cluster/site_scripts.ts";
+import type { Reporter } from "../logger.ts";
+
+export interface NodeContext extends AsyncDisposable {
+  readonly layout: Layout;
+  readonly self: NodeSpec;
+  readonly nodeId: string;
+  readonly zmq: ZmqContext;
+  readonly bus: Bus;
+  readonly cluster: Cluster;
+  readonly reporter: Reporter;
+  /** Aborted when the node should stop (signal, or the supervisor's pipe closed). */
+  readonly shutdown: AbortSignal;
+  /** Site scripts loaded, in order. */
+  readonly siteScripts: readonly string[];
+}
+
+/** The endpoints a node connects to, from the layout's forwarder entry. */
+export function forwarderEndpoints(layout: Layout): { xpub: string; xsub: string; ipv6: boolean } {
+  const { address, xpubPort, xsubPort } = layout.forwarder;
+  const ipv6 = address.includes(":");
+  const host = ipv6 ? `[${address}]` : address;
+  return { xpub: `tcp://${host}:${xpubPort}`, xsub: `tcp://${host}:${xsubPort}`, ipv6 };
+}
+
+/**
+ * Joins the cluster as `self`: connects to the forwarder, runs the hello
+ * handshake, loads site scripts. Closing the context leaves the bus.
+ */
+export async function openNode(options: {
+  layout: Layout;
+  self: NodeSpec;
+  nodeId: string;
+  reporter: Reporter;
+  shutdown: AbortSignal;
+  zmq?: ZmqContext;
+  onFatal: (error: unknown) => void;
+}): Promise<NodeContext> {
+  const { layout, self, nodeId, reporter } = options;
+  const zmq = options.zmq ?? new ZmqContext();
+  const endpoints = forwarderEndpoints(layout);
+  // A node's XPUB connects to the central XSUB and its XSUB to the central XPUB.
+  const bus = Bus.open(zmq, {
+    nodeId,
+    connectXpub: endpoints.xsub,
+    connectXsub: endpoints.xpub,
+    ipv6: endpoints.ipv6,
+  }, options.onFatal);
+  const cluster = new Cluster({ layout, self, nodeId, bus, reporter });
+  const siteScripts = await loadSiteScripts(layout.settings.siteDir, createSiteApi(cluster));
+  await cluster.start();
+  let closed = false;
+  return {
+    layout,
+    self,
+    nodeId,
+    zmq,
+    bus,
+    cluster,
+    reporter,
+    shutdown: options.shutdown,
+    siteScripts,
+    async [Symbol.asyncDispose]() {
+      if (closed) return;
+      closed = true;
+      cluster.close();
+      await bus.close();
+      if (options.zmq === undefined) await zmq.close();
+    },
+  };
+}

@@ -1,0 +1,1 @@
+export const WEIR_VERSION = "0.1.0";
