@@ -49,7 +49,7 @@ export interface SiteApi {
 
 /** Builds the site API over a node's cluster object. */
 export function createSiteApi(cluster: Cluster): SiteApi {
-  return Object.freeze({
+  const api: SiteApi = {
     node: cluster.self.name,
     nodeId: cluster.nodeId,
     T,
@@ -71,5 +71,6 @@ export function createSiteApi(cluster: Cluster): SiteApi {
     nodeIdTopic,
     nodeTypeTopic,
     nodeIdToNode: (id) => cluster.nodeIdToNode(id),
-  });
+  };
+  return Object.freeze(api);
 }

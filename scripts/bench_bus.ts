@@ -1,0 +1,205 @@
+/**
+ * Bus benchmark: events/s and latency from one node process to another
+ * through the central forwarder, against raw libzmq (python3-zmq) sending
+ * the same 4 frames through the same forwarder, measured in the same run.
+ *
+ *   deno run -A scripts/bench_bus.ts              # prints the table
+ *   deno run -A scripts/bench_bus.ts sender|receiver XPUB XSUB MODE N   (internal)
+ */
+
+import { ZmqContext, ZmqForwarder } from "../ffi/libzmq.ts";
+import { ByteWriter, decodeEvent, encodeEvent } from "../mod/bus/broker_bin.ts";
+import { Bus } from "../mod/bus/bus.ts";
+import { EventRegistry } from "../mod/bus/events.ts";
+import { T } from "../mod/zeek/types.ts";
+
+const TOPIC = "zeek.bench.events.";
+const ARG_TYPES = [T.string, T.count];
+const THROUGHPUT_EVENTS = Number(Deno.env.get("WEIR_BENCH_EVENTS") ?? 1_000_000);
+const LATENCY_RATE = 10_000;
+const LATENCY_SECONDS = 3;
+
+const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+
+async function sender(xsubEndpoint: string, xpubEndpoint: string, mode: string, n: number): Promise<void> {
+  await using zmq = new ZmqContext();
+  await using bus = Bus.open(zmq, { nodeId: "bench-sender", connectXpub: xsubEndpoint, connectXsub: xpubEndpoint }, (e) => {
+    throw e;
+  });
+  let subscribed = false;
+  bus.onSubscriptionChange((t, s) => (subscribed ||= s && t === TOPIC));
+  while (!subscribed) await new Promise((r) => setTimeout(r, 5));
+  const writer = new ByteWriter();
+  const args = ["sensor-7", 0];
+  let sent = 0;
+  if (mode === "throughput") {
+    while (sent < n) {
+      args[1] = nowMicros();
+      writer.reset();
+      encodeEvent(writer, "Bench::event", args, ARG_TYPES);
+      if (bus.publish(TOPIC, writer.bytes())) sent++;
+      else await new Promise((r) => setTimeout(r, 0));
+      if ((sent & 4095) === 0) await new Promise((r) => setTimeout(r, 0));
+    }
+  } else {
+    const start = performance.now();
+    while (sent < n) {
+      const due = Math.floor((performance.now() - start) * LATENCY_RATE / 1000);
+      while (sent < due && sent < n) {
+        args[1] = nowMicros();
+        writer.reset();
+        encodeEvent(writer, "Bench::event", args, ARG_TYPES);
+        if (bus.publish(TOPIC, writer.bytes())) sent++;
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+  await new Promise((r) => setTimeout(r, 500));
+}
+
+async function receiver(xsubEndpoint: string, xpubEndpoint: string, _mode: string, n: number): Promise<void> {
+  await using zmq = new ZmqContext();
+  await using bus = Bus.open(zmq, { nodeId: "bench-receiver", connectXpub: xsubEndpoint, connectXsub: xpubEndpoint }, (e) => {
+    throw e;
+  });
+  const events = new EventRegistry((_, e) => {
+    throw e;
+  });
+  events.declare("Bench::event", [["from", T.string], ["sent", T.count]]);
+  const latencies = new Float64Array(n);
+  let got = 0, first = 0, last = 0;
+  events.on("Bench::event", (_from, sentAt) => {
+    const now = nowMicros();
+    if (got === 0) first = performance.now();
+    last = performance.now();
+    if (got < n) latencies[got] = now - (sentAt as number);
+    got++;
+  });
+  bus.onMessage((m) => {
+    const e = decodeEvent(m.payload, events.argTypes);
+    events.dispatch(e.name, e.args);
+  });
+  bus.subscribe(TOPIC);
+  await bus.ready();
+  console.log(JSON.stringify({ ready: true }));
+  const deadline = Date.now() + 60_000;
+  while (got < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const sorted = latencies.subarray(0, Math.min(got, n)).sort();
+  const pct = (p: number) => sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+  console.log(JSON.stringify({ got, seconds: (last - first) / 1000, p50us: pct(0.5), p99us: pct(0.99) }));
+}
+
+const PYTHON_SENDER = `
+import sys, time, zmq
+xsub, xpub, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ctx = zmq.Context()
+pub = ctx.socket(zmq.XPUB); pub.setsockopt(zmq.XPUB_NODROP, 1); pub.setsockopt(zmq.SNDHWM, 1000)
+pub.connect(xsub)
+topic = b"${TOPIC}"
+while True:
+    m = pub.recv()
+    if m == b"\\x01" + topic: break
+payload = bytes.fromhex("0e0302000000000000000102000000000000000e0205") + b"\\x0cBench::event" + bytes.fromhex("0e0205") + b"\\x08sensor-7" + bytes(9)
+frames = [topic, b"bench-raw", b"broker-bin-v1", payload]
+sent = 0
+while sent < n:
+    try:
+        pub.send_multipart(frames, flags=zmq.NOBLOCK); sent += 1
+    except zmq.Again:
+        time.sleep(0.0001)
+time.sleep(0.5)
+`;
+
+const PYTHON_RECEIVER = `
+import sys, time, zmq, json
+xsub, xpub, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ctx = zmq.Context()
+sub = ctx.socket(zmq.XSUB); sub.setsockopt(zmq.RCVHWM, 1000)
+sub.connect(xpub)
+sub.send(b"\\x01${TOPIC}")
+print(json.dumps({"ready": True}), flush=True)
+got = 0; first = 0
+while got < n:
+    if sub.poll(10000) == 0: break
+    frames = sub.recv_multipart()
+    if got == 0: first = time.perf_counter()
+    got += 1
+print(json.dumps({"got": got, "seconds": time.perf_counter() - first}), flush=True)
+`;
+
+async function runPair(
+  receiverCmd: string[],
+  senderCmd: string[],
+): Promise<{ got: number; seconds: number; p50us?: number; p99us?: number }> {
+  const receiverProc = new Deno.Command(receiverCmd[0]!, { args: receiverCmd.slice(1), stdout: "piped", stderr: "inherit" })
+    .spawn();
+  const reader = receiverProc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  const nextLine = async (): Promise<string> => {
+    for (;;) {
+      const nl = buffered.indexOf("\n");
+      if (nl >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        return line;
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the receiver exited early");
+      buffered += value;
+    }
+  };
+  await nextLine();
+  const senderProc = new Deno.Command(senderCmd[0]!, { args: senderCmd.slice(1), stdout: "inherit", stderr: "inherit" })
+    .spawn();
+  const result = JSON.parse(await nextLine());
+  await senderProc.status;
+  await receiverProc.status;
+  return result;
+}
+
+/** Runs the bus benchmark and returns its table rows. */
+export async function benchBus(): Promise<string[]> {
+  await using zmq = new ZmqContext({ ioThreads: 2 });
+  await using forwarder = ZmqForwarder.open(zmq, { xpub: "tcp://127.0.0.1:*", xsub: "tcp://127.0.0.1:*" });
+  const self = new URL(import.meta.url).pathname;
+  const deno = (role: string, mode: string, n: number) => [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--quiet",
+    self,
+    role,
+    forwarder.xsubEndpoint,
+    forwarder.xpubEndpoint,
+    mode,
+    String(n),
+  ];
+  const python = (script: string, n: number) => ["/usr/bin/python3", "-c", script, forwarder.xsubEndpoint, forwarder.xpubEndpoint, String(n)];
+
+  const raw = await runPair(python(PYTHON_RECEIVER, THROUGHPUT_EVENTS), python(PYTHON_SENDER, THROUGHPUT_EVENTS));
+  const weir = await runPair(deno("receiver", "throughput", THROUGHPUT_EVENTS), deno("sender", "throughput", THROUGHPUT_EVENTS));
+  const latencyN = LATENCY_RATE * LATENCY_SECONDS;
+  const latency = await runPair(deno("receiver", "latency", latencyN), deno("sender", "latency", latencyN));
+  const rawRate = raw.got / raw.seconds;
+  const weirRate = weir.got / weir.seconds;
+  return [
+    `bus: raw libzmq (python3-zmq) through the forwarder  ${fmt(rawRate)} events/s (${raw.got} events)`,
+    `bus: weir node → node through the forwarder          ${fmt(weirRate)} events/s (${weir.got} events)  ratio ${
+      (weirRate / rawRate).toFixed(2)
+    } × raw  [target ≥ 300,000/s and ≥ 0.5 ×]`,
+    `bus: latency at ${fmt(LATENCY_RATE)} events/s               p50 ${latency.p50us?.toFixed(0)} µs  p99 ${
+      latency.p99us?.toFixed(0)
+    } µs (${latency.got}/${latencyN} events)  [target p99 < 1000 µs]`,
+  ];
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+if (import.meta.main) {
+  const [role, xsub, xpub, mode, n] = Deno.args;
+  if (role === "sender") await sender(xsub!, xpub!, mode!, Number(n));
+  else if (role === "receiver") await receiver(xsub!, xpub!, mode!, Number(n));
+  else for (const row of await benchBus()) console.log(row);
+}

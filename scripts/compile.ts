@@ -1,0 +1,28 @@
+/**
+ * `deno task compile`: builds `dist/weir`. `deno compile` downloads Deno's
+ * `denort` runtime on first use; where that download is impossible this
+ * stops with one line saying so (exit code 1), and weir still runs from
+ * source (`./weir`).
+ */
+
+const out = new URL("../dist/weir", import.meta.url).pathname;
+const main = new URL("../main.ts", import.meta.url).pathname;
+await Deno.mkdir(new URL("../dist", import.meta.url), { recursive: true });
+const result = await new Deno.Command(Deno.execPath(), {
+  args: ["compile", "-A", "--quiet", "--include", new URL("../mod", import.meta.url).pathname, "--output", out, main],
+  stdout: "inherit",
+  stderr: "piped",
+}).output();
+const stderr = new TextDecoder().decode(result.stderr);
+if (result.success) {
+  console.log(`compile: built ${out}`);
+  Deno.exit(0);
+}
+if (/denort|download|dl\.deno\.land|error sending request|dns error|Connection refused|timed out/i.test(stderr)) {
+  console.error(
+    "compile: deno compile could not download its denort runtime (no access to Deno's download server from this machine); run weir from source with ./weir, or set DENORT_BIN to a local denort binary",
+  );
+} else {
+  console.error(`compile: deno compile failed:\n${stderr}`);
+}
+Deno.exit(1);
