@@ -7,7 +7,13 @@
  */
 
 import { parseArgs } from "node:util";
-import { ConfigError, createStandaloneLayout, type Layout, loadLayout, type NodeSpec } from "./config/mod.ts";
+import {
+  ConfigError,
+  createStandaloneLayout,
+  type Layout,
+  loadLayout,
+  type NodeSpec,
+} from "./config/mod.ts";
 import { LibraryMissingError } from "./ffi/libraries.ts";
 import { createNodeId } from "./mod/bus/node_id.ts";
 import { setIdentity } from "./mod/identity.ts";
@@ -48,7 +54,10 @@ function fail(message: string, code = 1): never {
   Deno.exit(code);
 }
 
-async function readLayout(configDir: string | undefined, iface: string | undefined): Promise<Layout> {
+async function readLayout(
+  configDir: string | undefined,
+  iface: string | undefined,
+): Promise<Layout> {
   return configDir === undefined
     ? await createStandaloneLayout(iface === undefined ? {} : { interface: iface })
     : await loadLayout(configDir);
@@ -62,11 +71,19 @@ function layoutArgs(configDir: string | undefined, iface: string | undefined): s
 
 function launchSpec(node: NodeSpec, extraArgs: readonly string[]): LaunchSpec {
   const roleArgs = ["--role", node.type, "--node", node.name, "--supervised", ...extraArgs];
-  const args = Deno.build.standalone ? roleArgs : ["run", "-A", "--quiet", Deno.mainModule, ...roleArgs];
+  const args = Deno.build.standalone
+    ? roleArgs
+    : ["run", "-A", "--quiet", Deno.mainModule, ...roleArgs];
   return { command: Deno.execPath(), args, env: { ...node.envVars, CLUSTER_NODE: node.name } };
 }
 
-async function runRole(role: Role, nodeName: string, layout: Layout, launchArgs: string[], supervised: boolean) {
+async function runRole(
+  role: Role,
+  nodeName: string,
+  layout: Layout,
+  launchArgs: string[],
+  supervised: boolean,
+) {
   const self = layout.nodes.find((n) => n.name === nodeName);
   if (self === undefined) {
     fail(`node "${nodeName}" is not in the layout (${layout.nodes.map((n) => n.name).join(", ")})`);
@@ -101,7 +118,14 @@ async function runRole(role: Role, nodeName: string, layout: Layout, launchArgs:
     return;
   }
 
-  await using ctx = await openNode({ layout, self, nodeId, reporter, shutdown: shutdown.signal, onFatal });
+  await using ctx = await openNode({
+    layout,
+    self,
+    nodeId,
+    reporter,
+    shutdown: shutdown.signal,
+    onFatal,
+  });
   announceReady(self.name, role, nodeId);
   const runners = { worker: runWorker, proxy: runProxy, logger: runLogger } as const;
   await runners[role](ctx);
@@ -144,13 +168,19 @@ async function main(argv: string[]): Promise<void> {
   if (verb === "check") {
     const layout = await readLayout(configDir, iface);
     // deno-lint-ignore no-console
-    console.log(`weir: configuration ${layout.source} is valid: ${layout.nodes.map((n) => n.name).join(", ")}`);
+    console.log(
+      `weir: configuration ${layout.source} is valid: ${
+        layout.nodes.map((n) => n.name).join(", ")
+      }`,
+    );
     return;
   }
   if (verb !== undefined) fail(`unknown command "${verb}"\n\n${USAGE}`, 2);
 
   const role = (values.role ?? "manager") as Role;
-  if (!ROLES.includes(role)) fail(`--role must be one of ${ROLES.join("|")}: current value is "${role}"`, 2);
+  if (!ROLES.includes(role)) {
+    fail(`--role must be one of ${ROLES.join("|")}: current value is "${role}"`, 2);
+  }
   const layout = await readLayout(configDir, iface);
   const nodeName = values.node ?? (role === "manager" ? layout.manager.name : undefined);
   if (nodeName === undefined) fail(`--node NAME is required with --role ${role}`, 2);

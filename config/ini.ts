@@ -56,7 +56,11 @@ export function parseIni(text: string, file: string, problems: ProblemList): Sec
       problems.add(file, line, `"${t}" must be inside a [section]`);
       return;
     }
-    current.entries.push({ key: normaliseKey(t.slice(0, eq)), value: t.slice(eq + 1).trim(), line });
+    current.entries.push({
+      key: normaliseKey(t.slice(0, eq)),
+      value: t.slice(eq + 1).trim(),
+      line,
+    });
   });
   return sections;
 }

@@ -47,7 +47,11 @@ export interface Layout {
   readonly nodes: readonly NodeSpec[];
   readonly manager: NodeSpec;
   readonly control: { readonly address: string; readonly port: number };
-  readonly forwarder: { readonly address: string; readonly xpubPort: number; readonly xsubPort: number };
+  readonly forwarder: {
+    readonly address: string;
+    readonly xpubPort: number;
+    readonly xsubPort: number;
+  };
   /** Zeek's `Cluster::manager_is_logger`: true when there is no logger. */
   readonly managerIsLogger: boolean;
   readonly localNets: readonly LocalNet[];
@@ -96,15 +100,27 @@ function assemble(
     return Object.freeze(node);
   });
   if (nextPort - 1 > 65535 || nextMetrics - 1 > 65535) {
-    problems.add(file, undefined, `port allocation runs past 65535: lower ZeekPort (${settings.zeekPort}) or MetricsPort (${settings.metricsPort})`);
+    problems.add(
+      file,
+      undefined,
+      `port allocation runs past 65535: lower ZeekPort (${settings.zeekPort}) or MetricsPort (${settings.metricsPort})`,
+    );
   }
   const managers = nodes.filter((n) => n.type === "manager");
   if (managers.length !== 1) {
-    problems.add(file, undefined, managers.length === 0 ? "there must be one manager: none is configured" : `there must be one manager: found ${managers.map((m) => m.name).join(", ")}`);
+    problems.add(
+      file,
+      undefined,
+      managers.length === 0
+        ? "there must be one manager: none is configured"
+        : `there must be one manager: found ${managers.map((m) => m.name).join(", ")}`,
+    );
   }
   const groups = new Map<string, { device: string; name: string }>();
   for (const n of nodes) {
-    if (n.type !== "worker" || n.capture?.method !== "af_packet" || !n.afPacket.enableFanout) continue;
+    if (n.type !== "worker" || n.capture?.method !== "af_packet" || !n.afPacket.enableFanout) {
+      continue;
+    }
     const key = `${n.address}/${n.afPacket.fanoutId}`;
     const other = groups.get(key);
     if (other !== undefined && other.device !== n.capture.device) {
@@ -123,7 +139,11 @@ function assemble(
     nodes: Object.freeze(nodes),
     manager,
     control: Object.freeze({ address: manager.address, port: controlPort }),
-    forwarder: Object.freeze({ address: manager.address, xpubPort: settings.zeekPort, xsubPort: settings.zeekPort + 1 }),
+    forwarder: Object.freeze({
+      address: manager.address,
+      xpubPort: settings.zeekPort,
+      xsubPort: settings.zeekPort + 1,
+    }),
     managerIsLogger: !nodes.some((n) => n.type === "logger"),
     localNets: Object.freeze(localNets),
   });
@@ -141,13 +161,22 @@ export async function loadLayout(configDir: string): Promise<Layout> {
     baseDir: dir,
     problems,
   });
-  const localNets = parseNetworksCfg(await readOptional(join(dir, "networks.cfg")), "networks.cfg", problems);
+  const localNets = parseNetworksCfg(
+    await readOptional(join(dir, "networks.cfg")),
+    "networks.cfg",
+    problems,
+  );
   const { nodes } = parseNodeCfg(nodeText ?? "", "node.cfg", problems);
   const drafts: (NodeDraft & { address: string })[] = [];
   for (const node of nodes) {
     const address = await resolveHost(node.host);
-    if (address === undefined) problems.add("node.cfg", node.line, `host of [${node.section}] cannot be resolved: current value is "${node.host}"`);
-    else drafts.push({ ...node, address });
+    if (address === undefined) {
+      problems.add(
+        "node.cfg",
+        node.line,
+        `host of [${node.section}] cannot be resolved: current value is "${node.host}"`,
+      );
+    } else drafts.push({ ...node, address });
   }
   return assemble(dir, settings, localNets, drafts, problems, "node.cfg");
 }
@@ -173,10 +202,22 @@ export async function createStandaloneLayout(
 ): Promise<Layout> {
   const base = join(resolve(options.baseDir ?? Deno.cwd()), ".weir");
   const problems = new ProblemList();
-  const settings = parseWeirCfg(options.settingsText, { file: "built-in", configDir: base, baseDir: base, problems });
+  const settings = parseWeirCfg(options.settingsText, {
+    file: "built-in",
+    configDir: base,
+    baseDir: base,
+    problems,
+  });
   const device = options.interface ?? await defaultRouteInterface();
   const capture: CaptureInterface = Object.freeze({ method: "af_packet", device });
-  const common = { host: "localhost", address: "127.0.0.1", afPacket: DEFAULT_AF_PACKET, envVars: {}, auxScripts: [], line: 0 };
+  const common = {
+    host: "localhost",
+    address: "127.0.0.1",
+    afPacket: DEFAULT_AF_PACKET,
+    envVars: {},
+    auxScripts: [],
+    line: 0,
+  };
   const drafts = [
     { ...common, name: "manager", type: "manager" as const, section: "manager" },
     { ...common, name: "logger-1", type: "logger" as const, section: "logger" },
@@ -184,7 +225,14 @@ export async function createStandaloneLayout(
     { ...common, name: "worker-1", type: "worker" as const, section: "worker", capture },
     { ...common, name: "worker-2", type: "worker" as const, section: "worker", capture },
   ];
-  return assemble("built-in", settings, parseNetworksCfg(undefined, "", problems), drafts, problems, "built-in");
+  return assemble(
+    "built-in",
+    settings,
+    parseNetworksCfg(undefined, "", problems),
+    drafts,
+    problems,
+    "built-in",
+  );
 }
 
 /** The node named `name`, if the layout has it. */

@@ -21,7 +21,13 @@ export {
   nodeByName,
   type NodeSpec,
 } from "./layout.ts";
-export { DEFAULT_LOCAL_NETS, isLocalAddress, type LocalNet, parseAddress, parseCidr } from "./networks_cfg.ts";
+export {
+  DEFAULT_LOCAL_NETS,
+  isLocalAddress,
+  type LocalNet,
+  parseAddress,
+  parseCidr,
+} from "./networks_cfg.ts";
 export {
   type AfPacketOptions,
   type CaptureInterface,

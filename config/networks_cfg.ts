@@ -137,7 +137,11 @@ export function isLocalAddress(nets: readonly LocalNet[], addr: string | Uint8Ar
 }
 
 /** Local networks from `networks.cfg` text, or Zeek's defaults when `text` is undefined. */
-export function parseNetworksCfg(text: string | undefined, file: string, problems: ProblemList): LocalNet[] {
+export function parseNetworksCfg(
+  text: string | undefined,
+  file: string,
+  problems: ProblemList,
+): LocalNet[] {
   if (text === undefined) return DEFAULT_LOCAL_NETS.map((c) => parseCidr(c) as LocalNet);
   const nets: LocalNet[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {

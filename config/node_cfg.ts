@@ -100,7 +100,9 @@ const KNOWN_KEYS = new Set([
 export function parseCaptureInterface(text: string): CaptureInterface | string {
   const m = /^(?:([a-z_]+)::)?(.+)$/.exec(text);
   const prefix = m?.[1], device = m?.[2] ?? "";
-  if (prefix === undefined || prefix === "af_packet") return Object.freeze({ method: "af_packet", device });
+  if (prefix === undefined || prefix === "af_packet") {
+    return Object.freeze({ method: "af_packet", device });
+  }
   if (prefix === "pcap") return Object.freeze({ method: "pcap", device });
   return `interface prefix must be af_packet:: or pcap::: current value is "${text}"`;
 }
@@ -123,23 +125,37 @@ export function parseNodeCfg(text: string, file: string, problems: ProblemList):
   for (const section of parseIni(text, file, problems)) {
     const where = (e: Entry) => e.line;
     if (seen.has(section.name)) {
-      problems.add(file, section.line, `duplicate section [${section.name}] (first at line ${seen.get(section.name)})`);
+      problems.add(
+        file,
+        section.line,
+        `duplicate section [${section.name}] (first at line ${seen.get(section.name)})`,
+      );
       continue;
     }
     seen.set(section.name, section.line);
     const get = new Map<string, Entry>();
     for (const e of section.entries) {
-      if (!KNOWN_KEYS.has(e.key)) problems.add(file, e.line, `unknown key "${e.key}" in section [${section.name}]`);
+      if (!KNOWN_KEYS.has(e.key)) {
+        problems.add(file, e.line, `unknown key "${e.key}" in section [${section.name}]`);
+      }
       get.set(e.key, e);
     }
     const typeEntry = get.get("type");
     const rawType = typeEntry?.value.toLowerCase();
     if (typeEntry === undefined) {
-      problems.add(file, section.line, `section [${section.name}] has no type (standalone|manager|logger|proxy|worker)`);
+      problems.add(
+        file,
+        section.line,
+        `section [${section.name}] has no type (standalone|manager|logger|proxy|worker)`,
+      );
       continue;
     }
     if (!TYPES.includes(rawType!)) {
-      problems.add(file, where(typeEntry), `type must be one of ${TYPES.join("|")}: current value is "${typeEntry.value}"`);
+      problems.add(
+        file,
+        where(typeEntry),
+        `type must be one of ${TYPES.join("|")}: current value is "${typeEntry.value}"`,
+      );
       continue;
     }
     const host = get.get("host")?.value;
@@ -153,7 +169,11 @@ export function parseNodeCfg(text: string, file: string, problems: ProblemList):
       const e = get.get(key);
       if (e === undefined) return;
       if (!/^\d+$/.test(e.value) || Number(e.value) < min) {
-        problems.add(file, e.line, `${key} must be an integer ≥ ${min}: current value is "${e.value}"`);
+        problems.add(
+          file,
+          e.line,
+          `${key} must be an integer ≥ ${min}: current value is "${e.value}"`,
+        );
       } else af[field] = Number(e.value);
     };
     num("af_packet_buffer_size", "bufferSize", 1);
@@ -161,16 +181,19 @@ export function parseNodeCfg(text: string, file: string, problems: ProblemList):
     num("af_packet_block_timeout", "blockTimeoutMs", 0);
     num("af_packet_fanout_id", "fanoutId", 0);
     num("af_packet_link_type", "linkType", 0);
-    for (const [key, field] of [
-      ["af_packet_enable_defrag", "enableDefrag"],
-      ["af_packet_enable_fanout", "enableFanout"],
-      ["af_packet_enable_hw_timestamping", "enableHwTimestamping"],
-    ] as const) {
+    for (
+      const [key, field] of [
+        ["af_packet_enable_defrag", "enableDefrag"],
+        ["af_packet_enable_fanout", "enableFanout"],
+        ["af_packet_enable_hw_timestamping", "enableHwTimestamping"],
+      ] as const
+    ) {
       const e = get.get(key);
       if (e === undefined) continue;
       const b = bool(e.value);
-      if (b === undefined) problems.add(file, e.line, `${key} must be T or F: current value is "${e.value}"`);
-      else af[field] = b;
+      if (b === undefined) {
+        problems.add(file, e.line, `${key} must be T or F: current value is "${e.value}"`);
+      } else af[field] = b;
     }
     const modeEntry = get.get("af_packet_fanout_mode");
     if (modeEntry !== undefined) {
@@ -203,11 +226,19 @@ export function parseNodeCfg(text: string, file: string, problems: ProblemList):
       if (parsed instanceof Error) problems.add(file, envEntry.line, `env_vars ${parsed.message}`);
       else envVars = parsed;
     }
-    const auxScripts = (get.get("aux_scripts")?.value ?? "").split(/[\s,]+/).filter((s) => s !== "");
+    const auxScripts = (get.get("aux_scripts")?.value ?? "").split(/[\s,]+/).filter((s) =>
+      s !== ""
+    );
     const pinEntry = get.get("pin_cpus");
     const pins = pinEntry === undefined ? [] : pinEntry.value.split(",").map((s) => s.trim());
     if (pins.some((p) => !/^\d+$/.test(p))) {
-      problems.add(file, pinEntry!.line, `pin_cpus must be a comma-separated list of CPU numbers: current value is "${pinEntry!.value}"`);
+      problems.add(
+        file,
+        pinEntry!.line,
+        `pin_cpus must be a comma-separated list of CPU numbers: current value is "${
+          pinEntry!.value
+        }"`,
+      );
     }
 
     const type = rawType === "standalone" ? "worker" : rawType as NodeType;
@@ -242,12 +273,28 @@ export function parseNodeCfg(text: string, file: string, problems: ProblemList):
     const procsEntry = get.get("lb_procs");
     const methodEntry = get.get("lb_method");
     if (methodEntry !== undefined && !LB_METHODS.includes(methodEntry.value.toLowerCase())) {
-      problems.add(file, methodEntry.line, `lb_method must be one of ${LB_METHODS.join("|")}: current value is "${methodEntry.value}"`);
-    } else if (methodEntry !== undefined && ["pf_ring", "myricom"].includes(methodEntry.value.toLowerCase())) {
-      problems.add(file, methodEntry.line, `lb_method ${methodEntry.value} is not supported by weir: use af_packet`);
+      problems.add(
+        file,
+        methodEntry.line,
+        `lb_method must be one of ${LB_METHODS.join("|")}: current value is "${methodEntry.value}"`,
+      );
+    } else if (
+      methodEntry !== undefined && ["pf_ring", "myricom"].includes(methodEntry.value.toLowerCase())
+    ) {
+      problems.add(
+        file,
+        methodEntry.line,
+        `lb_method ${methodEntry.value} is not supported by weir: use af_packet`,
+      );
     }
     if (procsEntry === undefined) {
-      nodes.push({ ...base, name: section.name, type, ...(capture ? { capture } : {}), ...(pins[0] ? { pinCpu: Number(pins[0]) } : {}) });
+      nodes.push({
+        ...base,
+        name: section.name,
+        type,
+        ...(capture ? { capture } : {}),
+        ...(pins[0] ? { pinCpu: Number(pins[0]) } : {}),
+      });
       continue;
     }
     if (type !== "worker") {
@@ -255,11 +302,19 @@ export function parseNodeCfg(text: string, file: string, problems: ProblemList):
       continue;
     }
     if (!/^\d+$/.test(procsEntry.value) || Number(procsEntry.value) < 1) {
-      problems.add(file, procsEntry.line, `lb_procs must be a positive integer: current value is "${procsEntry.value}"`);
+      problems.add(
+        file,
+        procsEntry.line,
+        `lb_procs must be a positive integer: current value is "${procsEntry.value}"`,
+      );
       continue;
     }
     if (methodEntry === undefined) {
-      problems.add(file, procsEntry.line, `lb_procs needs lb_method (af_packet, custom or interfaces)`);
+      problems.add(
+        file,
+        procsEntry.line,
+        `lb_procs needs lb_method (af_packet, custom or interfaces)`,
+      );
       continue;
     }
     const n = Number(procsEntry.value);
@@ -269,15 +324,29 @@ export function parseNodeCfg(text: string, file: string, problems: ProblemList):
       const e = get.get("lb_interfaces");
       const list = (e?.value ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
       if (list.length !== n) {
-        problems.add(file, e?.line ?? procsEntry.line, `lb_interfaces must list exactly ${n} interfaces (lb_procs): current value is "${e?.value ?? ""}"`);
+        problems.add(
+          file,
+          e?.line ?? procsEntry.line,
+          `lb_interfaces must list exactly ${n} interfaces (lb_procs): current value is "${
+            e?.value ?? ""
+          }"`,
+        );
         continue;
       }
-      lbIfaces = list.map((s) => parseCaptureInterface(s)).filter((c): c is CaptureInterface => typeof c !== "string");
+      lbIfaces = list.map((s) => parseCaptureInterface(s)).filter((c): c is CaptureInterface =>
+        typeof c !== "string"
+      );
     }
     for (let i = 1; i <= n; i++) {
       const c = method === "interfaces" ? lbIfaces[i - 1] : capture;
       const pin = pins.length > 0 ? Number(pins[(i - 1) % pins.length]) : undefined;
-      nodes.push({ ...base, name: `${section.name}-${i}`, type, ...(c ? { capture: c } : {}), ...(pin !== undefined ? { pinCpu: pin } : {}) });
+      nodes.push({
+        ...base,
+        name: `${section.name}-${i}`,
+        type,
+        ...(c ? { capture: c } : {}),
+        ...(pin !== undefined ? { pinCpu: pin } : {}),
+      });
     }
   }
   return { nodes, standalone };

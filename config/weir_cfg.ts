@@ -50,7 +50,17 @@ export interface WeirSettings {
   readonly restartBackoffMaxSec: number;
 }
 
-type Kind = "port" | "count" | "bool" | "string" | "path" | "interval" | "days" | "env" | "list" | "json_ts";
+type Kind =
+  | "port"
+  | "count"
+  | "bool"
+  | "string"
+  | "path"
+  | "interval"
+  | "days"
+  | "env"
+  | "list"
+  | "json_ts";
 
 interface KeySpec {
   readonly field: keyof WeirSettings;
@@ -148,7 +158,9 @@ function convert(kind: Kind, raw: string, configDir: string): unknown | Error {
     case "count": {
       if (!/^\d+$/.test(raw)) return new Error("must be a non-negative integer");
       const n = Number(raw);
-      if (kind === "port" && (n < 1 || n > 65535)) return new Error("must be a port between 1 and 65535");
+      if (kind === "port" && (n < 1 || n > 65535)) {
+        return new Error("must be a port between 1 and 65535");
+      }
       return n;
     }
     case "bool": {
@@ -190,7 +202,9 @@ export function parseEnvVars(raw: string): Record<string, string> | Error {
   const out: Record<string, string> = {};
   for (const part of raw.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
     const eq = part.indexOf("=");
-    if (eq <= 0) return new Error(`must be a comma-separated list of NAME=value: "${part}" has no "="`);
+    if (eq <= 0) {
+      return new Error(`must be a comma-separated list of NAME=value: "${part}" has no "="`);
+    }
     out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
   }
   return out;
@@ -212,11 +226,17 @@ export function parseWeirCfg(
     }
     const converted = convert(spec.kind, value, options.configDir);
     if (converted instanceof Error) {
-      options.problems.add(options.file, line, `${key} ${converted.message}: current value is "${value}"`);
+      options.problems.add(
+        options.file,
+        line,
+        `${key} ${converted.message}: current value is "${value}"`,
+      );
     } else {
       values[spec.field] = converted;
     }
   }
-  if (values.controlTokenFile === "") values.controlTokenFile = join(values.spoolDir as string, "control.token");
+  if (values.controlTokenFile === "") {
+    values.controlTokenFile = join(values.spoolDir as string, "control.token");
+  }
   return Object.freeze(values) as unknown as WeirSettings;
 }

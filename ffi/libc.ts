@@ -82,7 +82,9 @@ export class SystemCallError extends Error {
   readonly errno: number;
   readonly code: string;
   constructor(action: string, errno: number, hint = "") {
-    super(`${action}: ${strerror(errno).toLowerCase()} (${errnoName(errno)})${hint ? `; ${hint}` : ""}`);
+    super(
+      `${action}: ${strerror(errno).toLowerCase()} (${errnoName(errno)})${hint ? `; ${hint}` : ""}`,
+    );
     this.name = "SystemCallError";
     this.errno = errno;
     this.code = errnoName(errno);

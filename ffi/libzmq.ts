@@ -147,7 +147,9 @@ export class ZmqContext implements AsyncDisposable {
 
   /** Opens a socket of `type` owned by this context. */
   openSocket(type: ZmqSocketType): ZmqSocket {
-    if (this.#ptr === null) throw new ZmqError("Cannot open a socket on a closed context", ZMQ_ERRNO.ETERM);
+    if (this.#ptr === null) {
+      throw new ZmqError("Cannot open a socket on a closed context", ZMQ_ERRNO.ETERM);
+    }
     const p = zmq().zmq_socket(this.#ptr, SOCKET_TYPES[type]);
     if (p === null) throw new ZmqError(`Cannot open a ZeroMQ ${type} socket`, zmq().zmq_errno());
     const socket = new ZmqSocket(p as SocketPointer, type, () => this.#sockets.delete(socket));
@@ -213,21 +215,40 @@ export class ZmqSocket implements Disposable {
   /** Sets an integer option (see `ZMQ_OPTION`). */
   setOption(option: number, value: number): void {
     this.#int[0] = value;
-    if (zmq().zmq_setsockopt(this.#live("Cannot set a socket option"), option, this.#int, 4n) !== 0) {
-      throw new ZmqError(`Cannot set ZeroMQ socket option ${option} to ${value}`, zmq().zmq_errno());
+    if (
+      zmq().zmq_setsockopt(this.#live("Cannot set a socket option"), option, this.#int, 4n) !== 0
+    ) {
+      throw new ZmqError(
+        `Cannot set ZeroMQ socket option ${option} to ${value}`,
+        zmq().zmq_errno(),
+      );
     }
   }
 
   /** Sets a binary option such as SUBSCRIBE. */
   setBytesOption(option: number, value: Uint8Array): void {
-    if (zmq().zmq_setsockopt(this.#live("Cannot set a socket option"), option, value, BigInt(value.length)) !== 0) {
+    if (
+      zmq().zmq_setsockopt(
+        this.#live("Cannot set a socket option"),
+        option,
+        value,
+        BigInt(value.length),
+      ) !== 0
+    ) {
       throw new ZmqError(`Cannot set ZeroMQ socket option ${option}`, zmq().zmq_errno());
     }
   }
 
   #getInt(option: number): number {
     this.#len[0] = 4n;
-    if (zmq().zmq_getsockopt(this.#live("Cannot read a socket option"), option, this.#int, this.#len) !== 0) {
+    if (
+      zmq().zmq_getsockopt(
+        this.#live("Cannot read a socket option"),
+        option,
+        this.#int,
+        this.#len,
+      ) !== 0
+    ) {
       throw new ZmqError(`Cannot read ZeroMQ socket option ${option}`, zmq().zmq_errno());
     }
     return this.#int[0]!;
@@ -252,7 +273,10 @@ export class ZmqSocket implements Disposable {
   get lastEndpoint(): string {
     const buf = new Uint8Array(256);
     const len = new BigUint64Array([256n]);
-    if (zmq().zmq_getsockopt(this.#live("Cannot read the endpoint"), ZMQ_LAST_ENDPOINT, buf, len) !== 0) {
+    if (
+      zmq().zmq_getsockopt(this.#live("Cannot read the endpoint"), ZMQ_LAST_ENDPOINT, buf, len) !==
+        0
+    ) {
       throw new ZmqError("Cannot read the last endpoint", zmq().zmq_errno());
     }
     return new TextDecoder().decode(buf.subarray(0, Math.max(0, Number(len[0]) - 1)));
@@ -268,12 +292,17 @@ export class ZmqSocket implements Disposable {
 
   connect(endpoint: string): void {
     if (zmq().zmq_connect(this.#live(`Cannot connect ${endpoint}`), cString(endpoint)) !== 0) {
-      throw new ZmqError(`Cannot connect ZeroMQ ${this.type} socket to ${endpoint}`, zmq().zmq_errno());
+      throw new ZmqError(
+        `Cannot connect ZeroMQ ${this.type} socket to ${endpoint}`,
+        zmq().zmq_errno(),
+      );
     }
   }
 
   disconnect(endpoint: string): void {
-    if (zmq().zmq_disconnect(this.#live(`Cannot disconnect ${endpoint}`), cString(endpoint)) !== 0) {
+    if (
+      zmq().zmq_disconnect(this.#live(`Cannot disconnect ${endpoint}`), cString(endpoint)) !== 0
+    ) {
       throw new ZmqError(`Cannot disconnect ZeroMQ socket from ${endpoint}`, zmq().zmq_errno());
     }
   }
@@ -294,7 +323,10 @@ export class ZmqSocket implements Disposable {
         // libzmq sends multipart messages atomically: only the first frame can
         // report EAGAIN, and then nothing was queued.
         if (errno === ZMQ_ERRNO.EAGAIN && i === 0) return false;
-        throw new ZmqError(`Cannot send frame ${i + 1} of ${frames.length} on a ${this.type} socket`, errno);
+        throw new ZmqError(
+          `Cannot send frame ${i + 1} of ${frames.length} on a ${this.type} socket`,
+          errno,
+        );
       }
     }
     return true;
@@ -539,7 +571,9 @@ export class ZmqForwarder implements AsyncDisposable {
     for (;;) {
       const message = this.#control.receive();
       if (message !== null && message.frames.length === 8) {
-        const v = message.frames.map((f) => new DataView(f.buffer, f.byteOffset, 8).getBigUint64(0, true));
+        const v = message.frames.map((f) =>
+          new DataView(f.buffer, f.byteOffset, 8).getBigUint64(0, true)
+        );
         return {
           frontendMessagesReceived: v[0]!,
           frontendBytesReceived: v[1]!,

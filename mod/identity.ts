@@ -19,12 +19,16 @@ let current: Identity | undefined;
 
 /** Sets the identity; a second call is a programming error. */
 export function setIdentity(identity: Identity): void {
-  if (current !== undefined) throw new Error(`The identity is already set (node "${current.node}")`);
+  if (current !== undefined) {
+    throw new Error(`The identity is already set (node "${current.node}")`);
+  }
   current = Object.freeze({ ...identity });
 }
 
 /** The identity set by `main.ts`. */
 export function identity(): Identity {
-  if (current === undefined) throw new Error("The identity is not set yet: main.ts sets it before a role runs");
+  if (current === undefined) {
+    throw new Error("The identity is not set yet: main.ts sets it before a role runs");
+  }
   return current;
 }

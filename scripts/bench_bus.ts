@@ -21,9 +21,18 @@ const LATENCY_SECONDS = 3;
 
 const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 
-async function sender(xsubEndpoint: string, xpubEndpoint: string, mode: string, n: number): Promise<void> {
+async function sender(
+  xsubEndpoint: string,
+  xpubEndpoint: string,
+  mode: string,
+  n: number,
+): Promise<void> {
   await using zmq = new ZmqContext();
-  await using bus = Bus.open(zmq, { nodeId: "bench-sender", connectXpub: xsubEndpoint, connectXsub: xpubEndpoint }, (e) => {
+  await using bus = Bus.open(zmq, {
+    nodeId: "bench-sender",
+    connectXpub: xsubEndpoint,
+    connectXsub: xpubEndpoint,
+  }, (e) => {
     throw e;
   });
   let subscribed = false;
@@ -57,9 +66,18 @@ async function sender(xsubEndpoint: string, xpubEndpoint: string, mode: string, 
   await new Promise((r) => setTimeout(r, 500));
 }
 
-async function receiver(xsubEndpoint: string, xpubEndpoint: string, _mode: string, n: number): Promise<void> {
+async function receiver(
+  xsubEndpoint: string,
+  xpubEndpoint: string,
+  _mode: string,
+  n: number,
+): Promise<void> {
   await using zmq = new ZmqContext();
-  await using bus = Bus.open(zmq, { nodeId: "bench-receiver", connectXpub: xsubEndpoint, connectXsub: xpubEndpoint }, (e) => {
+  await using bus = Bus.open(zmq, {
+    nodeId: "bench-receiver",
+    connectXpub: xsubEndpoint,
+    connectXsub: xpubEndpoint,
+  }, (e) => {
     throw e;
   });
   const events = new EventRegistry((_, e) => {
@@ -85,8 +103,11 @@ async function receiver(xsubEndpoint: string, xpubEndpoint: string, _mode: strin
   const deadline = Date.now() + 60_000;
   while (got < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   const sorted = latencies.subarray(0, Math.min(got, n)).sort();
-  const pct = (p: number) => sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
-  console.log(JSON.stringify({ got, seconds: (last - first) / 1000, p50us: pct(0.5), p99us: pct(0.99) }));
+  const pct = (p: number) =>
+    sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+  console.log(
+    JSON.stringify({ got, seconds: (last - first) / 1000, p50us: pct(0.5), p99us: pct(0.99) }),
+  );
 }
 
 const PYTHON_SENDER = `
@@ -131,7 +152,11 @@ async function runPair(
   receiverCmd: string[],
   senderCmd: string[],
 ): Promise<{ got: number; seconds: number; p50us?: number; p99us?: number }> {
-  const receiverProc = new Deno.Command(receiverCmd[0]!, { args: receiverCmd.slice(1), stdout: "piped", stderr: "inherit" })
+  const receiverProc = new Deno.Command(receiverCmd[0]!, {
+    args: receiverCmd.slice(1),
+    stdout: "piped",
+    stderr: "inherit",
+  })
     .spawn();
   const reader = receiverProc.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let buffered = "";
@@ -149,7 +174,11 @@ async function runPair(
     }
   };
   await nextLine();
-  const senderProc = new Deno.Command(senderCmd[0]!, { args: senderCmd.slice(1), stdout: "inherit", stderr: "inherit" })
+  const senderProc = new Deno.Command(senderCmd[0]!, {
+    args: senderCmd.slice(1),
+    stdout: "inherit",
+    stderr: "inherit",
+  })
     .spawn();
   const result = JSON.parse(await nextLine());
   await senderProc.status;
@@ -160,7 +189,10 @@ async function runPair(
 /** Runs the bus benchmark and returns its table rows. */
 export async function benchBus(): Promise<string[]> {
   await using zmq = new ZmqContext({ ioThreads: 2 });
-  await using forwarder = ZmqForwarder.open(zmq, { xpub: "tcp://127.0.0.1:*", xsub: "tcp://127.0.0.1:*" });
+  await using forwarder = ZmqForwarder.open(zmq, {
+    xpub: "tcp://127.0.0.1:*",
+    xsub: "tcp://127.0.0.1:*",
+  });
   const self = new URL(import.meta.url).pathname;
   const deno = (role: string, mode: string, n: number) => [
     Deno.execPath(),
@@ -174,20 +206,45 @@ export async function benchBus(): Promise<string[]> {
     mode,
     String(n),
   ];
-  const python = (script: string, n: number) => ["/usr/bin/python3", "-c", script, forwarder.xsubEndpoint, forwarder.xpubEndpoint, String(n)];
+  const python = (
+    script: string,
+    n: number,
+  ) => [
+    "/usr/bin/python3",
+    "-c",
+    script,
+    forwarder.xsubEndpoint,
+    forwarder.xpubEndpoint,
+    String(n),
+  ];
 
-  const raw = await runPair(python(PYTHON_RECEIVER, THROUGHPUT_EVENTS), python(PYTHON_SENDER, THROUGHPUT_EVENTS));
-  const weir = await runPair(deno("receiver", "throughput", THROUGHPUT_EVENTS), deno("sender", "throughput", THROUGHPUT_EVENTS));
+  const raw = await runPair(
+    python(PYTHON_RECEIVER, THROUGHPUT_EVENTS),
+    python(PYTHON_SENDER, THROUGHPUT_EVENTS),
+  );
+  const weir = await runPair(
+    deno("receiver", "throughput", THROUGHPUT_EVENTS),
+    deno("sender", "throughput", THROUGHPUT_EVENTS),
+  );
   const latencyN = LATENCY_RATE * LATENCY_SECONDS;
-  const latency = await runPair(deno("receiver", "latency", latencyN), deno("sender", "latency", latencyN));
+  const latency = await runPair(
+    deno("receiver", "latency", latencyN),
+    deno("sender", "latency", latencyN),
+  );
   const rawRate = raw.got / raw.seconds;
   const weirRate = weir.got / weir.seconds;
   return [
-    `bus: raw libzmq (python3-zmq) through the forwarder  ${fmt(rawRate)} events/s (${raw.got} events)`,
-    `bus: weir node → node through the forwarder          ${fmt(weirRate)} events/s (${weir.got} events)  ratio ${
+    `bus: raw libzmq (python3-zmq) through the forwarder  ${
+      fmt(rawRate)
+    } events/s (${raw.got} events)`,
+    `bus: weir node → node through the forwarder          ${
+      fmt(weirRate)
+    } events/s (${weir.got} events)  ratio ${
       (weirRate / rawRate).toFixed(2)
     } × raw  [target ≥ 300,000/s and ≥ 0.5 ×]`,
-    `bus: latency at ${fmt(LATENCY_RATE)} events/s               p50 ${latency.p50us?.toFixed(0)} µs  p99 ${
+    `bus: latency at ${fmt(LATENCY_RATE)} events/s               p50 ${
+      latency.p50us?.toFixed(0)
+    } µs  p99 ${
       latency.p99us?.toFixed(0)
     } µs (${latency.got}/${latencyN} events)  [target p99 < 1000 µs]`,
   ];

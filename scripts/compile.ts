@@ -9,7 +9,16 @@ const out = new URL("../dist/weir", import.meta.url).pathname;
 const main = new URL("../main.ts", import.meta.url).pathname;
 await Deno.mkdir(new URL("../dist", import.meta.url), { recursive: true });
 const result = await new Deno.Command(Deno.execPath(), {
-  args: ["compile", "-A", "--quiet", "--include", new URL("../mod", import.meta.url).pathname, "--output", out, main],
+  args: [
+    "compile",
+    "-A",
+    "--quiet",
+    "--include",
+    new URL("../mod", import.meta.url).pathname,
+    "--output",
+    out,
+    main,
+  ],
   stdout: "inherit",
   stderr: "piped",
 }).output();
@@ -18,7 +27,10 @@ if (result.success) {
   console.log(`compile: built ${out}`);
   Deno.exit(0);
 }
-if (/denort|download|dl\.deno\.land|error sending request|dns error|Connection refused|timed out/i.test(stderr)) {
+if (
+  /denort|download|dl\.deno\.land|error sending request|dns error|Connection refused|timed out/i
+    .test(stderr)
+) {
   console.error(
     "compile: deno compile could not download its denort runtime (no access to Deno's download server from this machine); run weir from source with ./weir, or set DENORT_BIN to a local denort binary",
   );

@@ -14,7 +14,9 @@ export function findFreePortRange(count: number): number {
     const base = 20000 + Math.floor(Math.random() * 35000);
     const listeners: Deno.Listener[] = [];
     try {
-      for (let p = base; p < base + count; p++) listeners.push(Deno.listen({ hostname: "127.0.0.1", port: p }));
+      for (let p = base; p < base + count; p++) {
+        listeners.push(Deno.listen({ hostname: "127.0.0.1", port: p }));
+      }
       return base;
     } catch {
       // taken: try another range
@@ -53,11 +55,15 @@ export async function writeConfig(options: {
   await Deno.writeTextFile(`${dir}/node.cfg`, options.nodeCfg);
   await Deno.writeTextFile(
     `${dir}/weir.cfg`,
-    `ZeekPort = ${zeekPort}\nMetricsPort = ${metricsPort}\nWebSocketPort = ${base + 19}\n${options.weirCfg ?? ""}`,
+    `ZeekPort = ${zeekPort}\nMetricsPort = ${metricsPort}\nWebSocketPort = ${base + 19}\n${
+      options.weirCfg ?? ""
+    }`,
   );
   if (options.site !== undefined) {
     await Deno.mkdir(`${dir}/site`);
-    for (const [name, text] of Object.entries(options.site)) await Deno.writeTextFile(`${dir}/site/${name}`, text);
+    for (const [name, text] of Object.entries(options.site)) {
+      await Deno.writeTextFile(`${dir}/site/${name}`, text);
+    }
   }
   return { dir, zeekPort, metricsPort };
 }
@@ -120,12 +126,22 @@ export class WeirProcess implements AsyncDisposable {
   }
 
   /** Resolves with the first line (past or future) matching `predicate`. */
-  waitForLine(predicate: (line: string) => boolean, what: string, timeoutMs = 60000): Promise<string> {
+  waitForLine(
+    predicate: (line: string) => boolean,
+    what: string,
+    timeoutMs = 60000,
+  ): Promise<string> {
     const seen = this.lines.find(predicate);
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${what}\nstderr:\n${this.errors.slice(-30).join("\n")}`));
+        reject(
+          new Error(
+            `Timed out after ${timeoutMs} ms waiting for ${what}\nstderr:\n${
+              this.errors.slice(-30).join("\n")
+            }`,
+          ),
+        );
       }, timeoutMs);
       this.#waiters.push({
         predicate,
@@ -136,7 +152,11 @@ export class WeirProcess implements AsyncDisposable {
       });
       this.#exited.then(() => {
         clearTimeout(timer);
-        reject(new Error(`weir exited while waiting for ${what}\nstderr:\n${this.errors.slice(-30).join("\n")}`));
+        reject(
+          new Error(
+            `weir exited while waiting for ${what}\nstderr:\n${this.errors.slice(-30).join("\n")}`,
+          ),
+        );
       });
     });
   }
@@ -154,7 +174,9 @@ export class WeirProcess implements AsyncDisposable {
       if (matches.length >= count) return matches;
       if (Date.now() > deadline) {
         throw new Error(
-          `Timed out waiting for ${count} × ${what} (have ${matches.length})\nstderr:\n${this.errors.slice(-30).join("\n")}`,
+          `Timed out waiting for ${count} × ${what} (have ${matches.length})\nstderr:\n${
+            this.errors.slice(-30).join("\n")
+          }`,
         );
       }
       await new Promise((r) => setTimeout(r, 20));
@@ -194,7 +216,9 @@ export async function processesMentioning(needle: string): Promise<number[]> {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
-      if (cmdline.includes(needle) && Number(entry.name) !== Deno.pid) pids.push(Number(entry.name));
+      if (cmdline.includes(needle) && Number(entry.name) !== Deno.pid) {
+        pids.push(Number(entry.name));
+      }
     } catch { /* exited meanwhile */ }
   }
   return pids;

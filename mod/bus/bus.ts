@@ -187,7 +187,8 @@ export class Bus implements AsyncDisposable {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`The forwarder did not confirm subscriptions within ${timeoutMs} ms`)),
+        () =>
+          reject(new Error(`The forwarder did not confirm subscriptions within ${timeoutMs} ms`)),
         timeoutMs,
       );
     });

@@ -7,13 +7,22 @@ async function withBuses(
   body: (buses: Bus[], forwarder: ZmqForwarder) => Promise<void>,
 ): Promise<void> {
   const ctx = new ZmqContext();
-  const forwarder = ZmqForwarder.open(ctx, { xpub: "tcp://127.0.0.1:*", xsub: "tcp://127.0.0.1:*" });
+  const forwarder = ZmqForwarder.open(ctx, {
+    xpub: "tcp://127.0.0.1:*",
+    xsub: "tcp://127.0.0.1:*",
+  });
   const buses: Bus[] = [];
   try {
     for (const name of names) {
-      buses.push(Bus.open(ctx, { nodeId: name, connectXpub: forwarder.xsubEndpoint, connectXsub: forwarder.xpubEndpoint }, (e) => {
-        throw e;
-      }));
+      buses.push(
+        Bus.open(ctx, {
+          nodeId: name,
+          connectXpub: forwarder.xsubEndpoint,
+          connectXsub: forwarder.xpubEndpoint,
+        }, (e) => {
+          throw e;
+        }),
+      );
     }
     await body(buses, forwarder);
   } finally {
@@ -88,8 +97,15 @@ Deno.test("Bus.unsubscribe stops delivery and subscriptions are reference counte
 
 Deno.test("Bus counts a message with the wrong number of frames as an error", async () => {
   const ctx = new ZmqContext();
-  const forwarder = ZmqForwarder.open(ctx, { xpub: "tcp://127.0.0.1:*", xsub: "tcp://127.0.0.1:*" });
-  const bus = Bus.open(ctx, { nodeId: "b", connectXpub: forwarder.xsubEndpoint, connectXsub: forwarder.xpubEndpoint }, (e) => {
+  const forwarder = ZmqForwarder.open(ctx, {
+    xpub: "tcp://127.0.0.1:*",
+    xsub: "tcp://127.0.0.1:*",
+  });
+  const bus = Bus.open(ctx, {
+    nodeId: "b",
+    connectXpub: forwarder.xsubEndpoint,
+    connectXsub: forwarder.xpubEndpoint,
+  }, (e) => {
     throw e;
   });
   const raw = ctx.openSocket("xpub");

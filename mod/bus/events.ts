@@ -64,7 +64,8 @@ export class EventRegistry {
   }
 
   /** Argument types of a declared event (the codec's lookup function). */
-  argTypes = (name: string): readonly ZeekType[] | undefined => this.#declarations.get(name)?.argTypes;
+  argTypes = (name: string): readonly ZeekType[] | undefined =>
+    this.#declarations.get(name)?.argTypes;
 
   /** Adds a handler for `name`; handlers run in registration order. */
   on(name: string, handler: EventHandler): void {

@@ -11,7 +11,13 @@ import type { Layout, NodeSpec, NodeType } from "../../config/mod.ts";
 import { ByteWriter, decodeEvent, encodeEvent } from "../bus/broker_bin.ts";
 import { type Bus, type BusMessage, FORMAT_BROKER_BIN } from "../bus/bus.ts";
 import { type EventHandler, EventRegistry } from "../bus/events.ts";
-import { nodeIdFromTopic, nodeIdTopic, nodeTopic, nodeTypeTopic, POOL_TOPICS } from "../bus/topics.ts";
+import {
+  nodeIdFromTopic,
+  nodeIdTopic,
+  nodeTopic,
+  nodeTypeTopic,
+  POOL_TOPICS,
+} from "../bus/topics.ts";
 import type { Reporter } from "../logger.ts";
 import { T, type ZeekType, type ZeekValue } from "../zeek/types.ts";
 import { Pool, type PoolSpec } from "./pools.ts";
@@ -72,17 +78,28 @@ export class Cluster implements Disposable {
     this.#bus = options.bus;
     this.#reporter = options.reporter;
     this.events = new EventRegistry((name, error) =>
-      this.#reporter.error(`Handler of ${name} failed: ${error instanceof Error ? error.stack ?? error.message : error}`)
+      this.#reporter.error(
+        `Handler of ${name} failed: ${
+          error instanceof Error ? error.stack ?? error.message : error
+        }`,
+      )
     );
     for (const [name, args] of CLUSTER_EVENTS) this.events.declare(name, args);
     for (const node of this.layout.nodes) {
-      if (node.name !== this.self.name) this.#peers.set(node.name, { type: node.type, id: undefined });
+      if (node.name !== this.self.name) {
+        this.#peers.set(node.name, { type: node.type, id: undefined });
+      }
     }
     this.pools = this.#createPools();
-    this.events.on("Cluster::Backend::ZeroMQ::hello", (name, id) => this.#onZmqHello(String(name), String(id)));
+    this.events.on(
+      "Cluster::Backend::ZeroMQ::hello",
+      (name, id) => this.#onZmqHello(String(name), String(id)),
+    );
     this.events.on("Cluster::hello", (name, id) => this.#onHello(String(name), String(id)));
     this.#bus.onMessage((message) => this.#onMessage(message));
-    this.#bus.onSubscriptionChange((topic, subscribed) => this.#onSubscriptionChange(topic, subscribed));
+    this.#bus.onSubscriptionChange((topic, subscribed) =>
+      this.#onSubscriptionChange(topic, subscribed)
+    );
   }
 
   #createPools(): Map<string, Pool> {
@@ -95,7 +112,8 @@ export class Cluster implements Disposable {
     for (const [name, spec] of specs) {
       const pool = new Pool(spec);
       const members = this.layout.nodes.filter((n) =>
-        n.type === spec.nodeType || (name === "logger" && n.type === "manager" && this.layout.managerIsLogger)
+        n.type === spec.nodeType ||
+        (name === "logger" && n.type === "manager" && this.layout.managerIsLogger)
       ).map((n) => n.name).sort();
       for (const member of members) pool.add(member, member === this.self.name);
       pools.set(name, pool);
@@ -166,7 +184,9 @@ export class Cluster implements Disposable {
 
   #pool(name: string): Pool {
     const pool = this.pools.get(name);
-    if (pool === undefined) throw new RangeError(`Cannot use pool "${name}": no such pool (proxy, worker, logger)`);
+    if (pool === undefined) {
+      throw new RangeError(`Cannot use pool "${name}": no such pool (proxy, worker, logger)`);
+    }
     return pool;
   }
 
@@ -191,7 +211,9 @@ export class Cluster implements Disposable {
   #onMessage(message: BusMessage): void {
     if (message.format !== FORMAT_BROKER_BIN) {
       this.counters.formatErrors++;
-      this.#reporter.warning(`Dropped a message from ${message.sender} in unsupported format "${message.format}"`);
+      this.#reporter.warning(
+        `Dropped a message from ${message.sender} in unsupported format "${message.format}"`,
+      );
       return;
     }
     let event;
@@ -217,7 +239,11 @@ export class Cluster implements Disposable {
       const known = this.#handshakes.get(id);
       if (known !== undefined && !Number.isNaN(known.subscribedAt)) return;
       if (known !== undefined) known.subscribedAt = performance.now();
-      else this.#handshakes.set(id, { subscribedAt: performance.now(), zmqHelloFrom: undefined, helloSent: false });
+      else {this.#handshakes.set(id, {
+          subscribedAt: performance.now(),
+          zmqHelloFrom: undefined,
+          helloSent: false,
+        });}
       this.publish(nodeIdTopic(id), "Cluster::Backend::ZeroMQ::hello", this.self.name, this.nodeId);
       this.#continueHandshake(id);
       return;
@@ -228,14 +254,22 @@ export class Cluster implements Disposable {
   }
 
   #onZmqHello(name: string, id: string): void {
-    let handshake = this.#handshakes.get(id);
-    if (handshake === undefined) {
-      // The hello can overtake the subscription notice; remember it.
-      handshake = { subscribedAt: Number.NaN, zmqHelloFrom: name, helloSent: false };
-      this.#handshakes.set(id, handshake);
+    const handshake = this.#handshakes.get(id);
+    if (handshake !== undefined && !Number.isNaN(handshake.subscribedAt)) {
+      handshake.zmqHelloFrom = name;
+      this.#continueHandshake(id);
       return;
     }
-    handshake.zmqHelloFrom = name;
+    // A peer publishes this hello only after subscribing to its own node id
+    // topic, so the hello proves that subscription. libzmq 4.3 does not
+    // always replay subscriptions made before our XPUB connected, so
+    // waiting for the notice alone could stall the handshake for good.
+    this.#handshakes.set(id, {
+      subscribedAt: performance.now(),
+      zmqHelloFrom: name,
+      helloSent: false,
+    });
+    this.publish(nodeIdTopic(id), "Cluster::Backend::ZeroMQ::hello", this.self.name, this.nodeId);
     this.#continueHandshake(id);
   }
 
@@ -250,7 +284,9 @@ export class Cluster implements Disposable {
   #onHello(name: string, id: string): void {
     const peer = this.#peers.get(name);
     if (peer === undefined) {
-      this.#reporter.error(`Got hello from unknown node "${name}" (${id}); it is not in the layout`);
+      this.#reporter.error(
+        `Got hello from unknown node "${name}" (${id}); it is not in the layout`,
+      );
       return;
     }
     if (peer.id === id) return;

@@ -37,8 +37,18 @@ export interface SiteApi {
   on(name: string, handler: EventHandler): void;
   raise(name: string, ...args: ZeekValue[]): void;
   publish(topic: string, name: string, ...args: ZeekValue[]): boolean;
-  publishHrw(pool: "proxy" | "worker" | "logger", key: string, name: string, ...args: ZeekValue[]): boolean;
-  publishRr(pool: "proxy" | "worker" | "logger", key: string, name: string, ...args: ZeekValue[]): boolean;
+  publishHrw(
+    pool: "proxy" | "worker" | "logger",
+    key: string,
+    name: string,
+    ...args: ZeekValue[]
+  ): boolean;
+  publishRr(
+    pool: "proxy" | "worker" | "logger",
+    key: string,
+    name: string,
+    ...args: ZeekValue[]
+  ): boolean;
   subscribe(prefix: string): boolean;
   unsubscribe(prefix: string): boolean;
   nodeTopic(name: string): string;

@@ -12,7 +12,10 @@ import type { SiteApi } from "./site_api.ts";
 /** A site script that failed to load or to initialise. */
 export class SiteScriptError extends Error {
   constructor(file: string, cause: unknown) {
-    super(`Cannot load site script ${file}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(
+      `Cannot load site script ${file}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
     this.name = "SiteScriptError";
   }
 }
@@ -46,7 +49,9 @@ export async function loadSiteScripts(dir: string, api: SiteApi): Promise<string
     try {
       const module = await import(toFileUrl(file));
       if (typeof module.default !== "function") {
-        throw new TypeError("it has no default export function (export default function (zeek) { … })");
+        throw new TypeError(
+          "it has no default export function (export default function (zeek) { … })",
+        );
       }
       await module.default(api);
     } catch (error) {

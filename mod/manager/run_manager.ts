@@ -34,7 +34,8 @@ export interface ManagerOptions {
 /** Nodes this host runs itself: the other hosts' nodes are started there. */
 export function localNodes(layout: Layout, hostAddresses: ReadonlySet<string>): NodeSpec[] {
   return layout.nodes.filter((n) =>
-    n.type !== "manager" && (hostAddresses.has(n.address) || n.address.startsWith("127.") || n.address === "::1")
+    n.type !== "manager" &&
+    (hostAddresses.has(n.address) || n.address.startsWith("127.") || n.address === "::1")
   );
 }
 
@@ -52,9 +53,15 @@ export async function runManager(options: ManagerOptions): Promise<void> {
   const zmq = new ZmqContext({ ioThreads: 2 });
   stack.defer(() => zmq.close());
   const endpoints = forwarderEndpoints(layout);
-  const forwarder = ZmqForwarder.open(zmq, { xpub: endpoints.xpub, xsub: endpoints.xsub, ipv6: endpoints.ipv6 });
+  const forwarder = ZmqForwarder.open(zmq, {
+    xpub: endpoints.xpub,
+    xsub: endpoints.xsub,
+    ipv6: endpoints.ipv6,
+  });
   stack.use(forwarder);
-  reporter.info(`forwarder listening on ${forwarder.xpubEndpoint} (XPUB) and ${forwarder.xsubEndpoint} (XSUB)`);
+  reporter.info(
+    `forwarder listening on ${forwarder.xpubEndpoint} (XPUB) and ${forwarder.xsubEndpoint} (XSUB)`,
+  );
 
   const node = await openNode({
     layout,
@@ -78,9 +85,13 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     restarts: 0,
     lastExit: undefined,
   });
-  const remote = layout.nodes.filter((n) => n.type !== "manager" && !localNodes(layout, hostAddresses()).includes(n));
+  const remote = layout.nodes.filter((n) =>
+    n.type !== "manager" && !localNodes(layout, hostAddresses()).includes(n)
+  );
   for (const n of remote) {
-    reporter.info(`${n.name} runs on ${n.host}: start it there with weir --role ${n.type} --node ${n.name} --config DIR`);
+    reporter.info(
+      `${n.name} runs on ${n.host}: start it there with weir --role ${n.type} --node ${n.name} --config DIR`,
+    );
   }
   const supervisor = new Supervisor({
     nodes: localNodes(layout, hostAddresses()),

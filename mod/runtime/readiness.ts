@@ -27,7 +27,9 @@ export function parseReadyLine(line: string): ReadyLine | undefined {
   if (!line.startsWith('{"weir":"ready"')) return undefined;
   try {
     const value = JSON.parse(line);
-    return value?.weir === "ready" && typeof value.node === "string" ? value as ReadyLine : undefined;
+    return value?.weir === "ready" && typeof value.node === "string"
+      ? value as ReadyLine
+      : undefined;
   } catch {
     return undefined;
   }

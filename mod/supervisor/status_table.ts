@@ -11,15 +11,23 @@ const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
 /** zeekctl's start-time format, `25 Nov 10:02:11` (local time). */
 export function formatStarted(date: Date): string {
   const two = (n: number) => String(n).padStart(2, "0");
-  return `${two(date.getDate())} ${MONTHS[date.getMonth()]} ${two(date.getHours())}:${two(date.getMinutes())}:${
-    two(date.getSeconds())
-  }`;
+  return `${two(date.getDate())} ${MONTHS[date.getMonth()]} ${two(date.getHours())}:${
+    two(date.getMinutes())
+  }:${two(date.getSeconds())}`;
 }
 
 /** Renders rows as zeekctl does, with a Restarts column when any node was restarted. */
 export function formatStatusTable(rows: readonly ChildState[]): string {
   const showRestarts = rows.some((r) => r.restarts > 0);
-  const header = ["Name", "Type", "Host", "Status", "Pid", "Started", ...(showRestarts ? ["Restarts"] : [])];
+  const header = [
+    "Name",
+    "Type",
+    "Host",
+    "Status",
+    "Pid",
+    "Started",
+    ...(showRestarts ? ["Restarts"] : []),
+  ];
   const body = rows.map((r) => [
     r.name,
     r.type,

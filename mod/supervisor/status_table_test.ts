@@ -4,8 +4,26 @@ import { formatStarted, formatStatusTable } from "./status_table.ts";
 Deno.test("formatStatusTable prints zeekctl's columns aligned", () => {
   const started = new Date(2026, 10, 25, 9, 5, 7);
   const text = formatStatusTable([
-    { name: "manager", type: "manager", host: "localhost", status: "running", pid: 100, startedAt: started, restarts: 0, lastExit: undefined },
-    { name: "worker-1", type: "worker", host: "localhost", status: "crashed", pid: undefined, startedAt: started, restarts: 0, lastExit: "exit code 1" },
+    {
+      name: "manager",
+      type: "manager",
+      host: "localhost",
+      status: "running",
+      pid: 100,
+      startedAt: started,
+      restarts: 0,
+      lastExit: undefined,
+    },
+    {
+      name: "worker-1",
+      type: "worker",
+      host: "localhost",
+      status: "crashed",
+      pid: undefined,
+      startedAt: started,
+      restarts: 0,
+      lastExit: "exit code 1",
+    },
   ]);
   assert.equal(
     text,
@@ -20,7 +38,16 @@ Deno.test("formatStatusTable prints zeekctl's columns aligned", () => {
 
 Deno.test("formatStatusTable adds a Restarts column once a node was restarted", () => {
   const text = formatStatusTable([
-    { name: "worker-1", type: "worker", host: "localhost", status: "running", pid: 7, startedAt: new Date(), restarts: 2, lastExit: "killed by SIGKILL" },
+    {
+      name: "worker-1",
+      type: "worker",
+      host: "localhost",
+      status: "running",
+      pid: 7,
+      startedAt: new Date(),
+      restarts: 2,
+      lastExit: "killed by SIGKILL",
+    },
   ]);
   assert.match(text.split("\n")[0]!, /Restarts$/);
   assert.match(text.split("\n")[1]!, / 2$/);

@@ -109,7 +109,9 @@ export class Supervisor implements AsyncDisposable {
   async stop(names?: readonly string[]): Promise<void> {
     const selected = this.#select(names).reverse();
     for (const type of [...START_ORDER].reverse()) {
-      await Promise.all(selected.filter((c) => c.node.type === type).map((c) => this.#stopChild(c)));
+      await Promise.all(
+        selected.filter((c) => c.node.type === type).map((c) => this.#stopChild(c)),
+      );
     }
   }
 
@@ -144,12 +146,14 @@ export class Supervisor implements AsyncDisposable {
     const removed = this.#children.filter((c) => !keep.has(c.node.name));
     await this.stop(removed.map((c) => c.node.name));
     const existing = new Map(this.#children.map((c) => [c.node.name, c]));
-    this.#children = START_ORDER.flatMap((type) => nodes.filter((n) => n.type === type)).map((node) => {
-      const old = existing.get(node.name);
-      if (old === undefined) return new Child(node);
-      old.node = node;
-      return old;
-    });
+    this.#children = START_ORDER.flatMap((type) => nodes.filter((n) => n.type === type)).map(
+      (node) => {
+        const old = existing.get(node.name);
+        if (old === undefined) return new Child(node);
+        old.node = node;
+        return old;
+      },
+    );
   }
 
   #select(names?: readonly string[]): Child[] {
@@ -164,12 +168,16 @@ export class Supervisor implements AsyncDisposable {
     this.#spawn(child);
     const timeoutMs = this.#options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const timeout = new Promise<boolean>((
+      resolve,
+    ) => (timer = setTimeout(() => resolve(false), timeoutMs)));
     const ok = await Promise.race([ready, timeout]);
     clearTimeout(timer);
     child.readyWaiter = undefined;
     if (!ok && child.status === "starting") {
-      this.#options.reporter.error(`${child.node.name} did not report ready within ${timeoutMs} ms`);
+      this.#options.reporter.error(
+        `${child.node.name} did not report ready within ${timeoutMs} ms`,
+      );
     }
   }
 
@@ -209,12 +217,17 @@ export class Supervisor implements AsyncDisposable {
       }
       this.#options.onOutput(child.node.name, line);
     });
-    const stderrDone = this.#readLines(process.stderr, (line) => this.#options.onError(child.node.name, line));
+    const stderrDone = this.#readLines(
+      process.stderr,
+      (line) => this.#options.onError(child.node.name, line),
+    );
     child.exited = process.status.then(async (status) => {
       await Promise.all([stdoutDone, stderrDone]);
       child.process = undefined;
       child.pid = undefined;
-      child.lastExit = status.signal !== null ? `killed by ${status.signal}` : `exit code ${status.code}`;
+      child.lastExit = status.signal !== null
+        ? `killed by ${status.signal}`
+        : `exit code ${status.code}`;
       child.readyWaiter?.(false);
       if (child.status === "stopping" || !child.wanted) {
         child.status = "stopped";
@@ -256,7 +269,9 @@ export class Supervisor implements AsyncDisposable {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = await Promise.race([
       child.exited.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.#options.stopTimeoutMs))),
+      new Promise<boolean>((
+        resolve,
+      ) => (timer = setTimeout(() => resolve(true), this.#options.stopTimeoutMs))),
     ]);
     clearTimeout(timer);
     if (timedOut) {
@@ -270,7 +285,10 @@ export class Supervisor implements AsyncDisposable {
     }
   }
 
-  async #readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+  async #readLines(
+    stream: ReadableStream<Uint8Array>,
+    onLine: (line: string) => void,
+  ): Promise<void> {
     const decoder = new TextDecoder();
     let pending = "";
     try {
