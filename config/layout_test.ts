@@ -1,5 +1,19 @@
 import assert from "node:assert/strict";
-import { ConfigError, createStandaloneLayout, isLocalAddress, loadLayout } from "./mod.ts";
+import { lookup } from "node:dns/promises";
+import { join } from "node:path";
+import {
+  ConfigError,
+  createStandaloneLayout,
+  isLocalAddress,
+  type Layout,
+  layoutFingerprint,
+  loadLayout,
+  nodeByName,
+  parseDefaultRoute,
+  settingsFingerprint,
+} from "./mod.ts";
+
+const TESTDATA = new URL("./testdata/", import.meta.url).pathname;
 
 async function withConfig(
   files: Record<string, string>,
@@ -8,7 +22,7 @@ async function withConfig(
   const dir = await Deno.makeTempDir({ prefix: "weir-config-" });
   try {
     for (const [name, text] of Object.entries(files)) {
-      await Deno.writeTextFile(`${dir}/${name}`, text);
+      await Deno.writeTextFile(join(dir, name), text);
     }
     await body(dir);
   } finally {
@@ -16,116 +30,373 @@ async function withConfig(
   }
 }
 
-Deno.test("loadLayout allocates zeekctl's ports for the spec's example layout", async () => {
-  const nodeCfg =
-    `[manager]\ntype=manager\nhost=localhost\n[logger]\ntype=logger\nhost=localhost\n` +
-    `[proxy-1]\ntype=proxy\nhost=localhost\n[worker-1]\ntype=worker\nhost=localhost\ninterface=eth0\n`;
-  await withConfig({ "node.cfg": nodeCfg }, async (dir) => {
-    const layout = await loadLayout(dir);
-    assert.deepEqual(layout.forwarder, { address: "127.0.0.1", xpubPort: 27760, xsubPort: 27761 });
-    assert.equal(layout.control.port, 27762);
-    assert.deepEqual(
-      layout.nodes.map((n) => [n.name, n.type, n.port, n.metricsPort]),
-      [
-        ["manager", "manager", 27763, 9991],
-        ["logger", "logger", 27764, 9992],
-        ["proxy-1", "proxy", 27765, 9993],
-        ["worker-1", "worker", 27766, 9994],
-      ],
-    );
-    assert.equal(layout.managerIsLogger, false);
-    assert.deepEqual(layout.nodes[3]!.capture, { method: "af_packet", device: "eth0" });
-    assert.equal(layout.nodes[3]!.afPacket.fanoutId, 23);
+async function problemsOf(files: Record<string, string>): Promise<string[]> {
+  let lines: string[] = [];
+  await withConfig(files, async (dir) => {
+    const error = await loadLayout(dir).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
+    lines = error.message.split("\n");
+    assert.equal(error.problems.length, lines.length);
   });
-});
+  return lines;
+}
 
-Deno.test("loadLayout expands lb_procs, cycles pin_cpus and reads af_packet keys", async () => {
-  const nodeCfg =
-    `[manager]\ntype=manager\nhost=127.0.0.1\n[worker]\ntype=worker\nhost=localhost\n` +
-    `interface=af_packet::eth1\nlb_method=af_packet\nlb_procs=3\npin_cpus=0,1\n` +
-    `af_packet_fanout_mode=AF_Packet::FANOUT_QM\naf_packet_buffer_size=67108864\n`;
-  await withConfig(
-    { "node.cfg": nodeCfg, "weir.cfg": "MetricsPort = 0\nStopTimeout=5\n" },
-    async (dir) => {
-      const layout = await loadLayout(dir);
-      const workers = layout.nodes.filter((n) => n.type === "worker");
-      assert.deepEqual(workers.map((w) => w.name), ["worker-1", "worker-2", "worker-3"]);
-      assert.deepEqual(workers.map((w) => w.pinCpu), [0, 1, 0]);
-      assert.equal(workers[0]!.afPacket.fanoutMode, "qm");
-      assert.equal(workers[0]!.afPacket.bufferSize, 67108864);
-      assert.equal(workers[0]!.metricsPort, undefined);
-      assert.equal(layout.settings.stopTimeoutSec, 5);
-      assert.equal(layout.managerIsLogger, true);
-    },
-  );
-});
+function ports(layout: Layout): [string, string, number, number | undefined][] {
+  return layout.nodes.map((n) => [n.name, n.type, n.port, n.metricsPort]);
+}
 
-Deno.test("loadLayout reports every problem with file, line and value, and starts nothing", async () => {
-  const nodeCfg =
-    `[manager]\ntype=manager\nhost=localhost\n\n[worker-1]\nhost=localhost\ntype=wroker\n` +
-    `[worker-2]\ntype=worker\nhost=localhost\ninterface=eth0\nlb_procs=zero\nlb_method=af_packet\nbogus=1\n`;
-  await withConfig(
-    {
-      "node.cfg": nodeCfg,
-      "weir.cfg": "StopTimeout = soon\nColour = blue\n",
-      "networks.cfg": "10.0.0.0/33 lab\n",
-    },
-    async (dir) => {
-      const error = await loadLayout(dir).then(() => undefined, (e) => e);
-      assert.ok(error instanceof ConfigError, String(error));
-      const lines = error.message.split("\n");
-      assert.ok(
-        lines.includes(
-          'node.cfg:7: type must be one of standalone|manager|logger|proxy|worker: current value is "wroker"',
-        ),
-        error.message,
-      );
-      assert.ok(
-        lines.includes('node.cfg:12: lb_procs must be a positive integer: current value is "zero"'),
-      );
-      assert.ok(lines.includes('node.cfg:14: unknown key "bogus" in section [worker-2]'));
-      assert.ok(
-        lines.includes(
-          'weir.cfg:1: stoptimeout must be a non-negative integer: current value is "soon"',
-        ),
-      );
-      assert.ok(lines.includes('weir.cfg:2: unknown key "colour"'));
-      assert.ok(lines.includes('networks.cfg:1: "10.0.0.0/33" has a bad prefix length (0 to 32)'));
-      assert.equal(error.problems.length, 6);
-    },
-  );
-});
+const MANAGER = "[manager]\ntype=manager\nhost=localhost\n";
 
-Deno.test("loadLayout refuses two interfaces in one fanout group and a missing node.cfg", async () => {
-  const nodeCfg =
-    `[manager]\ntype=manager\nhost=localhost\n[a]\ntype=worker\nhost=localhost\ninterface=eth0\n` +
-    `[b]\ntype=worker\nhost=localhost\ninterface=eth1\n`;
-  await withConfig({ "node.cfg": nodeCfg }, async (dir) => {
-    await assert.rejects(loadLayout(dir), /same af_packet_fanout_id 23/);
-  });
-  await withConfig({}, async (dir) => {
-    await assert.rejects(loadLayout(dir), /no node\.cfg in/);
-  });
-});
-
-Deno.test("createStandaloneLayout is manager, logger-1, proxy-1, worker-1, worker-2", async () => {
-  const layout = await createStandaloneLayout({ interface: "lo", baseDir: "/tmp" });
-  assert.deepEqual(layout.nodes.map((n) => n.name), [
-    "manager",
-    "logger-1",
-    "proxy-1",
-    "worker-1",
-    "worker-2",
+Deno.test("the spec's example layout gets zeekctl's ports", async () => {
+  const layout = await loadLayout(join(TESTDATA, "spec_example"));
+  assert.deepEqual(layout.forwarder, { address: "127.0.0.1", xpubPort: 27760, xsubPort: 27761 });
+  assert.deepEqual(layout.control, { address: "127.0.0.1", port: 27762 });
+  assert.deepEqual(ports(layout), [
+    ["manager", "manager", 27763, 9991],
+    ["logger", "logger", 27764, 9992],
+    ["proxy-1", "proxy", 27765, 9993],
+    ["worker-1", "worker", 27766, 9994],
   ]);
-  assert.equal(layout.settings.spoolDir, "/tmp/.weir/spool");
+  assert.equal(layout.managerIsLogger, false);
+  assert.equal(layout.manager, layout.nodes[0]);
+  assert.equal(layout.source, join(TESTDATA, "spec_example"));
+  const worker = nodeByName(layout, "worker-1")!;
+  assert.deepEqual(worker.capture, { method: "af_packet", device: "eth0" });
+  assert.equal(worker.address, "127.0.0.1");
+  assert.equal(worker.afPacket.fanoutId, 23);
+  assert.equal(nodeByName(layout, "worker-9"), undefined);
+  assert.ok(
+    Object.isFrozen(layout) && Object.isFrozen(layout.nodes) && Object.isFrozen(worker) &&
+      Object.isFrozen(layout.settings) && Object.isFrozen(layout.forwarder) &&
+      Object.isFrozen(layout.localNets),
+  );
 });
 
-Deno.test("isLocalAddress uses Zeek's private address space by default", async () => {
-  const { localNets } = await createStandaloneLayout({ interface: "lo" });
-  for (const local of ["10.1.2.3", "224.0.0.251", "192.168.1.1", "fe80::1", "::1"]) {
-    assert.equal(isLocalAddress(localNets, local), true, local);
+Deno.test("zeekctl's default standalone node.cfg runs as a logging manager plus worker-1", async () => {
+  const layout = await loadLayout(join(TESTDATA, "standalone"));
+  assert.deepEqual(ports(layout), [
+    ["zeek", "manager", 27763, 9991],
+    ["worker-1", "worker", 27764, 9992],
+  ]);
+  assert.equal(layout.managerIsLogger, true);
+  assert.equal(layout.manager.name, "zeek");
+  assert.deepEqual(nodeByName(layout, "worker-1")!.capture, {
+    method: "af_packet",
+    device: "eth0",
+  });
+  assert.equal(layout.settings.logDir, join(TESTDATA, "standalone", "logs"));
+  assert.equal(isLocalAddress(layout.localNets, "192.168.7.7"), true);
+});
+
+Deno.test("manager, proxy and worker: the manager writes the logs", async () => {
+  const layout = await loadLayout(join(TESTDATA, "small_cluster"));
+  assert.deepEqual(ports(layout), [
+    ["manager", "manager", 27763, 9991],
+    ["proxy-1", "proxy", 27764, 9992],
+    ["worker-1", "worker", 27765, 9993],
+  ]);
+  assert.equal(layout.managerIsLogger, true);
+});
+
+Deno.test("manager, logger, two proxies and lb_procs=4 AF_PACKET workers, with weir.cfg and networks.cfg", async () => {
+  const dir = join(TESTDATA, "lb_cluster");
+  const layout = await loadLayout(dir);
+  assert.deepEqual(layout.forwarder, { address: "127.0.0.1", xpubPort: 28000, xsubPort: 28001 });
+  assert.deepEqual(layout.control.port, 28002);
+  assert.deepEqual(ports(layout), [
+    ["manager", "manager", 28003, 9100],
+    ["logger", "logger", 28004, 9101],
+    ["proxy-1", "proxy", 28005, 9102],
+    ["proxy-2", "proxy", 28006, 9103],
+    ["worker-1-1", "worker", 28007, 9104],
+    ["worker-1-2", "worker", 28008, 9105],
+    ["worker-1-3", "worker", 28009, 9106],
+    ["worker-1-4", "worker", 28010, 9107],
+  ]);
+  const workers = layout.nodes.filter((n) => n.type === "worker");
+  assert.deepEqual(workers.map((w) => w.pinCpu), [2, 3, 2, 3]);
+  for (const worker of workers) {
+    assert.deepEqual(worker.capture, { method: "af_packet", device: "eth1" });
+    assert.equal(worker.afPacket.fanoutId, 42);
+    assert.equal(worker.afPacket.fanoutMode, "qm");
+    assert.equal(worker.afPacket.bufferSize, 64 * 1024 * 1024);
+    assert.equal(worker.section, "worker-1");
+    // weir.cfg's Env_Vars apply to every node; node.cfg's env_vars win.
+    assert.deepEqual(worker.envVars, {
+      SENSOR: "east",
+      SITE: "lab",
+      ZEEK_DNS_RESOLVER: "10.0.0.53",
+    });
   }
-  for (const remote of ["8.8.8.8", "224.2.127.254", "ff02::1", "2a00::1"]) {
-    assert.equal(isLocalAddress(localNets, remote), false, remote);
+  assert.deepEqual(layout.manager.envVars, { SENSOR: "default", SITE: "lab" });
+  assert.equal(layout.managerIsLogger, false);
+  assert.equal(layout.settings.useJson, true);
+  assert.equal(layout.settings.logExpireIntervalSec, 30 * 86400);
+  assert.equal(layout.settings.spoolDir, join(dir, "spool"));
+  assert.equal(isLocalAddress(layout.localNets, "131.243.1.1"), true);
+  assert.equal(isLocalAddress(layout.localNets, "2a02:1234::1"), true);
+  assert.equal(isLocalAddress(layout.localNets, "172.16.0.1"), true);
+  assert.equal(isLocalAddress(layout.localNets, "8.8.8.8"), false);
+  assert.equal(layout.localNets[0]!.tag, "Internal");
+});
+
+Deno.test("MetricsPort=0 hands out no metrics ports; aux_scripts resolve against SiteDir", async () => {
+  await withConfig({
+    "node.cfg": MANAGER +
+      "[w]\ntype=worker\nhost=::1\ninterface=eth0\naux_scripts=extra.ts /abs/x.ts\n",
+    "weir.cfg": "MetricsPort = 0\nSiteDir = /srv/site\n",
+  }, async (dir) => {
+    const layout = await loadLayout(dir);
+    assert.deepEqual(ports(layout), [
+      ["manager", "manager", 27763, undefined],
+      ["w", "worker", 27764, undefined],
+    ]);
+    assert.ok(!("metricsPort" in layout.manager));
+    const worker = nodeByName(layout, "w")!;
+    assert.equal(worker.address, "::1");
+    assert.deepEqual(worker.auxScripts, ["/srv/site/extra.ts", "/abs/x.ts"]);
+  });
+});
+
+Deno.test("host names go through the resolver, preferring IPv4; unresolvable ones are reported", async () => {
+  const name = Deno.hostname();
+  const expected = await lookup(name, { all: true }).then(
+    (all) => (all.find((a) => a.family === 4) ?? all[0])?.address,
+    () => undefined,
+  );
+  if (expected !== undefined) {
+    await withConfig({ "node.cfg": `[manager]\ntype=manager\nhost=${name}\n` }, async (dir) => {
+      assert.equal((await loadLayout(dir)).manager.address, expected);
+    });
   }
+  assert.deepEqual(
+    await problemsOf({
+      "node.cfg": MANAGER + "[w]\ntype=worker\nhost=sensor.invalid\ninterface=eth0\nbogus=1\n",
+    }),
+    [
+      'node.cfg:4: host cannot be resolved (getaddrinfo ENOTFOUND sensor.invalid): current value is "sensor.invalid"; use an IP address or add the name to /etc/hosts',
+      'node.cfg:8: unknown key "bogus" in [w]',
+    ],
+  );
+});
+
+Deno.test("a missing node.cfg is a problem, reported with those of the other files", async () => {
+  await withConfig(
+    { "weir.cfg": "Colour = blue\n", "networks.cfg": "10.0.0.0/40\n" },
+    async (dir) => {
+      const error = await loadLayout(dir).then(() => undefined, (e: unknown) => e);
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.message.split("\n"), [
+        `node.cfg: there is no ${
+          join(dir, "node.cfg")
+        }: write one in zeekctl's node.cfg format, or run without --config for the built-in layout`,
+        'weir.cfg:1: unknown key "Colour"',
+        'networks.cfg:1: the prefix length of an IPv4 network must be 0 to 32: current value is "10.0.0.0/40"',
+      ]);
+    },
+  );
+});
+
+Deno.test("problems in all three files come in one ConfigError, and nothing is returned", async () => {
+  assert.deepEqual(
+    await problemsOf({
+      "node.cfg": MANAGER + "\n[worker-1]\nhost=localhost\ntype=wroker\n",
+      "weir.cfg": "StopTimeout = soon\nUseJson = perhaps\n",
+      "networks.cfg": "10.0.0.0/8\n300.0.0.0/8 bad\n",
+    }),
+    [
+      'node.cfg:7: type must be one of standalone|manager|logger|proxy|worker: current value is "wroker"',
+      'weir.cfg:1: StopTimeout must be a number of seconds, or a number and a unit (msec, sec, min): current value is "soon"',
+      'weir.cfg:2: UseJson must be 1 or 0 (also true/false, yes/no, T/F): current value is "perhaps"',
+      'networks.cfg:2: "300.0.0.0" is not an IPv4 or IPv6 address: current value is "300.0.0.0/8"',
+    ],
+  );
+});
+
+Deno.test("two interfaces in one fanout group are refused; distinct ids, hosts or fanout off are fine", async () => {
+  const twoSections = MANAGER +
+    "[a]\ntype=worker\nhost=localhost\ninterface=eth0\nlb_method=af_packet\nlb_procs=2\n" +
+    "[b]\ntype=worker\nhost=127.0.0.1\ninterface=eth1\nlb_method=af_packet\nlb_procs=2\n";
+  assert.deepEqual(await problemsOf({ "node.cfg": twoSections }), [
+    "node.cfg:10: [b] captures on eth1 and [a] at line 4 on eth0, both with af_packet_fanout_id 23 on host 127.0.0.1, but a fanout group spans one device only (the kernel refuses it with EINVAL): give [b] its own group, e.g. af_packet_fanout_id=24",
+  ]);
+  const fixes = [
+    `${twoSections}af_packet_fanout_id=24\n`,
+    `${twoSections}af_packet_enable_fanout=0\n`,
+    twoSections.replace("interface=eth1", "interface=eth0"),
+  ];
+  for (const fixed of fixes) {
+    await withConfig({ "node.cfg": fixed }, async (dir) => {
+      assert.equal((await loadLayout(dir)).nodes.length, 5, fixed);
+    });
+  }
+  await withConfig({
+    "node.cfg": MANAGER +
+      "[a]\ntype=worker\nhost=127.0.0.2\ninterface=eth0\n[b]\ntype=worker\nhost=127.0.0.3\ninterface=eth1\n",
+  }, async (dir) => {
+    assert.equal((await loadLayout(dir)).nodes.length, 3);
+  });
+  assert.deepEqual(
+    await problemsOf({
+      "node.cfg": MANAGER +
+        "[a]\ntype=worker\nhost=localhost\ninterface=eth0\n" +
+        "[b]\ntype=worker\nhost=localhost\ninterface=eth0\naf_packet_fanout_mode=FANOUT_QM\n",
+    }),
+    [
+      "node.cfg:8: [b] joins fanout group 23 on eth0 with FANOUT_QM, but [a] at line 4 uses FANOUT_HASH: one group has one mode and one defrag setting; use the same af_packet_fanout_mode and af_packet_enable_defrag, or give [b] its own group, e.g. af_packet_fanout_id=24",
+    ],
+  );
+});
+
+Deno.test("lb_method=interfaces with fanout forced on is refused with the way out", async () => {
+  assert.deepEqual(
+    await problemsOf({
+      "node.cfg": MANAGER +
+        "[tap]\ntype=worker\nhost=localhost\nlb_method=interfaces\nlb_procs=2\nlb_interfaces=eth1,eth2\naf_packet_enable_fanout=T\n",
+    }),
+    [
+      "node.cfg:4: [tap] puts eth1 and eth2 into fanout group 23, but a fanout group spans one device only (the kernel refuses it with EINVAL): set af_packet_enable_fanout=0, as each process has its device to itself",
+    ],
+  );
+});
+
+Deno.test("an unreadable file is a problem too", async () => {
+  await withConfig({ "node.cfg": MANAGER }, async (dir) => {
+    await Deno.mkdir(join(dir, "weir.cfg"));
+    const error = await loadLayout(dir).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof ConfigError);
+    assert.equal(error.problems.length, 1);
+    assert.match(error.message, new RegExp(`^weir.cfg: cannot read ${join(dir, "weir.cfg")}: `));
+  });
+});
+
+Deno.test("ports past 65535 and overlapping port ranges are refused", async () => {
+  const cluster = MANAGER +
+    "[w]\ntype=worker\nhost=localhost\ninterface=eth0\nlb_method=af_packet\nlb_procs=8\n";
+  assert.deepEqual(
+    await problemsOf({
+      "node.cfg": cluster,
+      "weir.cfg": "ZeekPort = 65528\nMetricsPort = 65530\n",
+    }),
+    [
+      "weir.cfg: ZeekPort 65528 leaves too few ports: the forwarder, control and 9 nodes need ports 65528 to 65539, past 65535; lower ZeekPort",
+      "weir.cfg: MetricsPort 65530 leaves too few ports: 9 nodes need ports 65530 to 65538, past 65535; lower MetricsPort, or set it to 0",
+    ],
+  );
+  assert.deepEqual(
+    await problemsOf({
+      "node.cfg": cluster,
+      "weir.cfg": "MetricsPort = 27765\nWebSocketPort = 27762\n",
+    }),
+    [
+      "weir.cfg: port 27762 on 127.0.0.1 is given twice, to control (ZeekPort+2) and to WebSocketPort: change ZeekPort or WebSocketPort so the ranges do not overlap",
+      "weir.cfg: 7 ports from 27765 to 27771 on 127.0.0.1 are given twice (the first to the metrics of manager and to node w-2): change ZeekPort or MetricsPort so the ranges do not overlap",
+    ],
+  );
+});
+
+Deno.test("the built-in layout: manager, logger-1, proxy-1, worker-1, worker-2 on localhost", async () => {
+  const layout = await createStandaloneLayout({ interface: "lo", baseDir: "/tmp/weir-base" });
+  assert.equal(layout.source, "built-in");
+  assert.deepEqual(ports(layout), [
+    ["manager", "manager", 27763, 9991],
+    ["logger-1", "logger", 27764, 9992],
+    ["proxy-1", "proxy", 27765, 9993],
+    ["worker-1", "worker", 27766, 9994],
+    ["worker-2", "worker", 27767, 9995],
+  ]);
+  assert.deepEqual(layout.forwarder, { address: "127.0.0.1", xpubPort: 27760, xsubPort: 27761 });
+  assert.equal(layout.managerIsLogger, false);
+  assert.deepEqual(
+    layout.nodes.map((n) => n.capture),
+    [undefined, undefined, undefined, { method: "af_packet", device: "lo" }, {
+      method: "af_packet",
+      device: "lo",
+    }],
+  );
+  assert.equal(layout.settings.logDir, "/tmp/weir-base/.weir/logs");
+  assert.equal(layout.settings.spoolDir, "/tmp/weir-base/.weir/spool");
+  assert.equal(layout.settings.controlTokenFile, "/tmp/weir-base/.weir/spool/control.token");
+  assert.equal(isLocalAddress(layout.localNets, "10.1.2.3"), true);
+  assert.equal(isLocalAddress(layout.localNets, "8.8.8.8"), false);
+  assert.ok(Object.isFrozen(layout) && Object.isFrozen(layout.settings));
+});
+
+Deno.test("the built-in layout takes settings, pcap:: interfaces, and refuses a bad interface", async () => {
+  const layout = await createStandaloneLayout({
+    interface: "pcap::eth0",
+    baseDir: "/tmp/weir-base",
+    settings: { zeekPort: 40000, metricsPort: 0, spoolDir: "/run/weir" },
+  });
+  assert.deepEqual(ports(layout).map(([name, , port, metrics]) => [name, port, metrics]), [
+    ["manager", 40003, undefined],
+    ["logger-1", 40004, undefined],
+    ["proxy-1", 40005, undefined],
+    ["worker-1", 40006, undefined],
+    ["worker-2", 40007, undefined],
+  ]);
+  assert.deepEqual(layout.nodes[3]!.capture, { method: "pcap", device: "eth0" });
+  assert.equal(layout.settings.controlTokenFile, "/run/weir/control.token");
+  const error = await createStandaloneLayout({ interface: "eth0,eth1" }).then(
+    () => undefined,
+    (e) => e,
+  );
+  assert.ok(error instanceof ConfigError);
+  assert.match(
+    error.message,
+    /^--interface: interface must name one network device .*current value is "eth0,eth1"$/,
+  );
+});
+
+Deno.test("parseDefaultRoute picks the lowest-metric default route that is up", () => {
+  const header =
+    "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n";
+  const row = (iface: string, dest: string, flags: string, metric: number, mask: string) =>
+    `${iface}\t${dest}\t010200C0\t${flags}\t0\t0\t${metric}\t${mask}\t0\t0\t0\n`;
+  assert.equal(
+    parseDefaultRoute(
+      header + row("eth0", "000200C0", "0001", 0, "00FFFFFF") +
+        row("wlan0", "00000000", "0003", 600, "00000000") +
+        row("eth1", "00000000", "0003", 100, "00000000") +
+        row("eth2", "00000000", "0002", 0, "00000000"),
+    ),
+    "eth1",
+  );
+  assert.equal(
+    parseDefaultRoute(header + row("eth0", "000200C0", "0001", 0, "00FFFFFF")),
+    undefined,
+  );
+  assert.equal(parseDefaultRoute(""), undefined);
+});
+
+Deno.test("layoutFingerprint changes with what needs a restart and only with that", async () => {
+  const layout = await createStandaloneLayout({ interface: "lo", baseDir: "/tmp/weir-base" });
+  const worker = nodeByName(layout, "worker-1")!;
+  const same = { ...worker, section: "renamed", host: "127.0.0.1" };
+  assert.equal(layoutFingerprint(same), layoutFingerprint(worker));
+  const reordered = Object.fromEntries(Object.entries(worker).reverse()) as typeof worker;
+  assert.equal(layoutFingerprint(reordered), layoutFingerprint(worker));
+  for (
+    const changed of [
+      { ...worker, port: worker.port + 1 },
+      { ...worker, capture: { method: "af_packet" as const, device: "eth9" } },
+      { ...worker, afPacket: { ...worker.afPacket, fanoutId: 99 } },
+      { ...worker, envVars: { A: "1" } },
+      { ...worker, pinCpu: 3 },
+    ]
+  ) {
+    assert.notEqual(layoutFingerprint(changed), layoutFingerprint(worker));
+  }
+  const other = await createStandaloneLayout({
+    interface: "lo",
+    baseDir: "/tmp/weir-base",
+    settings: { stopTimeoutSec: 5 },
+  });
+  assert.notEqual(settingsFingerprint(other.settings), settingsFingerprint(layout.settings));
+  assert.equal(
+    settingsFingerprint(layout.settings),
+    settingsFingerprint(
+      (await createStandaloneLayout({ interface: "lo", baseDir: "/tmp/weir-base" })).settings,
+    ),
+  );
 });

@@ -1,11 +1,26 @@
 /**
- * weir's configuration: zeekctl's `node.cfg`, `networks.cfg` and the
- * zeekctl.cfg keys in `weir.cfg`, parsed once into a frozen `Layout`.
+ * weir's configuration: zeekctl's `node.cfg` and `networks.cfg` as they
+ * are, and the zeekctl.cfg keys that apply in `weir.cfg`, read once into one
+ * frozen `Layout` with zeekctl's port allocation. Every problem in every
+ * file is reported at once, as `file:line: message`, in one `ConfigError`.
  *
  * @example
  * ```ts
- * const layout = await loadLayout("/etc/weir");
- * console.log(layout.forwarder.xpubPort, layout.nodes.map((n) => `${n.name}:${n.port}`));
+ * import { ConfigError, loadLayout } from "./config/mod.ts";
+ *
+ * try {
+ *   const layout = await loadLayout("/etc/weir");
+ *   for (const node of layout.nodes) console.log(node.name, node.address, node.port);
+ * } catch (error) {
+ *   if (error instanceof ConfigError) console.error(error.message); // one problem per line
+ *   else throw error;
+ * }
+ * ```
+ *
+ * @example
+ * ```ts
+ * const layout = await createStandaloneLayout({ interface: "eth0" });
+ * isLocalAddress(layout.localNets, "10.1.2.3"); // true: private address space
  * ```
  *
  * @module
@@ -13,6 +28,7 @@
 
 export { ConfigError, type ConfigProblem, formatProblem } from "./errors.ts";
 export {
+  BUILT_IN,
   createStandaloneLayout,
   defaultRouteInterface,
   type Layout,
@@ -20,20 +36,28 @@ export {
   loadLayout,
   nodeByName,
   type NodeSpec,
+  parseDefaultRoute,
+  settingsFingerprint,
+  type StandaloneOptions,
 } from "./layout.ts";
 export {
-  DEFAULT_LOCAL_NETS,
+  createLocalNets,
   isLocalAddress,
+  isLocalIpv4,
   type LocalNet,
   parseAddress,
+  parseAddressInto,
   parseCidr,
+  PRIVATE_ADDRESS_SPACE,
+  PRIVATE_LOCAL_NETS,
 } from "./networks_cfg.ts";
 export {
   type AfPacketOptions,
   type CaptureInterface,
+  type ChecksumValidation,
   DEFAULT_AF_PACKET,
   type FanoutMode,
   type NodeType,
   parseCaptureInterface,
 } from "./node_cfg.ts";
-export type { JsonTimestamps, WeirSettings } from "./weir_cfg.ts";
+export { createDefaultSettings, type JsonTimestamps, type WeirSettings } from "./weir_cfg.ts";

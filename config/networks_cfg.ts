@@ -1,24 +1,43 @@
 /**
- * `networks.cfg` (`CIDR [description]` per line) and local-address tests.
- * Without the file, the local networks are Zeek's default private address
- * space (`Site::private_address_space_is_local`); the 6to4 images of the
- * IPv4 ranges are left out.
+ * `networks.cfg` (zeekctl's `CIDR [tag…]` per line, `#` comments) and the
+ * membership test behind conn.log's `local_orig`/`local_resp`.
+ *
+ * As in Zeek (6.0 and later, `Site::private_address_space_is_local`), the
+ * private address space is local unless PrivateAddressSpaceIsLocal=0, in
+ * addition to whatever networks.cfg lists; with no networks.cfg it is all
+ * there is.
  *
  * @module
  */
 
-import type { ProblemList } from "./errors.ts";
+import type { Problems } from "./errors.ts";
+import { contentLines } from "./ini.ts";
 
-/** A local network, stored as 16 bytes (IPv4 mapped into ::ffff:0:0/96) and a prefix in IPv6 bits. */
+type Words = readonly [number, number, number, number];
+
+/**
+ * A local network. Addresses are compared as four big-endian 32-bit words of
+ * their 16-byte form (IPv4 mapped into ::ffff:0:0/96, as Zeek stores them),
+ * so one loop serves both families and nothing is allocated per test.
+ */
 export interface LocalNet {
+  /** As written, e.g. `10.0.0.0/8` or `2001:db8::/32`. */
   readonly cidr: string;
-  readonly description: string;
-  readonly bytes: Uint8Array;
+  readonly family: 4 | 6;
+  /** Prefix length in the family's own bits (8 for 10.0.0.0/8). */
   readonly prefix: number;
+  /** The tag text after the CIDR in networks.cfg. */
+  readonly tag: string;
+  /** The network, host bits cleared. */
+  readonly words: Words;
+  readonly masks: Words;
 }
 
-/** Zeek's `Site::private_address_space`. */
-export const DEFAULT_LOCAL_NETS: readonly string[] = Object.freeze([
+/**
+ * Zeek's `Site::private_address_space` (Zeek 8): the IPv4 ranges, their 6to4
+ * images under 2002::/16 (Zeek lists each one), and the IPv6 ranges.
+ */
+export const PRIVATE_ADDRESS_SPACE: readonly string[] = Object.freeze([
   "0.0.0.0/8",
   "10.0.0.0/8",
   "100.64.0.0/10",
@@ -35,6 +54,22 @@ export const DEFAULT_LOCAL_NETS: readonly string[] = Object.freeze([
   "239.0.0.0/8",
   "240.0.0.0/4",
   "255.255.255.255/32",
+  "2002::/24",
+  "2002:a00::/24",
+  "2002:6440::/26",
+  "2002:7f00::/24",
+  "2002:a9fe::/32",
+  "2002:ac10::/28",
+  "2002:c000::/40",
+  "2002:c000:200::/40",
+  "2002:c0a8::/32",
+  "2002:c612::/31",
+  "2002:c633:6400::/40",
+  "2002:cb00:7100::/40",
+  "2002:e000::/40",
+  "2002:ef00::/24",
+  "2002:f000::/20",
+  "2002:ffff:ffff::/48",
   "::/128",
   "::1/128",
   "64:ff9b:1::/48",
@@ -47,110 +82,228 @@ export const DEFAULT_LOCAL_NETS: readonly string[] = Object.freeze([
   "fec0::/10",
 ]);
 
-function parseIpv4(text: string, out: Uint8Array): boolean {
-  const parts = text.split(".");
-  if (parts.length !== 4) return false;
-  out.fill(0);
-  out[10] = 0xff;
-  out[11] = 0xff;
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return false;
-    out[12 + i] = Number(p);
-  }
-  return true;
+const DOT = 46;
+const COLON = 58;
+const DIGIT_0 = 48;
+const DIGIT_9 = 57;
+
+function hexValue(code: number): number {
+  if (code >= DIGIT_0 && code <= DIGIT_9) return code - DIGIT_0;
+  const lower = code | 0x20;
+  return lower >= 97 && lower <= 102 ? lower - 87 : -1;
 }
 
-/** Parses an IPv4 or IPv6 address into 16 bytes; false when it is not one. */
-export function parseAddress(text: string, out: Uint8Array): boolean {
-  if (!text.includes(":")) return parseIpv4(text, out);
-  let head = text, tail = "";
-  const dbl = text.indexOf("::");
-  if (dbl >= 0) {
-    head = text.slice(0, dbl);
-    tail = text.slice(dbl + 2);
-    if (tail.includes("::")) return false;
-  }
-  const groups = (s: string) => (s === "" ? [] : s.split(":"));
-  const h = groups(head), t = groups(tail);
-  const words: number[] = [];
-  const v4 = new Uint8Array(16);
-  const pushAll = (list: string[], into: number[]): boolean => {
-    for (let i = 0; i < list.length; i++) {
-      const g = list[i]!;
-      if (g.includes(".") && i === list.length - 1 && parseIpv4(g, v4)) {
-        into.push((v4[12]! << 8) | v4[13]!, (v4[14]! << 8) | v4[15]!);
-      } else if (/^[0-9a-fA-F]{1,4}$/.test(g)) into.push(parseInt(g, 16));
-      else return false;
+/** A dotted quad in text[start, end) as an unsigned 32-bit number, or -1. Leading zeros are refused, as inet_pton does. */
+function parseIpv4At(text: string, start: number, end: number): number {
+  let value = 0;
+  let parts = 0;
+  let i = start;
+  while (parts < 4) {
+    const first = i;
+    let part = 0;
+    while (i < end) {
+      const code = text.charCodeAt(i);
+      if (code < DIGIT_0 || code > DIGIT_9) break;
+      part = part * 10 + code - DIGIT_0;
+      i++;
     }
-    return true;
-  };
-  const hw: number[] = [], tw: number[] = [];
-  if (!pushAll(h, hw) || !pushAll(t, tw)) return false;
-  const fill = 8 - hw.length - tw.length;
-  if (dbl < 0 ? fill !== 0 : fill < 1) return false;
-  words.push(...hw, ...new Array(dbl < 0 ? 0 : fill).fill(0), ...tw);
-  for (let i = 0; i < 8; i++) {
-    out[i * 2] = words[i]! >> 8;
-    out[i * 2 + 1] = words[i]! & 0xff;
+    const digits = i - first;
+    if (
+      digits === 0 || digits > 3 || part > 255 || (digits > 1 && text.charCodeAt(first) === DIGIT_0)
+    ) {
+      return -1;
+    }
+    value = value * 256 + part;
+    parts++;
+    if (parts < 4) {
+      if (text.charCodeAt(i) !== DOT) return -1;
+      i++;
+    }
+  }
+  return i === end ? value : -1;
+}
+
+const groups = new Uint16Array(8);
+
+/** IPv6 text in text[start, end) into `out` (16 bytes); false when malformed. */
+function parseIpv6At(text: string, start: number, end: number, out: Uint8Array): boolean {
+  let count = 0;
+  let gap = -1;
+  let i = start;
+  if (text.charCodeAt(i) === COLON) {
+    if (text.charCodeAt(i + 1) !== COLON) return false;
+    gap = 0;
+    i += 2;
+  }
+  while (i < end) {
+    let j = i;
+    let value = 0;
+    for (let digit; j < end && (digit = hexValue(text.charCodeAt(j))) >= 0; j++) {
+      value = value * 16 + digit;
+    }
+    if (j < end && text.charCodeAt(j) === DOT) {
+      const v4 = count <= 6 ? parseIpv4At(text, i, end) : -1;
+      if (v4 < 0) return false;
+      groups[count++] = v4 >>> 16;
+      groups[count++] = v4 & 0xffff;
+      i = end;
+      break;
+    }
+    if (j === i || j - i > 4 || count === 8) return false;
+    groups[count++] = value;
+    if (j === end) {
+      i = end;
+      break;
+    }
+    if (text.charCodeAt(j) !== COLON) return false;
+    j++;
+    if (text.charCodeAt(j) === COLON) {
+      if (gap >= 0) return false;
+      gap = count;
+      j++;
+    } else if (j === end) return false;
+    i = j;
+  }
+  if (gap < 0 ? count !== 8 : count > 7) return false;
+  const zeros = 8 - count;
+  for (let g = 0, k = 0; g < 8; g++) {
+    const word = gap >= 0 && g >= gap && g < gap + zeros ? 0 : groups[k++]!;
+    out[2 * g] = word >>> 8;
+    out[2 * g + 1] = word & 0xff;
   }
   return true;
 }
 
-/** Parses `a.b.c.d/n` or `x::/n` into a `LocalNet`, or returns an error message. */
-export function parseCidr(cidr: string, description = ""): LocalNet | string {
-  const slash = cidr.indexOf("/");
-  const addr = slash < 0 ? cidr : cidr.slice(0, slash);
-  const bytes = new Uint8Array(16);
-  if (!parseAddress(addr, bytes)) return `"${cidr}" is not an IPv4 or IPv6 network`;
-  const v4 = !addr.includes(":");
-  const max = v4 ? 32 : 128;
-  const lenText = slash < 0 ? String(max) : cidr.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > max) {
-    return `"${cidr}" has a bad prefix length (0 to ${max})`;
+/**
+ * Writes the 16-byte form of an IPv4 or IPv6 address into `out` (IPv4 as
+ * ::ffff:a.b.c.d); false when `text` is not an address. Allocates nothing.
+ */
+export function parseAddressInto(text: string, out: Uint8Array): boolean {
+  if (text.indexOf(":") < 0) {
+    const v4 = parseIpv4At(text, 0, text.length);
+    if (v4 < 0) return false;
+    out.fill(0, 0, 10);
+    out[10] = 0xff;
+    out[11] = 0xff;
+    out[12] = v4 >>> 24;
+    out[13] = (v4 >>> 16) & 0xff;
+    out[14] = (v4 >>> 8) & 0xff;
+    out[15] = v4 & 0xff;
+    return true;
   }
-  const prefix = Number(lenText) + (v4 ? 96 : 0);
-  return Object.freeze({ cidr, description, bytes, prefix });
+  return parseIpv6At(text, 0, text.length, out);
 }
 
-/** True when the 16-byte address lies in `net`. */
-function contains(net: LocalNet, addr: Uint8Array): boolean {
-  const full = net.prefix >> 3;
-  for (let i = 0; i < full; i++) if (addr[i] !== net.bytes[i]) return false;
-  const rest = net.prefix & 7;
-  if (rest === 0) return true;
-  const mask = (0xff << (8 - rest)) & 0xff;
-  return (addr[full]! & mask) === (net.bytes[full]! & mask);
+/** The 16-byte form of an address, or undefined when `text` is not one. */
+export function parseAddress(text: string): Uint8Array | undefined {
+  const out = new Uint8Array(16);
+  return parseAddressInto(text, out) ? out : undefined;
+}
+
+function word(bytes: Uint8Array, index: number): number {
+  const at = index * 4;
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>>
+    0;
+}
+
+function maskWord(index: number, bits: number): number {
+  const inWord = Math.min(32, Math.max(0, bits - index * 32));
+  return inWord === 0 ? 0 : (0xffffffff << (32 - inWord)) >>> 0;
+}
+
+/** Parses `10.0.0.0/8` or `2001:db8::/32` (brackets allowed: `[2001:db8::]/32`); a string says what is wrong. */
+export function parseCidr(cidr: string, tag = ""): LocalNet | string {
+  const slash = cidr.indexOf("/");
+  if (slash < 0) return `a network needs a prefix length (e.g. /32 for one host)`;
+  const address = cidr.slice(0, slash).replace(/^\[(.*)\]$/, "$1");
+  const bytes = new Uint8Array(16);
+  if (!parseAddressInto(address, bytes)) return `"${address}" is not an IPv4 or IPv6 address`;
+  const family = address.includes(":") ? 6 : 4;
+  const maxPrefix = family === 4 ? 32 : 128;
+  const prefixText = cidr.slice(slash + 1);
+  const prefix = Number(prefixText);
+  if (!/^\d{1,3}$/.test(prefixText) || prefix > maxPrefix) {
+    return `the prefix length of an IPv${family} network must be 0 to ${maxPrefix}`;
+  }
+  const bits = family === 4 ? prefix + 96 : prefix;
+  const masks = [0, 1, 2, 3].map((i) => maskWord(i, bits)) as unknown as Words;
+  const words = [0, 1, 2, 3].map((i) => (word(bytes, i) & masks[i]!) >>> 0) as unknown as Words;
+  return Object.freeze({
+    cidr,
+    family,
+    prefix,
+    tag,
+    words: Object.freeze(words),
+    masks: Object.freeze(masks),
+  });
+}
+
+/** Zeek's private address space as local networks. */
+export const PRIVATE_LOCAL_NETS: readonly LocalNet[] = Object.freeze(
+  PRIVATE_ADDRESS_SPACE.map((cidr) => parseCidr(cidr, "private address space") as LocalNet),
+);
+
+function containsWords(
+  nets: readonly LocalNet[],
+  w0: number,
+  w1: number,
+  w2: number,
+  w3: number,
+): boolean {
+  for (let i = 0; i < nets.length; i++) {
+    const { words, masks } = nets[i]!;
+    if (
+      ((w3 & masks[3]) >>> 0) === words[3] &&
+      ((w2 & masks[2]) >>> 0) === words[2] &&
+      ((w1 & masks[1]) >>> 0) === words[1] &&
+      ((w0 & masks[0]) >>> 0) === words[0]
+    ) return true;
+  }
+  return false;
 }
 
 const scratch = new Uint8Array(16);
 
-/** Whether `addr` (text or 16 bytes) is in any of `nets`. */
-export function isLocalAddress(nets: readonly LocalNet[], addr: string | Uint8Array): boolean {
+/**
+ * Whether `address` lies in one of `nets`. Takes text, or bytes: 4 for IPv4,
+ * 16 for IPv6 (or IPv4-mapped). Text that is not an address is not local.
+ */
+export function isLocalAddress(nets: readonly LocalNet[], address: string | Uint8Array): boolean {
   let bytes: Uint8Array;
-  if (typeof addr === "string") {
-    if (!parseAddress(addr, scratch)) return false;
+  if (typeof address === "string") {
+    if (!parseAddressInto(address, scratch)) return false;
     bytes = scratch;
-  } else bytes = addr;
-  for (const net of nets) if (contains(net, bytes)) return true;
-  return false;
+  } else if (address.length === 4) {
+    return isLocalIpv4(nets, word(address, 0));
+  } else if (address.length === 16) {
+    bytes = address;
+  } else return false;
+  return containsWords(nets, word(bytes, 0), word(bytes, 1), word(bytes, 2), word(bytes, 3));
 }
 
-/** Local networks from `networks.cfg` text, or Zeek's defaults when `text` is undefined. */
-export function parseNetworksCfg(
-  text: string | undefined,
-  file: string,
-  problems: ProblemList,
-): LocalNet[] {
-  if (text === undefined) return DEFAULT_LOCAL_NETS.map((c) => parseCidr(c) as LocalNet);
+/** Whether the IPv4 address `address` (an unsigned 32-bit number, 10.0.0.1 = 0x0a000001) is local. */
+export function isLocalIpv4(nets: readonly LocalNet[], address: number): boolean {
+  return containsWords(nets, 0, 0, 0xffff, address >>> 0);
+}
+
+/** The networks listed in networks.cfg text; bad lines are reported to `problems`. */
+export function parseNetworksCfg(text: string, file: string, problems: Problems): LocalNet[] {
   const nets: LocalNet[] = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const t = raw.trim();
-    if (t === "" || t.startsWith("#")) return;
-    const [cidr, ...rest] = t.split(/\s+/);
-    const net = parseCidr(cidr!, rest.join(" "));
-    if (typeof net === "string") problems.add(file, i + 1, net);
+  for (const { line, text: content } of contentLines(text, ["#"])) {
+    const [cidr = "", ...tag] = content.split(/\s+/);
+    const net = parseCidr(cidr, tag.join(" "));
+    if (typeof net === "string") problems.add(file, line, `${net}: current value is "${cidr}"`);
     else nets.push(net);
-  });
+  }
   return nets;
+}
+
+/** Local networks as Zeek computes `Site::local_nets`: the listed ones, plus the private space when it counts as local. */
+export function createLocalNets(
+  listed: readonly LocalNet[],
+  privateAddressSpaceIsLocal: boolean,
+): readonly LocalNet[] {
+  return Object.freeze(
+    privateAddressSpaceIsLocal ? [...listed, ...PRIVATE_LOCAL_NETS] : [...listed],
+  );
 }

@@ -1,19 +1,35 @@
 /**
- * `weir.cfg`: the zeekctl.cfg keys that apply to weir, with zeekctl's
- * defaults, plus weir's own keys. Keys are case-insensitive.
+ * `weir.cfg`: zeekctl.cfg's syntax (`Key = value`, keys case-insensitive,
+ * `#` comments) and the zeekctl keys that apply to weir, with zeekctl's
+ * defaults, plus weir's own keys. zeekctl keys that only concern zeekctl's
+ * own installation (mail, NFS, its directories) are accepted and have no
+ * effect, so a zeekctl.cfg can be reused; any other key is an error.
  *
  * @module
  */
 
-import { isAbsolute, join } from "node:path";
-import type { ProblemList } from "./errors.ts";
-import { parseKeyValues } from "./ini.ts";
+import { isIP } from "node:net";
+import { join, resolve } from "node:path";
+import { didYouMean, Problems } from "./errors.ts";
+import {
+  BOOLEAN,
+  duration,
+  EntryReader,
+  ENV_VARS,
+  integer,
+  normaliseKey,
+  oneOf,
+  parseKeyValues,
+  splitList,
+  type ValueKind,
+} from "./ini.ts";
 
 export type JsonTimestamps = "epoch" | "millis" | "millis_unsigned" | "iso8601";
 
-/** Every setting, typed. Durations are in seconds. */
+/** Every setting, typed. Durations are in seconds, paths absolute ("" = none). */
 export interface WeirSettings {
   readonly zeekPort: number;
+  /** 0: no node serves metrics. */
   readonly metricsPort: number;
   readonly metricsAddress: string;
   readonly useWebSocket: boolean;
@@ -28,215 +44,259 @@ export interface WeirSettings {
   readonly logDir: string;
   readonly spoolDir: string;
   readonly siteDir: string;
+  /** 0: logs are not rotated. */
   readonly logRotationIntervalSec: number;
+  /** 0: archived logs never expire. */
   readonly logExpireIntervalSec: number;
-  readonly keepLogs: string;
+  /** Shell patterns of expired log files to keep. */
+  readonly keepLogs: readonly string[];
   readonly compressLogs: boolean;
+  /** Zeek's `LogAscii::use_json`. */
   readonly useJson: boolean;
   readonly jsonTimestamps: JsonTimestamps;
   readonly logFlushRecords: number;
   readonly logFlushIntervalSec: number;
+  /** 0: no free-space warning. */
   readonly minDiskSpacePercent: number;
   readonly stopTimeoutSec: number;
   readonly commTimeoutSec: number;
   readonly controlTopic: string;
   readonly controlTokenFile: string;
   readonly statsLogEnable: boolean;
+  /** 0: crash directories never expire. */
   readonly crashExpireIntervalSec: number;
   readonly pcapSnaplen: number;
   readonly pcapBufsizeMiB: number;
+  /** Set on every node; node.cfg's env_vars win. */
   readonly envVars: Readonly<Record<string, string>>;
+  /** Site modules to load, relative to siteDir; empty: every module in siteDir. */
   readonly sitePolicyScripts: readonly string[];
   readonly restartBackoffMaxSec: number;
+  /** Zeek's `Site::private_address_space_is_local`. */
+  readonly privateAddressSpaceIsLocal: boolean;
 }
 
-type Kind =
-  | "port"
-  | "count"
-  | "bool"
-  | "string"
-  | "path"
-  | "interval"
-  | "days"
-  | "env"
-  | "list"
-  | "json_ts";
+/** zeekctl.cfg keys that configure zeekctl itself (mail, NFS, its install tree, PF_RING): accepted, no effect. */
+const ZEEKCTL_ONLY_KEYS = [
+  "BinDir",
+  "BrokerDBDir",
+  "CapstatsPath",
+  "CfgDir",
+  "CommandTimeout",
+  "CompressCmd",
+  "CompressExtension",
+  "CompressLogsInFlight",
+  "CronCmd",
+  "Debug",
+  "DebugLog",
+  "DefaultStoreDir",
+  "HaveNFS",
+  "HelperDir",
+  "LibDir",
+  "LibDir64",
+  "LibDirInternal",
+  "LocalNetsCfg",
+  "LockFile",
+  "MailAlarmsInterval",
+  "MailAlarmsTo",
+  "MailArchiveLogFail",
+  "MailConnectionSummary",
+  "MailFrom",
+  "MailHostUpDown",
+  "MailReceivingPackets",
+  "MailReplyTo",
+  "MailSubjectPrefix",
+  "MailTo",
+  "MakeArchiveName",
+  "MemLimit",
+  "NodeCfg",
+  "PFRINGClusterID",
+  "PFRINGClusterType",
+  "PFRINGFirstAppInstance",
+  "PluginDir",
+  "PluginZeekDir",
+  "PolicyDir",
+  "PolicyDirSiteInstall",
+  "PolicyDirSiteInstallAuto",
+  "PostProcDir",
+  "Prefixes",
+  "SaveTraces",
+  "ScriptsDir",
+  "SendMail",
+  "SitePluginPath",
+  "SitePolicyPath",
+  "StateFile",
+  "StaticDir",
+  "StatsDir",
+  "StatsLog",
+  "StatsLogExpireInterval",
+  "StatusCmdShowAll",
+  "StopWait",
+  "TimeFmt",
+  "TimeMachineHost",
+  "TimeMachinePort",
+  "TmpDir",
+  "TmpExecDir",
+  "TraceSummary",
+  "ZeekArgs",
+  "ZeekBase",
+  "ZeekCtlConfigDir",
+] as const;
 
-interface KeySpec {
-  readonly field: keyof WeirSettings;
-  readonly kind: Kind;
-  readonly fallback: (base: string) => unknown;
-}
-
-const KEYS: Readonly<Record<string, KeySpec>> = {
-  zeekport: { field: "zeekPort", kind: "port", fallback: () => 27760 },
-  metricsport: { field: "metricsPort", kind: "count", fallback: () => 9991 },
-  metricsaddress: { field: "metricsAddress", kind: "string", fallback: () => "127.0.0.1" },
-  usewebsocket: { field: "useWebSocket", kind: "bool", fallback: () => true },
-  websockethost: { field: "webSocketHost", kind: "string", fallback: () => "127.0.0.1" },
-  websocketport: { field: "webSocketPort", kind: "port", fallback: () => 27759 },
-  websockettimeout: { field: "webSocketTimeoutSec", kind: "count", fallback: () => 10 },
-  websockettokenfile: { field: "webSocketTokenFile", kind: "path", fallback: () => "" },
-  websockettlscert: { field: "webSocketTlsCert", kind: "path", fallback: () => "" },
-  websockettlskey: { field: "webSocketTlsKey", kind: "path", fallback: () => "" },
-  websocketmaxconnections: { field: "webSocketMaxConnections", kind: "count", fallback: () => 100 },
-  websocketqueuesize: { field: "webSocketQueueSize", kind: "count", fallback: () => 1000 },
-  logdir: { field: "logDir", kind: "path", fallback: (base) => join(base, "logs") },
-  spooldir: { field: "spoolDir", kind: "path", fallback: (base) => join(base, "spool") },
-  sitedir: { field: "siteDir", kind: "path", fallback: (base) => join(base, "site") },
-  logrotationinterval: { field: "logRotationIntervalSec", kind: "interval", fallback: () => 3600 },
-  logexpireinterval: { field: "logExpireIntervalSec", kind: "days", fallback: () => 0 },
-  keeplogs: { field: "keepLogs", kind: "string", fallback: () => "" },
-  compresslogs: { field: "compressLogs", kind: "bool", fallback: () => true },
-  usejson: { field: "useJson", kind: "bool", fallback: () => false },
-  jsontimestamps: { field: "jsonTimestamps", kind: "json_ts", fallback: () => "epoch" },
-  logflushrecords: { field: "logFlushRecords", kind: "count", fallback: () => 1000 },
-  logflushinterval: { field: "logFlushIntervalSec", kind: "interval", fallback: () => 1 },
-  mindiskspace: { field: "minDiskSpacePercent", kind: "count", fallback: () => 5 },
-  stoptimeout: { field: "stopTimeoutSec", kind: "count", fallback: () => 60 },
-  commtimeout: { field: "commTimeoutSec", kind: "count", fallback: () => 10 },
-  controltopic: { field: "controlTopic", kind: "string", fallback: () => "zeek/control" },
-  controltokenfile: { field: "controlTokenFile", kind: "path", fallback: () => "" },
-  statslogenable: { field: "statsLogEnable", kind: "bool", fallback: () => true },
-  crashexpireinterval: { field: "crashExpireIntervalSec", kind: "days", fallback: () => 0 },
-  pcapsnaplen: { field: "pcapSnaplen", kind: "count", fallback: () => 9216 },
-  pcapbufsize: { field: "pcapBufsizeMiB", kind: "count", fallback: () => 128 },
-  env_vars: { field: "envVars", kind: "env", fallback: () => ({}) },
-  sitepolicyscripts: { field: "sitePolicyScripts", kind: "list", fallback: () => ["local.ts"] },
-  restartbackoffmax: { field: "restartBackoffMaxSec", kind: "count", fallback: () => 30 },
+const ZEEK_PORT = integer(
+  1,
+  65534,
+  "a TCP port from 1 to 65534 (the forwarder takes it and the next one)",
+);
+const PORT = integer(1, 65535, "a TCP port from 1 to 65535");
+const METRICS_PORT = integer(0, 65535, "a TCP port from 1 to 65535, or 0 to serve no metrics");
+const IP_ADDRESS: ValueKind<string> = {
+  expects: "an IP address to listen on (e.g. 127.0.0.1, 0.0.0.0 or ::1)",
+  parse: (raw) => isIP(raw) === 0 ? undefined : raw,
+};
+const PERCENT = integer(0, 100, "a percentage from 0 to 100 (0 turns the warning off)");
+const POSITIVE = integer(1, 1e9, "a positive whole number");
+const SNAPLEN = integer(1, 262144, "a number of bytes from 1 to 262144");
+const SECONDS = duration("sec", ["msec", "sec", "min"]);
+const INTERVAL = duration("sec", ["sec", "min", "hr", "day"]);
+const EXPIRY = duration("day", ["sec", "min", "hr", "day"]);
+const JSON_TIMESTAMPS = oneOf(
+  ["epoch", "millis", "millis_unsigned", "iso8601"] as const,
+  "json::ts_",
+);
+const CLUSTER_BACKEND = oneOf(["ZeroMQ"] as const);
+const WORDS: ValueKind<readonly string[]> = {
+  expects: "a list separated by spaces",
+  parse: (raw) => Object.freeze(splitList(raw)),
+};
+const SITE_SCRIPTS: ValueKind<readonly string[]> = {
+  expects: "a list of .ts or .js modules in SiteDir (weir does not run Zeek scripts)",
+  parse: (raw) => {
+    const scripts = splitList(raw);
+    return scripts.every((s) => /\.(ts|js|mjs)$/.test(s)) ? Object.freeze(scripts) : undefined;
+  },
 };
 
-/** zeekctl keys that only matter to zeekctl's own installation; accepted and ignored. */
-const IGNORED = new Set([
-  "clusterbackend",
-  "mailto",
-  "mailsubjectprefix",
-  "mailfrom",
-  "mailhostupdown",
-  "mailalarmsto",
-  "sendmail",
-  "zeekargs",
-  "memlimit",
-  "cronCmd".toLowerCase(),
-  "commandtimeout",
-  "compresscmd",
-  "compressextension",
-  "compresslogsinflight",
-  "timefmt",
-  "debug",
-  "havenfs",
-  "sitepluginpath",
-  "sitepolicypath",
-  "zeekbase",
-  "statsdir",
-  "pfringclusterid",
-  "pfringclustertype",
-  "pfringfirstappinstance",
-]);
-
-const UNITS: Readonly<Record<string, number>> = {
-  "": 1,
-  s: 1,
-  sec: 1,
-  secs: 1,
-  min: 60,
-  mins: 60,
-  hr: 3600,
-  hrs: 3600,
-  h: 3600,
-  day: 86400,
-  days: 86400,
-  d: 86400,
-};
-
-const TRUE = new Set(["1", "true", "yes", "on", "t"]);
-const FALSE = new Set(["0", "false", "no", "off", "f"]);
-
-function convert(kind: Kind, raw: string, configDir: string): unknown | Error {
-  switch (kind) {
-    case "port":
-    case "count": {
-      if (!/^\d+$/.test(raw)) return new Error("must be a non-negative integer");
-      const n = Number(raw);
-      if (kind === "port" && (n < 1 || n > 65535)) {
-        return new Error("must be a port between 1 and 65535");
-      }
-      return n;
-    }
-    case "bool": {
-      const v = raw.toLowerCase();
-      if (TRUE.has(v)) return true;
-      if (FALSE.has(v)) return false;
-      return new Error("must be 1 or 0 (or true/false)");
-    }
-    case "string":
-      return raw;
-    case "path":
-      return raw === "" || isAbsolute(raw) ? raw : join(configDir, raw);
-    case "interval":
-    case "days": {
-      const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(raw.toLowerCase());
-      const unit = m?.[2] ?? "";
-      if (m === null || UNITS[unit] === undefined) {
-        return new Error("must be a number with an optional unit (sec, min, hr, day)");
-      }
-      // zeekctl reads a bare LogExpireInterval as days.
-      const scale = kind === "days" && unit === "" ? 86400 : UNITS[unit]!;
-      return Number(m[1]) * scale;
-    }
-    case "env":
-      return parseEnvVars(raw);
-    case "list":
-      return raw.split(/[\s,]+/).filter((s) => s !== "");
-    case "json_ts": {
-      const v = raw.toLowerCase().replace(/^json::ts_/, "").replace(/^ts_/, "");
-      return ["epoch", "millis", "millis_unsigned", "iso8601"].includes(v)
-        ? v
-        : new Error("must be one of epoch|millis|millis_unsigned|iso8601");
-    }
-  }
+/** Where files resolve: `configDir` for relative paths, `stateDir` for the default LogDir, SpoolDir and SiteDir. */
+export interface WeirCfgPlaces {
+  readonly file: string;
+  readonly configDir: string;
+  readonly stateDir: string;
 }
 
-/** zeekctl's `env_vars` syntax: `A=1, B=2`. */
-export function parseEnvVars(raw: string): Record<string, string> | Error {
-  const out: Record<string, string> = {};
-  for (const part of raw.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
-    const eq = part.indexOf("=");
-    if (eq <= 0) {
-      return new Error(`must be a comma-separated list of NAME=value: "${part}" has no "="`);
-    }
-    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
-  }
-  return out;
-}
-
-/** Settings from `weir.cfg` text (or defaults when `text` is undefined). */
+/** Parses weir.cfg text (`undefined`: no file, all defaults), reporting every problem to `problems`. */
 export function parseWeirCfg(
   text: string | undefined,
-  options: { file: string; configDir: string; baseDir: string; problems: ProblemList },
+  places: WeirCfgPlaces,
+  problems: Problems,
 ): WeirSettings {
-  const values: Record<string, unknown> = {};
-  for (const spec of Object.values(KEYS)) values[spec.field] = spec.fallback(options.baseDir);
-  const entries = text === undefined ? [] : parseKeyValues(text, options.file, options.problems);
-  for (const { key, value, line } of entries) {
-    const spec = KEYS[key];
-    if (spec === undefined) {
-      if (!IGNORED.has(key)) options.problems.add(options.file, line, `unknown key "${key}"`);
-      continue;
-    }
-    const converted = convert(spec.kind, value, options.configDir);
-    if (converted instanceof Error) {
-      options.problems.add(
-        options.file,
-        line,
-        `${key} ${converted.message}: current value is "${value}"`,
-      );
-    } else {
-      values[spec.field] = converted;
+  const entries = (text === undefined ? [] : parseKeyValues(text, places.file, problems))
+    .filter((entry) => {
+      // zeekctl refuses quoted values: the quotes would become part of a path or name.
+      const quoted = /^(["']).*\1$/.test(entry.value) && entry.value.length >= 2;
+      if (quoted) {
+        problems.add(
+          places.file,
+          entry.line,
+          `${entry.name} must not be wrapped in quotes (values are taken as written): current value is ${entry.value}`,
+        );
+      }
+      return !quoted;
+    });
+  const reader = new EntryReader(entries, places.file, problems, "");
+  const known: string[] = [...ZEEKCTL_ONLY_KEYS];
+  const read = <T>(name: string, kind: ValueKind<T>, fallback: T): T => {
+    known.push(name);
+    return reader.read(normaliseKey(name), kind) ?? fallback;
+  };
+  const path: ValueKind<string> = {
+    expects: "a path written out in full (weir does not expand ${…})",
+    parse: (raw) => raw.includes("${") ? undefined : resolve(places.configDir, raw),
+  };
+
+  // Read only to refuse Broker: weir speaks Zeek's ZeroMQ backend alone.
+  read("ClusterBackend", CLUSTER_BACKEND, "ZeroMQ");
+  const spoolDir = read("SpoolDir", path, join(places.stateDir, "spool"));
+  const settings: WeirSettings = {
+    zeekPort: read("ZeekPort", ZEEK_PORT, 27760),
+    metricsPort: read("MetricsPort", METRICS_PORT, 9991),
+    metricsAddress: read("MetricsAddress", IP_ADDRESS, "127.0.0.1"),
+    useWebSocket: read("UseWebSocket", BOOLEAN, true),
+    webSocketHost: read("WebSocketHost", IP_ADDRESS, "127.0.0.1"),
+    webSocketPort: read("WebSocketPort", PORT, 27759),
+    webSocketTimeoutSec: read("WebSocketTimeout", SECONDS, 10),
+    webSocketTokenFile: read("WebSocketTokenFile", path, ""),
+    webSocketTlsCert: read("WebSocketTlsCert", path, ""),
+    webSocketTlsKey: read("WebSocketTlsKey", path, ""),
+    webSocketMaxConnections: read("WebSocketMaxConnections", POSITIVE, 100),
+    webSocketQueueSize: read("WebSocketQueueSize", POSITIVE, 1000),
+    logDir: read("LogDir", path, join(places.stateDir, "logs")),
+    spoolDir,
+    siteDir: read("SiteDir", path, join(places.stateDir, "site")),
+    logRotationIntervalSec: read("LogRotationInterval", INTERVAL, 3600),
+    logExpireIntervalSec: read("LogExpireInterval", EXPIRY, 0),
+    keepLogs: read("KeepLogs", WORDS, Object.freeze([])),
+    compressLogs: read("CompressLogs", BOOLEAN, true),
+    useJson: read("UseJson", BOOLEAN, false),
+    jsonTimestamps: read("JsonTimestamps", JSON_TIMESTAMPS, "epoch"),
+    logFlushRecords: read("LogFlushRecords", POSITIVE, 1000),
+    logFlushIntervalSec: read("LogFlushInterval", SECONDS, 1),
+    minDiskSpacePercent: read("MinDiskSpace", PERCENT, 5),
+    stopTimeoutSec: read("StopTimeout", SECONDS, 60),
+    commTimeoutSec: read("CommTimeout", SECONDS, 10),
+    controlTopic: read("ControlTopic", { expects: "a topic", parse: (raw) => raw }, "zeek/control"),
+    controlTokenFile: read("ControlTokenFile", path, join(spoolDir, "control.token")),
+    statsLogEnable: read("StatsLogEnable", BOOLEAN, true),
+    crashExpireIntervalSec: read("CrashExpireInterval", EXPIRY, 0),
+    pcapSnaplen: read("PcapSnaplen", SNAPLEN, 9216),
+    pcapBufsizeMiB: read("PcapBufsize", POSITIVE, 128),
+    envVars: read("Env_Vars", ENV_VARS, Object.freeze({})),
+    sitePolicyScripts: read("SitePolicyScripts", SITE_SCRIPTS, Object.freeze([])),
+    restartBackoffMaxSec: read("RestartBackoffMax", SECONDS, 30),
+    privateAddressSpaceIsLocal: read("PrivateAddressSpaceIsLocal", BOOLEAN, true),
+  };
+
+  checkTogether(settings, reader);
+  const normalised = known.map(normaliseKey);
+  for (const entry of reader.unknown(normalised)) {
+    problems.add(
+      places.file,
+      entry.line,
+      `unknown key "${entry.name}"${didYouMean(entry.key, known)}`,
+    );
+  }
+  return Object.freeze(settings);
+}
+
+/** Checks between keys; each is reported on the line of the key to change. */
+function checkTogether(settings: WeirSettings, reader: EntryReader): void {
+  const expire = reader.entry("logexpireinterval");
+  if (
+    expire !== undefined && settings.logExpireIntervalSec > 0 &&
+    settings.logExpireIntervalSec < settings.logRotationIntervalSec
+  ) {
+    reader.report(
+      expire,
+      `must not be shorter than LogRotationInterval (${settings.logRotationIntervalSec} seconds), or logs expire before they are archived`,
+    );
+  }
+  const cert = reader.entry("websockettlscert");
+  const key = reader.entry("websockettlskey");
+  if ((cert === undefined) !== (key === undefined)) {
+    reader.report(
+      cert ?? key!,
+      "needs its partner: WebSocketTlsCert and WebSocketTlsKey are set together",
+    );
+  }
+  for (const key of ["logflushinterval", "restartbackoffmax"]) {
+    const entry = reader.entry(key);
+    if (entry !== undefined && SECONDS.parse(entry.value) === 0) {
+      reader.report(entry, "must be more than 0");
     }
   }
-  if (values.controlTokenFile === "") {
-    values.controlTokenFile = join(values.spoolDir as string, "control.token");
-  }
-  return Object.freeze(values) as unknown as WeirSettings;
+}
+
+/** Settings with every default: LogDir, SpoolDir and SiteDir under `stateDir`. */
+export function createDefaultSettings(stateDir: string): WeirSettings {
+  return parseWeirCfg(undefined, { file: "", configDir: stateDir, stateDir }, new Problems());
 }
