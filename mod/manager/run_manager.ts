@@ -85,16 +85,15 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     restarts: 0,
     lastExit: undefined,
   });
-  const remote = layout.nodes.filter((n) =>
-    n.type !== "manager" && !localNodes(layout, hostAddresses()).includes(n)
-  );
-  for (const n of remote) {
+  const local = localNodes(layout, hostAddresses());
+  for (const n of layout.nodes) {
+    if (n.type === "manager" || local.includes(n)) continue;
     reporter.info(
       `${n.name} runs on ${n.host}: start it there with weir --role ${n.type} --node ${n.name} --config DIR`,
     );
   }
   const supervisor = new Supervisor({
-    nodes: localNodes(layout, hostAddresses()),
+    nodes: local,
     launch: options.launch,
     reporter,
     stopTimeoutMs: layout.settings.stopTimeoutSec * 1000,
