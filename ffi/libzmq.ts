@@ -407,7 +407,8 @@ const DEFAULT_IDLE_WAIT_MS = 200;
  * whoever sends calls `kick()` and the loop looks again.
  */
 export class ZmqReactor implements Disposable {
-  #entries: { socket: ZmqSocket; handler: MessageHandler }[] = [];
+  #entries: { socket: ZmqSocket; handler: MessageHandler; sentOn: boolean }[] = [];
+  #recheckScheduled = false;
   #waiter: FdWaiter | null = null;
   #running: Promise<void> | null = null;
   #closed = false;
@@ -421,7 +422,7 @@ export class ZmqReactor implements Disposable {
   /** Watches `socket`; must be called before `start()`. */
   watch(socket: ZmqSocket, handler: MessageHandler): void {
     if (this.#running) throw new Error("Cannot watch a socket after the reactor started");
-    this.#entries.push({ socket, handler });
+    this.#entries.push({ socket, handler, sentOn: false });
   }
 
   /** Starts the loop; `closed()` resolves when it ends. */
@@ -431,9 +432,33 @@ export class ZmqReactor implements Disposable {
     this.#running = this.#loop().catch(onError);
   }
 
-  /** Makes a sleeping loop look at its sockets again (cheap; call after sends). */
+  /** Makes a sleeping loop look at its sockets again. */
   kick(): void {
     this.#waiter?.wake();
+  }
+
+  /**
+   * Call after sending on a watched socket. A send may consume the edge of
+   * the socket's ZMQ_FD while input is pending, and the sleeping loop would
+   * not see that input; so once per burst of sends (a microtask later) the
+   * socket's ZMQ_EVENTS is checked and the loop woken only when input waits.
+   */
+  noteSend(socket: ZmqSocket): void {
+    for (const entry of this.#entries) if (entry.socket === socket) entry.sentOn = true;
+    if (this.#recheckScheduled) return;
+    this.#recheckScheduled = true;
+    queueMicrotask(() => this.#recheckAfterSends());
+  }
+
+  #recheckAfterSends(): void {
+    this.#recheckScheduled = false;
+    let wake = false;
+    for (const entry of this.#entries) {
+      if (!entry.sentOn) continue;
+      entry.sentOn = false;
+      if (!wake && !entry.socket.closed && entry.socket.hasInput()) wake = true;
+    }
+    if (wake) this.kick();
   }
 
   async #loop(): Promise<void> {

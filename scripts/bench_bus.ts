@@ -1,13 +1,15 @@
 /**
  * Bus benchmark: events/s and latency from one node process to another
- * through the central forwarder, against raw libzmq (python3-zmq) sending
- * the same 4 frames through the same forwarder, measured in the same run.
+ * through the central forwarder, against raw libzmq sending the same 4
+ * frames through the same forwarder, measured in the same run: a bare FFI
+ * loop (no codec, no reactor: it spins on non-blocking receives, so it is
+ * the ceiling) and python3-zmq.
  *
  *   deno run -A scripts/bench_bus.ts              # prints the table
- *   deno run -A scripts/bench_bus.ts sender|receiver XPUB XSUB MODE N   (internal)
+ *   deno run -A scripts/bench_bus.ts ROLE XSUB XPUB MODE N   (internal)
  */
 
-import { ZmqContext, ZmqForwarder } from "../ffi/libzmq.ts";
+import { yieldToEventLoop, ZMQ_OPTION, ZmqContext, ZmqForwarder } from "../ffi/libzmq.ts";
 import { ByteWriter, decodeEvent, encodeEvent } from "../mod/bus/broker_bin.ts";
 import { Bus } from "../mod/bus/bus.ts";
 import { EventRegistry } from "../mod/bus/events.ts";
@@ -18,6 +20,8 @@ const ARG_TYPES = [T.string, T.count];
 const THROUGHPUT_EVENTS = Number(Deno.env.get("WEIR_BENCH_EVENTS") ?? 1_000_000);
 const LATENCY_RATE = 10_000;
 const LATENCY_SECONDS = 3;
+/** Events sent before the measured ones (JIT and connection warm-up), not counted. */
+const LATENCY_WARMUP = LATENCY_RATE;
 
 const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
 
@@ -37,6 +41,7 @@ async function sender(
   });
   let subscribed = false;
   bus.onSubscriptionChange((t, s) => (subscribed ||= s && t === TOPIC));
+  bus.start();
   while (!subscribed) await new Promise((r) => setTimeout(r, 5));
   const writer = new ByteWriter();
   const args = ["sensor-7", 0];
@@ -69,7 +74,7 @@ async function sender(
 async function receiver(
   xsubEndpoint: string,
   xpubEndpoint: string,
-  _mode: string,
+  mode: string,
   n: number,
 ): Promise<void> {
   await using zmq = new ZmqContext();
@@ -97,16 +102,117 @@ async function receiver(
     const e = decodeEvent(m.payload, events.argTypes);
     events.dispatch(e.name, e.args);
   });
+  bus.start();
   bus.subscribe(TOPIC);
   await bus.ready();
   console.log(JSON.stringify({ ready: true }));
   const deadline = Date.now() + 60_000;
   while (got < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  const sorted = latencies.subarray(0, Math.min(got, n)).sort();
+  report(latencies, Math.min(got, n), first, last, mode);
+}
+
+/** The same frames as the weir sender, encoded once; the count is patched in place. */
+function rawFrames(): {
+  frames: Uint8Array[];
+  stamp: (micros: number) => void;
+  read: (payload: Uint8Array) => number;
+} {
+  const writer = new ByteWriter();
+  const sentinel = 0x0102030405060708n;
+  encodeEvent(writer, "Bench::event", ["sensor-7", sentinel], ARG_TYPES);
+  const payload = writer.bytes().slice();
+  // Find the count's 8 big-endian bytes by the sentinel written there.
+  let at = -1;
+  for (let i = 0; i + 8 <= payload.length && at < 0; i++) {
+    const v = new DataView(payload.buffer, payload.byteOffset + i, 8).getBigUint64(0);
+    if (v === sentinel) at = i;
+  }
+  if (at < 0) throw new Error("bench: cannot find the count in the encoded event");
+  const view = new DataView(payload.buffer, payload.byteOffset + at, 8);
+  const enc = new TextEncoder();
+  return {
+    frames: [enc.encode(TOPIC), enc.encode("bench-raw"), enc.encode("broker-bin-v1"), payload],
+    stamp: (micros) => view.setBigUint64(0, BigInt(micros)),
+    read: (p) => Number(new DataView(p.buffer, p.byteOffset + at, 8).getBigUint64(0)),
+  };
+}
+
+async function rawSender(xsubEndpoint: string, mode: string, n: number): Promise<void> {
+  await using zmq = new ZmqContext();
+  using pub = zmq.openSocket("xpub");
+  pub.setOption(ZMQ_OPTION.XPUB_NODROP, 1);
+  pub.setOption(ZMQ_OPTION.SNDHWM, 1000);
+  pub.connect(xsubEndpoint);
+  for (;;) {
+    const m = pub.receive();
+    if (m !== null && new TextDecoder().decode(m.frames[0]!.subarray(1)) === TOPIC) break;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  const { frames, stamp } = rawFrames();
+  let sent = 0;
+  if (mode === "throughput") {
+    while (sent < n) {
+      stamp(nowMicros());
+      if (pub.send(frames)) sent++;
+      else await yieldToEventLoop();
+    }
+  } else {
+    const start = performance.now();
+    while (sent < n) {
+      const due = Math.floor((performance.now() - start) * LATENCY_RATE / 1000);
+      while (sent < due && sent < n) {
+        stamp(nowMicros());
+        if (pub.send(frames)) sent++;
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+  await new Promise((r) => setTimeout(r, 500));
+}
+
+async function rawReceiver(xpubEndpoint: string, mode: string, n: number): Promise<void> {
+  await using zmq = new ZmqContext();
+  using sub = zmq.openSocket("xsub");
+  sub.setOption(ZMQ_OPTION.RCVHWM, 1000);
+  sub.connect(xpubEndpoint);
+  sub.send([new TextEncoder().encode("\x01" + TOPIC)]);
+  console.log(JSON.stringify({ ready: true }));
+  const { read } = rawFrames();
+  const latencies = new Float64Array(n);
+  let got = 0, first = 0, last = 0;
+  const deadline = Date.now() + 60_000;
+  while (got < n && Date.now() < deadline) {
+    const m = sub.receive();
+    if (m === null) {
+      await yieldToEventLoop();
+      continue;
+    }
+    const now = nowMicros();
+    if (got === 0) first = performance.now();
+    last = performance.now();
+    latencies[got++] = now - read(m.frames[3]!);
+  }
+  report(latencies, got, first, last, mode);
+}
+
+function report(
+  latencies: Float64Array,
+  got: number,
+  first: number,
+  last: number,
+  mode: string,
+): void {
+  const skip = mode === "latency" ? Math.min(LATENCY_WARMUP, got) : 0;
+  const sorted = latencies.subarray(skip, got).sort();
   const pct = (p: number) =>
     sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
   console.log(
-    JSON.stringify({ got, seconds: (last - first) / 1000, p50us: pct(0.5), p99us: pct(0.99) }),
+    JSON.stringify({
+      got: got - skip,
+      seconds: (last - first) / 1000,
+      p50us: pct(0.5),
+      p99us: pct(0.99),
+    }),
   );
 }
 
@@ -206,7 +312,7 @@ export async function benchBus(): Promise<string[]> {
     mode,
     String(n),
   ];
-  const python = (
+  const pythonCmd = (
     script: string,
     n: number,
   ) => [
@@ -218,35 +324,54 @@ export async function benchBus(): Promise<string[]> {
     String(n),
   ];
 
-  const raw = await runPair(
-    python(PYTHON_RECEIVER, THROUGHPUT_EVENTS),
-    python(PYTHON_SENDER, THROUGHPUT_EVENTS),
+  const latencyN = LATENCY_RATE * LATENCY_SECONDS;
+  const latencySent = latencyN + LATENCY_WARMUP;
+  const rawFfi = await runPair(
+    deno("raw-receiver", "throughput", THROUGHPUT_EVENTS),
+    deno("raw-sender", "throughput", THROUGHPUT_EVENTS),
+  );
+  const python = await runPair(
+    pythonCmd(PYTHON_RECEIVER, THROUGHPUT_EVENTS),
+    pythonCmd(PYTHON_SENDER, THROUGHPUT_EVENTS),
   );
   const weir = await runPair(
     deno("receiver", "throughput", THROUGHPUT_EVENTS),
     deno("sender", "throughput", THROUGHPUT_EVENTS),
   );
-  const latencyN = LATENCY_RATE * LATENCY_SECONDS;
-  const latency = await runPair(
-    deno("receiver", "latency", latencyN),
-    deno("sender", "latency", latencyN),
+  const rawLatency = await runPair(
+    deno("raw-receiver", "latency", latencySent),
+    deno("raw-sender", "latency", latencySent),
   );
-  const rawRate = raw.got / raw.seconds;
-  const weirRate = weir.got / weir.seconds;
+  const latency = await runPair(
+    deno("receiver", "latency", latencySent),
+    deno("sender", "latency", latencySent),
+  );
+  const rate = (r: { got: number; seconds: number }) => r.got / r.seconds;
+  const rawRate = rate(rawFfi);
+  const weirRate = rate(weir);
+  const verdict = (ok: boolean) => (ok ? "ok" : "MISSED");
+  const latencyRow = (label: string, r: typeof latency) =>
+    `${label.padEnd(50)} p50 ${r.p50us?.toFixed(0)} µs  p99 ${
+      r.p99us?.toFixed(0)
+    } µs (${r.got}/${latencyN} events after ${fmt(LATENCY_WARMUP)} warm-up)`;
   return [
-    `bus: raw libzmq (python3-zmq) through the forwarder  ${
+    `${"bus: raw libzmq, bare FFI loop (spinning)".padEnd(50)} ${
       fmt(rawRate)
-    } events/s (${raw.got} events)`,
-    `bus: weir node → node through the forwarder          ${
+    } events/s (${rawFfi.got} events)`,
+    `${"bus: raw libzmq, python3-zmq".padEnd(50)} ${
+      fmt(rate(python))
+    } events/s (${python.got} events)`,
+    `${"bus: weir node → node (codec, reactor)".padEnd(50)} ${
       fmt(weirRate)
-    } events/s (${weir.got} events)  ratio ${
+    } events/s (${weir.got} events)  ${
       (weirRate / rawRate).toFixed(2)
-    } × raw  [target ≥ 300,000/s and ≥ 0.5 ×]`,
-    `bus: latency at ${fmt(LATENCY_RATE)} events/s               p50 ${
-      latency.p50us?.toFixed(0)
-    } µs  p99 ${
-      latency.p99us?.toFixed(0)
-    } µs (${latency.got}/${latencyN} events)  [target p99 < 1000 µs]`,
+    } × bare FFI  [target ≥ 300,000/s: ${verdict(weirRate >= 300_000)}; ≥ 0.5 ×: ${
+      verdict(weirRate / rawRate >= 0.5)
+    }]`,
+    latencyRow(`bus: raw FFI latency at ${fmt(LATENCY_RATE)} events/s`, rawLatency),
+    `${
+      latencyRow(`bus: weir latency at ${fmt(LATENCY_RATE)} events/s`, latency)
+    }  [target p99 < 1000 µs: ${verdict((latency.p99us ?? Infinity) < 1000)}]`,
   ];
 }
 
@@ -257,6 +382,8 @@ function fmt(n: number): string {
 if (import.meta.main) {
   const [role, xsub, xpub, mode, n] = Deno.args;
   if (role === "sender") await sender(xsub!, xpub!, mode!, Number(n));
+  else if (role === "raw-sender") await rawSender(xsub!, mode!, Number(n));
+  else if (role === "raw-receiver") await rawReceiver(xpub!, mode!, Number(n));
   else if (role === "receiver") await receiver(xsub!, xpub!, mode!, Number(n));
   else for (const row of await benchBus()) console.log(row);
 }

@@ -68,16 +68,7 @@ type Line = Record<string, unknown>;
 const isTest = (kind: string, extra: (o: Line) => boolean = () => true) => (o: Line) =>
   o.test === true && o.kind === kind && extra(o);
 
-// Known failure, see issue 2's note: some nodes never see subscriptions made
-// before their XPUB connected, so their hello handshakes stall. Run it with
-// WEIR_CLUSTER_TEST=1 while working on that.
-const RUN_CLUSTER_TEST = Deno.env.get("WEIR_CLUSTER_TEST") === "1";
-if (!RUN_CLUSTER_TEST) {
-  console.error("cluster_test: skipped (known handshake stall; set WEIR_CLUSTER_TEST=1 to run)");
-}
-
 Deno.test({
-  ignore: !RUN_CLUSTER_TEST,
   name:
     "cluster: node_up everywhere, prefix delivery, unsubscribe, restart after kill -9, clean stop",
   sanitizeOps: false,
@@ -124,6 +115,7 @@ Deno.test({
         );
         received.push({ topic: m.topic, name: e.name, args: e.args });
       });
+      peer.start();
       peer.subscribe("weir.test.");
       await peer.ready();
       const writer = new ByteWriter();
@@ -214,6 +206,35 @@ Deno.test({
     } finally {
       await peer?.close();
       await zmq.close();
+      await manager.stop();
+      await killLeftovers(config.dir);
+      await Deno.remove(config.dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "cluster: kill -9 of the manager ends every node (their stdin pipe closes)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const config = await writeConfig({ nodeCfg: NODE_CFG, site: { "test.ts": SITE_SCRIPT } });
+    const manager = new WeirProcess(["--role", "manager", "--config", config.dir]);
+    try {
+      await manager.waitForLine(
+        (l) => l.startsWith('{"weir":"ready","node":"manager"'),
+        "the manager's readiness line",
+      );
+      const pids = manager.json().filter(isTest("loaded")).map((o) => o.pid as number)
+        .filter((pid) => pid !== manager.process.pid);
+      assert.equal(pids.length, NODES.length - 1);
+      Deno.kill(manager.process.pid, "SIGKILL");
+      const deadline = Date.now() + 5000;
+      while (pids.some(isAlive) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.deepEqual(pids.filter(isAlive), [], "children outlived a killed manager");
+    } finally {
       await manager.stop();
       await killLeftovers(config.dir);
       await Deno.remove(config.dir, { recursive: true });

@@ -82,10 +82,19 @@ export class Bus implements AsyncDisposable {
   #subscriptionHandlers: ((topic: string, subscribed: boolean) => void)[] = [];
   #readyWaiters = new Map<string, () => void>();
   #readyCount = 0;
+  #started = false;
   #closed = false;
+  #onError: (error: unknown) => void;
 
-  private constructor(nodeId: string, xpub: ZmqSocket, xsub: ZmqSocket, reactor: ZmqReactor) {
+  private constructor(
+    nodeId: string,
+    xpub: ZmqSocket,
+    xsub: ZmqSocket,
+    reactor: ZmqReactor,
+    onError: (error: unknown) => void,
+  ) {
     this.nodeId = nodeId;
+    this.#onError = onError;
     this.#nodeIdBytes = encoder.encode(nodeId);
     this.#xpub = xpub;
     this.#xsub = xsub;
@@ -93,8 +102,10 @@ export class Bus implements AsyncDisposable {
   }
 
   /**
-   * Connects to the forwarder. The receive loop runs until `close()`;
-   * `onError` hears about failures of the loop itself.
+   * Connects to the forwarder. Nothing is received until `start()`, so
+   * handlers registered in between miss nothing: the forwarder replays
+   * every node's subscriptions within milliseconds of the connect.
+   * `onError` hears about failures of the receive loop itself.
    */
   static open(ctx: ZmqContext, options: BusOptions, onError: (error: unknown) => void): Bus {
     const stack = new DisposableStack();
@@ -114,15 +125,21 @@ export class Bus implements AsyncDisposable {
       xpub.connect(options.connectXpub);
       xsub.connect(options.connectXsub);
       const reactor = stack.use(new ZmqReactor());
-      const bus = new Bus(options.nodeId, xpub, xsub, reactor);
+      const bus = new Bus(options.nodeId, xpub, xsub, reactor, onError);
       reactor.watch(xsub, (frames) => bus.#onEventFrames(frames));
       reactor.watch(xpub, (frames) => bus.#onSubscriptionFrames(frames));
-      reactor.start(onError);
       stack.move();
       return bus;
     } finally {
       stack.dispose();
     }
+  }
+
+  /** Starts the receive loop, which runs until `close()`. Idempotent. */
+  start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    this.#reactor.start(this.#onError);
   }
 
   /** Runs `handler` for every message received from another node. */
@@ -172,7 +189,7 @@ export class Bus implements AsyncDisposable {
     frame.set(bytes, 1);
     // An XSUB never blocks on subscription frames; a false return cannot happen.
     this.#xsub.send([frame]);
-    this.#reactor.kick();
+    this.#reactor.noteSend(this.#xsub);
   }
 
   /**
@@ -181,6 +198,7 @@ export class Bus implements AsyncDisposable {
    * This is Zeek's `zeek.zeromq.internal.<id>.<n>.` round trip.
    */
   async ready(timeoutMs = 10000): Promise<void> {
+    if (!this.#started) throw new Error("Bus.ready() needs the receive loop: call start() first");
     const topic = internalReadyTopic(this.nodeId, this.#readyCount++);
     const seen = new Promise<void>((resolve) => this.#readyWaiters.set(topic, resolve));
     this.subscribe(topic);
@@ -221,7 +239,7 @@ export class Bus implements AsyncDisposable {
       if (this.#topicCache.size < 4096) this.#topicCache.set(topic, topicBytes);
     }
     const ok = this.#xpub.send([topicBytes, sender, format ?? this.#format, payload]);
-    this.#reactor.kick();
+    this.#reactor.noteSend(this.#xpub);
     if (ok) this.counters.published++;
     else this.counters.xpubDrops++;
     return ok;

@@ -51,6 +51,7 @@ Deno.test("Bus delivers 4-frame messages by byte-prefix subscription, never to t
     const gotA = collect(a!), gotB = collect(b!), gotC = collect(c!);
     const seen = new Set<string>();
     a!.onSubscriptionChange((t, s) => s && seen.add(t));
+    for (const bus of [a!, b!, c!]) bus.start();
     a!.subscribe("zeek.test.");
     b!.subscribe("zeek.test.");
     c!.subscribe("zeek.other.");
@@ -77,6 +78,8 @@ Deno.test("Bus.unsubscribe stops delivery and subscriptions are reference counte
     const gotB = collect(b!);
     const seen: string[] = [];
     a!.onSubscriptionChange((t, s) => seen.push(`${s ? "+" : "-"}${t}`));
+    a!.start();
+    b!.start();
     assert.equal(b!.subscribe("t."), true);
     assert.equal(b!.subscribe("t."), false);
     await b!.ready();
@@ -92,6 +95,37 @@ Deno.test("Bus.unsubscribe stops delivery and subscriptions are reference counte
     a!.publish("t.3", new Uint8Array([3]));
     await b!.ready();
     assert.equal(gotB.length, 2);
+  });
+});
+
+Deno.test("Bus: a node that connects late learns every earlier subscription", async () => {
+  // The forwarder replays existing subscriptions to a new XPUB within
+  // milliseconds of its connect; the handlers registered after open() must
+  // still hear them (this once lost the node_up of late workers).
+  await withBuses(["early"], async ([early], forwarder) => {
+    early!.start();
+    early!.subscribe("zeek.cluster.nodeid.early.");
+    await early!.ready();
+    const ctx = new ZmqContext();
+    const late = Bus.open(ctx, {
+      nodeId: "late",
+      connectXpub: forwarder.xsubEndpoint,
+      connectXsub: forwarder.xpubEndpoint,
+    }, (e) => {
+      throw e;
+    });
+    try {
+      // Give the replay every chance to arrive before the handler exists.
+      await new Promise((r) => setTimeout(r, 100));
+      await assert.rejects(() => late.ready(), /call start\(\) first/);
+      const seen: string[] = [];
+      late.onSubscriptionChange((t, s) => s && seen.push(t));
+      late.start();
+      await until(() => seen.includes("zeek.cluster.nodeid.early."), "the replayed subscription");
+    } finally {
+      await late.close();
+      await ctx.close();
+    }
   });
 });
 
@@ -111,6 +145,7 @@ Deno.test("Bus counts a message with the wrong number of frames as an error", as
   const raw = ctx.openSocket("xpub");
   try {
     raw.connect(forwarder.xsubEndpoint);
+    bus.start();
     bus.subscribe("x.");
     await bus.ready();
     await until(() => raw.receive() !== null, "the raw socket to see the subscription");

@@ -40,9 +40,15 @@ export interface PeerState {
   readonly id: string | undefined;
 }
 
+/** Where the hello handshake with one peer id stands. */
 interface Handshake {
-  subscribedAt: number;
+  /** When the first half arrived (subscription notice or ZeroMQ hello). */
+  startedAt: number;
+  /** Our XPUB has seen the peer subscribe to its node id topic. */
+  subscribed: boolean;
+  /** The node name from the peer's `Cluster::Backend::ZeroMQ::hello`. */
   zmqHelloFrom: string | undefined;
+  /** We published `Cluster::hello` to the peer. */
   helloSent: boolean;
 }
 
@@ -126,6 +132,7 @@ export class Cluster implements Disposable {
    * node id, node name) and waits until the forwarder confirmed them.
    */
   async start(): Promise<void> {
+    this.#bus.start();
     for (const pool of this.pools.values()) {
       if (pool.has(this.self.name)) this.#bus.subscribe(pool.spec.topic);
     }
@@ -236,14 +243,9 @@ export class Cluster implements Disposable {
     const id = nodeIdFromTopic(topic);
     if (id === undefined || id === this.nodeId) return;
     if (subscribed) {
-      const known = this.#handshakes.get(id);
-      if (known !== undefined && !Number.isNaN(known.subscribedAt)) return;
-      if (known !== undefined) known.subscribedAt = performance.now();
-      else {this.#handshakes.set(id, {
-          subscribedAt: performance.now(),
-          zmqHelloFrom: undefined,
-          helloSent: false,
-        });}
+      const handshake = this.#handshake(id);
+      if (handshake.subscribed) return;
+      handshake.subscribed = true;
       this.publish(nodeIdTopic(id), "Cluster::Backend::ZeroMQ::hello", this.self.name, this.nodeId);
       this.#continueHandshake(id);
       return;
@@ -254,29 +256,31 @@ export class Cluster implements Disposable {
   }
 
   #onZmqHello(name: string, id: string): void {
-    const handshake = this.#handshakes.get(id);
-    if (handshake !== undefined && !Number.isNaN(handshake.subscribedAt)) {
-      handshake.zmqHelloFrom = name;
-      this.#continueHandshake(id);
-      return;
-    }
-    // A peer publishes this hello only after subscribing to its own node id
-    // topic, so the hello proves that subscription. libzmq 4.3 does not
-    // always replay subscriptions made before our XPUB connected, so
-    // waiting for the notice alone could stall the handshake for good.
-    this.#handshakes.set(id, {
-      subscribedAt: performance.now(),
-      zmqHelloFrom: name,
-      helloSent: false,
-    });
-    this.publish(nodeIdTopic(id), "Cluster::Backend::ZeroMQ::hello", this.self.name, this.nodeId);
+    // The peer may say hello before its subscription notice reaches us; we
+    // answer only once our XPUB knows the subscription, or the answer would
+    // be dropped for want of a subscriber.
+    this.#handshake(id).zmqHelloFrom = name;
     this.#continueHandshake(id);
+  }
+
+  #handshake(id: string): Handshake {
+    let handshake = this.#handshakes.get(id);
+    if (handshake === undefined) {
+      handshake = {
+        startedAt: performance.now(),
+        subscribed: false,
+        zmqHelloFrom: undefined,
+        helloSent: false,
+      };
+      this.#handshakes.set(id, handshake);
+    }
+    return handshake;
   }
 
   #continueHandshake(id: string): void {
     const handshake = this.#handshakes.get(id);
     if (handshake === undefined || handshake.helloSent) return;
-    if (Number.isNaN(handshake.subscribedAt) || handshake.zmqHelloFrom === undefined) return;
+    if (!handshake.subscribed || handshake.zmqHelloFrom === undefined) return;
     handshake.helloSent = true;
     this.publish(nodeIdTopic(id), "Cluster::hello", this.self.name, this.nodeId);
   }
@@ -313,8 +317,8 @@ export class Cluster implements Disposable {
   #expireHandshakes(): void {
     const now = performance.now();
     for (const [id, h] of this.#handshakes) {
-      if (h.helloSent || Number.isNaN(h.subscribedAt)) continue;
-      if (now - h.subscribedAt > DEFAULT_HELLO_EXPIRATION_MS) {
+      if (h.helloSent) continue;
+      if (now - h.startedAt > DEFAULT_HELLO_EXPIRATION_MS) {
         this.#reporter.warning(`Expired half-finished hello handshake with ${id}`);
         this.#handshakes.delete(id);
       }

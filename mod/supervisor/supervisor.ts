@@ -79,7 +79,8 @@ class Child {
 export class Supervisor implements AsyncDisposable {
   #options: SupervisorOptions;
   #children: Child[];
-  #closed = false;
+  /** close() has begun: exits from now on are expected, never restarted. */
+  #closing = false;
 
   constructor(options: SupervisorOptions) {
     this.#options = options;
@@ -182,7 +183,7 @@ export class Supervisor implements AsyncDisposable {
   }
 
   #spawn(child: Child): void {
-    if (this.#closed) return;
+    if (this.#closing) return;
     const spec = this.#options.launch(child.node);
     const command = new Deno.Command(spec.command, {
       args: [...spec.args],
@@ -190,6 +191,10 @@ export class Supervisor implements AsyncDisposable {
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
+      // A process group of its own: Ctrl-C in the terminal reaches only the
+      // manager, which then stops the nodes in order (zeekctl's sequence).
+      // The stdin pipe still ends the child if the manager dies.
+      detached: true,
     });
     let process: Deno.ChildProcess;
     try {
@@ -229,7 +234,7 @@ export class Supervisor implements AsyncDisposable {
         ? `killed by ${status.signal}`
         : `exit code ${status.code}`;
       child.readyWaiter?.(false);
-      if (child.status === "stopping" || !child.wanted) {
+      if (child.status === "stopping" || !child.wanted || this.#closing) {
         child.status = "stopped";
         return;
       }
@@ -241,14 +246,14 @@ export class Supervisor implements AsyncDisposable {
   }
 
   #scheduleRestart(child: Child): void {
-    if (this.#closed) return;
+    if (this.#closing) return;
     const exp = DEFAULT_RESTART_BACKOFF_MIN_MS * 2 ** Math.min(child.consecutiveCrashes, 16);
     const base = Math.min(this.#options.restartBackoffMaxMs, exp);
     const delay = base * (0.8 + 0.4 * Math.random());
     child.consecutiveCrashes++;
     clearTimeout(child.restartTimer);
     child.restartTimer = setTimeout(() => {
-      if (this.#closed || child.status !== "crashed") return;
+      if (this.#closing || child.status !== "crashed") return;
       child.restarts++;
       this.#spawn(child);
     }, delay);
@@ -306,9 +311,10 @@ export class Supervisor implements AsyncDisposable {
 
   /** Stops every node (reverse order) and disables restarts. Idempotent. */
   async close(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closing) return;
+    this.#closing = true;
+    for (const child of this.#children) clearTimeout(child.restartTimer);
     await this.stop();
-    this.#closed = true;
     for (const child of this.#children) clearTimeout(child.restartTimer);
   }
 
