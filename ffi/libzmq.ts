@@ -75,6 +75,9 @@ export class ZmqError extends Error {
   }
 }
 
+/** How long `ZmqContext.close()` waits for zmq_ctx_term. */
+export const DEFAULT_TERM_TIMEOUT_MS = 2000;
+
 const SOCKET_TYPES = Object.freeze({
   pair: 0,
   pub: 1,
@@ -157,14 +160,25 @@ export class ZmqContext implements AsyncDisposable {
     return socket;
   }
 
-  /** Closes every socket still open, then terminates the context. Idempotent. */
-  async close(): Promise<void> {
+  /**
+   * Closes every socket still open, then terminates the context, waiting at
+   * most `timeoutMs` for it. Idempotent.
+   *
+   * The bound is there because zmq_ctx_term was seen to hang for good in
+   * nodes orphaned at start-up (every socket closed, linger bounded, the
+   * peers gone); a process on its way out must not wait on that.
+   */
+  async close(timeoutMs = DEFAULT_TERM_TIMEOUT_MS): Promise<void> {
     if (this.#ptr === null) return;
     for (const socket of [...this.#sockets]) socket.close();
     const p = this.#ptr;
     this.#ptr = null;
     zmq().zmq_ctx_shutdown(p);
-    await zmq().zmq_ctx_term(p);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const term = zmq().zmq_ctx_term(p);
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([term, timeout]);
+    clearTimeout(timer);
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -19,7 +19,12 @@ export interface Reporter {
 export function createStderrReporter(node: string, options: { debug?: boolean } = {}): Reporter {
   const encoder = new TextEncoder();
   const write = (level: Level, message: string) => {
-    Deno.stderr.writeSync(encoder.encode(`weir[${node}] ${level}: ${message}\n`));
+    try {
+      Deno.stderr.writeSync(encoder.encode(`weir[${node}] ${level}: ${message}\n`));
+    } catch {
+      // stderr is gone (the supervisor died): there is nobody left to tell,
+      // and a report must never turn into a failure of the code reporting.
+    }
   };
   return {
     info: (m) => write("info", m),

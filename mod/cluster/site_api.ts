@@ -20,6 +20,20 @@ import { nodeIdTopic, nodeTopic, nodeTypeTopic, POOL_TOPICS } from "../bus/topic
 import type { EventHandler } from "../bus/events.ts";
 import { T, type ZeekType, type ZeekValue } from "../zeek/types.ts";
 import type { Cluster } from "./cluster.ts";
+import type { FilterSpec, LogFilter, LogRegistry, LogStream, StreamSpec } from "../log/stream.ts";
+
+/** Zeek's logging framework as scripts see it (`Log::create_stream`, `Log::write`, filters). */
+export interface SiteLogApi {
+  /** Declares a stream (`Log::create_stream`); its records go to `<path>.log` on the loggers. */
+  createStream(spec: StreamSpec): LogStream;
+  /** Writes a record object (nested records flattened) or a row in column order. */
+  write(
+    stream: LogStream | string,
+    record: { readonly [field: string]: ZeekValue | undefined } | readonly ZeekValue[],
+  ): void;
+  addFilter(stream: LogStream | string, spec: FilterSpec): LogFilter;
+  removeFilter(stream: LogStream | string, name: string): boolean;
+}
 
 /** The object handed to every site script's default export. */
 export interface SiteApi {
@@ -55,10 +69,32 @@ export interface SiteApi {
   nodeIdTopic(id: string): string;
   nodeTypeTopic(type: NodeType): string;
   nodeIdToNode(id: string): string | undefined;
+  readonly log: SiteLogApi;
 }
 
-/** Builds the site API over a node's cluster object. */
-export function createSiteApi(cluster: Cluster): SiteApi {
+/** Builds the site API over a node's cluster object and log registry. */
+export function createSiteApi(cluster: Cluster, logs: LogRegistry): SiteApi {
+  const streamOf = (stream: LogStream | string): LogStream => {
+    if (typeof stream !== "string") return stream;
+    const found = logs.stream(stream);
+    if (found === undefined) {
+      throw new RangeError(
+        `Cannot write to log stream ${stream}: create it first with log.createStream`,
+      );
+    }
+    return found;
+  };
+  const log: SiteLogApi = {
+    createStream: (spec: StreamSpec) => logs.defineStream(spec),
+    write: (stream, record) => {
+      const s = streamOf(stream);
+      if (Array.isArray(record)) logs.write(s, record);
+      else logs.writeRecord(s, record as { readonly [field: string]: ZeekValue | undefined });
+    },
+    addFilter: (stream, spec) => logs.addFilter(stream, spec),
+    removeFilter: (stream, name) => logs.removeFilter(stream, name),
+  };
+  Object.freeze(log);
   const api: SiteApi = {
     node: cluster.self.name,
     nodeId: cluster.nodeId,
@@ -81,6 +117,7 @@ export function createSiteApi(cluster: Cluster): SiteApi {
     nodeIdTopic,
     nodeTypeTopic,
     nodeIdToNode: (id) => cluster.nodeIdToNode(id),
+    log,
   };
   return Object.freeze(api);
 }

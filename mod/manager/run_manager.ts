@@ -9,6 +9,7 @@
 import type { Layout, NodeSpec } from "../../config/mod.ts";
 import { ZmqContext, ZmqForwarder } from "../../ffi/libzmq.ts";
 import type { Reporter } from "../logger.ts";
+import { linkCurrentLogs } from "../log/cluster_logging.ts";
 import { forwarderEndpoints, openNode } from "../runtime/node_context.ts";
 import { announceReady } from "../runtime/readiness.ts";
 import { aborted } from "../runtime/shutdown.ts";
@@ -63,6 +64,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     `forwarder listening on ${forwarder.xpubEndpoint} (XPUB) and ${forwarder.xsubEndpoint} (XSUB)`,
   );
 
+  await linkCurrentLogs(layout);
   const node = await openNode({
     layout,
     self,
@@ -101,7 +103,14 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     onOutput: options.onChildOutput,
     onError: options.onChildError,
   });
-  stack.use(supervisor);
+  // zeekctl's stop order: workers and proxies, then the manager itself (its
+  // last log records still reach a logger), then the loggers.
+  stack.defer(async () => {
+    const beforeManager = local.filter((n) => n.type !== "logger").map((n) => n.name);
+    if (beforeManager.length > 0) await supervisor.stop(beforeManager);
+    await node[Symbol.asyncDispose]();
+    await supervisor.close();
+  });
   if (!options.shutdown.aborted) await supervisor.startAll();
   options.printStatus(formatStatusTable([managerState(), ...supervisor.states()]));
   announceReady(self.name, "manager", options.nodeId);

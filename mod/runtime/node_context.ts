@@ -12,6 +12,7 @@ import { Cluster } from "../cluster/cluster.ts";
 import { createSiteApi } from "../cluster/site_api.ts";
 import { loadSiteScripts } from "../cluster/site_scripts.ts";
 import type { Reporter } from "../logger.ts";
+import { type ClusterLogging, openClusterLogging } from "../log/cluster_logging.ts";
 
 export interface NodeContext extends AsyncDisposable {
   readonly layout: Layout;
@@ -20,6 +21,8 @@ export interface NodeContext extends AsyncDisposable {
   readonly zmq: ZmqContext;
   readonly bus: Bus;
   readonly cluster: Cluster;
+  /** Log streams and where their records go (files here, or the loggers). */
+  readonly logging: ClusterLogging;
   readonly reporter: Reporter;
   /** Aborted when the node should stop (signal, or the supervisor's pipe closed). */
   readonly shutdown: AbortSignal;
@@ -59,7 +62,11 @@ export async function openNode(options: {
     ipv6: endpoints.ipv6,
   }, options.onFatal);
   const cluster = new Cluster({ layout, self, nodeId, bus, reporter });
-  const siteScripts = await loadSiteScripts(layout.settings.siteDir, createSiteApi(cluster));
+  const logging = openClusterLogging({ layout, self, nodeId, zmq, reporter });
+  const siteScripts = await loadSiteScripts(
+    layout.settings.siteDir,
+    createSiteApi(cluster, logging.registry),
+  );
   await cluster.start();
   let closed = false;
   return {
@@ -69,6 +76,7 @@ export async function openNode(options: {
     zmq,
     bus,
     cluster,
+    logging,
     reporter,
     shutdown: options.shutdown,
     siteScripts,
@@ -76,6 +84,7 @@ export async function openNode(options: {
       if (closed) return;
       closed = true;
       cluster.close();
+      await logging[Symbol.asyncDispose]();
       await bus.close();
       if (options.zmq === undefined) await zmq.close();
     },
