@@ -119,3 +119,44 @@ export {
   type TraceTruth,
 } from "./generate.ts";
 export { type BenchOptions, benchReadDecodeHash, type BenchResult } from "./bench_decode.ts";
+export {
+  type AfPacketChecksumMode,
+  type AfPacketFanoutMode,
+  type AfPacketOptions,
+  type AfPacketSettings,
+  AfPacketSource,
+  DEFAULT_AF_PACKET_SETTINGS,
+  DEFAULT_POLL_TIMEOUT_MS,
+  fanoutArgument,
+  openAfPacket,
+} from "./af_packet_source.ts";
+export {
+  DEFAULT_PCAP_BATCH_BYTES,
+  DEFAULT_PCAP_SNAPLEN,
+  openPcapLive,
+  PcapLiveSource,
+  type PcapLiveSourceOptions,
+} from "./pcap_live_source.ts";
+export {
+  attachFilter,
+  compileBpf,
+  type CompiledFilter,
+  filterSource,
+  FilterSyntaxError,
+} from "./bpf.ts";
+export {
+  type InterfaceSpec,
+  InterfaceSyntaxError,
+  openInterface,
+  type OpenInterfaceOptions,
+  openTrace,
+  type OpenTraceOptions,
+  parseInterfaceSpec,
+} from "./open_source.ts";
+export {
+  CapturePermissionError,
+  CaptureSetupError,
+  InterfaceDownError,
+  InterfaceNotFoundError,
+} from "./capture_errors.ts";
+export { benchLiveCapture, type LiveBenchOptions } from "./bench_live.ts";

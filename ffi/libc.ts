@@ -17,6 +17,15 @@ const SYMBOLS = {
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   poll_nb: { name: "poll", parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   getpid: { parameters: [], result: "i32" },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  if_nametoindex: { parameters: ["buffer"], result: "u32" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  memcpy_from_address: { name: "memcpy", parameters: ["u64", "u64", "usize"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
@@ -171,5 +180,325 @@ export class FdWaiter implements Disposable {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+/** `poll()` event bits (`revents` of `FdReadiness.wait`). */
+export const POLL_EVENTS = Object.freeze({
+  IN: 0x1,
+  PRI: 0x2,
+  OUT: 0x4,
+  ERR: 0x8,
+  HUP: 0x10,
+  NVAL: 0x20,
+});
+
+/** `SOL_SOCKET` level options weir uses. */
+export const SOL_SOCKET = 1;
+export const SO_ERROR = 4;
+export const SO_ATTACH_FILTER = 26;
+
+/** Interface flag bits from `SIOCGIFFLAGS`. */
+export const IFF_UP = 0x1;
+export const IFF_RUNNING = 0x40;
+export const IFF_PROMISC = 0x100;
+
+const SIOCGIFFLAGS = 0x8913;
+const IFREQ_SIZE = 40;
+const IFNAMSIZ = 16;
+const PROT_READ = 1;
+const PROT_WRITE = 2;
+const MAP_SHARED = 1;
+const MAP_FAILED = 0xffffffffffffffffn;
+
+/**
+ * The way out for errno values that socket, ring and interface setup
+ * commonly meets; empty when the errno says nothing an operator can act on.
+ */
+export function socketErrorHint(errno: number): string {
+  switch (errno) {
+    case 1:
+    case 13:
+      return "needs CAP_NET_RAW (and CAP_NET_ADMIN for promiscuous mode): run as root or " +
+        "`setcap cap_net_raw,cap_net_admin+eip` on the weir (or deno) binary";
+    case 19:
+      return "no such network interface: list them with `ip link`";
+    case 100:
+      return "the interface is down: bring it up with `ip link set <device> up`";
+    case 12:
+      return "the kernel could not allocate that much: use a smaller af_packet_buffer_size " +
+        "or af_packet_block_size";
+    case 24:
+      return "too many open files: raise the limit with `ulimit -n`";
+    default:
+      return "";
+  }
+}
+
+function callFailed(action: string, call: string, hint?: string): SystemCallError {
+  const errno = lastErrno();
+  return new SystemCallError(`${action}: ${call} failed`, errno, hint ?? socketErrorHint(errno));
+}
+
+/** A byte buffer, as the kernel takes socket options, addresses and ioctl arguments. */
+export type OptionBuffer = Uint8Array | Int32Array | Uint32Array;
+
+/**
+ * A socket descriptor with one owner. Every method names its call and the
+ * errno in the error it throws; `close()` is idempotent.
+ */
+export class OwnedSocket implements Disposable {
+  #fd: number;
+  readonly #errorLength = new Uint32Array([4]);
+  readonly #errorValue = new Int32Array(1);
+
+  private constructor(fd: number) {
+    this.#fd = fd;
+  }
+
+  /**
+   * `socket(domain, type, protocol)`.
+   *
+   * @throws SystemCallError named after `action`, with the way out (EPERM: CAP_NET_RAW).
+   */
+  static open(domain: number, type: number, protocol: number, action: string): OwnedSocket {
+    const fd = libc().socket(domain, type, protocol);
+    if (fd < 0) throw callFailed(action, `socket(${domain}, ${type}, ${protocol})`);
+    return new OwnedSocket(fd);
+  }
+
+  /** The descriptor; -1 once closed. */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /** `setsockopt(level, name, value)`; `call` names the option in the error. */
+  setOption(level: number, name: number, value: OptionBuffer, action: string, call: string): void {
+    this.#check(action);
+    if (libc().setsockopt(this.#fd, level, name, value, value.byteLength) < 0) {
+      throw callFailed(action, `setsockopt(${call})`);
+    }
+  }
+
+  /** `setsockopt` of one `int`. */
+  setIntOption(level: number, name: number, value: number, action: string, call: string): void {
+    this.setOption(level, name, new Int32Array([value]), action, call);
+  }
+
+  /** `getsockopt(level, name)` into `into`; returns the length the kernel wrote. */
+  getOption(level: number, name: number, into: OptionBuffer, action: string, call: string): number {
+    this.#check(action);
+    const length = new Uint32Array([into.byteLength]);
+    if (libc().getsockopt(this.#fd, level, name, into, length) < 0) {
+      throw callFailed(action, `getsockopt(${call})`);
+    }
+    return length[0]!;
+  }
+
+  /** Reads and clears the socket's pending error (`SO_ERROR`); 0 when there is none. */
+  takeError(): number {
+    if (this.#fd < 0) return 0;
+    this.#errorLength[0] = 4;
+    this.#errorValue[0] = 0;
+    libc().getsockopt(this.#fd, SOL_SOCKET, SO_ERROR, this.#errorValue, this.#errorLength);
+    return this.#errorValue[0]!;
+  }
+
+  /** `bind(address)` with a `struct sockaddr_*` laid out by the caller. */
+  bind(address: OptionBuffer, action: string, call = "bind"): void {
+    this.#check(action);
+    if (libc().bind(this.#fd, address, address.byteLength) < 0) throw callFailed(action, call);
+  }
+
+  /** `ioctl(request, argument)` for requests that take a pointer to a struct. */
+  ioctl(request: number, argument: OptionBuffer, action: string, call: string): void {
+    this.#check(action);
+    if (libc().ioctl(this.#fd, BigInt(request), argument) < 0) {
+      throw callFailed(action, `ioctl(${call})`);
+    }
+  }
+
+  /**
+   * The flags of network interface `name` (`SIOCGIFFLAGS`; test with
+   * `IFF_UP`, `IFF_RUNNING`, `IFF_PROMISC`).
+   */
+  interfaceFlags(name: string, action: string): number {
+    const ifreq = new Uint8Array(IFREQ_SIZE);
+    const encoded = new TextEncoder().encode(name);
+    if (encoded.length >= IFNAMSIZ) {
+      throw new RangeError(
+        `${action}: interface name "${name}" is longer than ${IFNAMSIZ - 1} bytes`,
+      );
+    }
+    ifreq.set(encoded);
+    this.ioctl(SIOCGIFFLAGS, ifreq, action, `SIOCGIFFLAGS "${name}"`);
+    return ifreq[16]! | (ifreq[17]! << 8);
+  }
+
+  /** Closes the descriptor (the kernel then drops the ring, filter and fanout membership). Idempotent. */
+  close(): void {
+    if (this.#fd < 0) return;
+    libc().close(this.#fd);
+    this.#fd = -1;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #check(action: string): void {
+    if (this.#fd < 0) throw new Error(`${action}: the socket is already closed`);
+  }
+}
+
+/**
+ * A shared read/write mapping of a descriptor (an AF_PACKET ring). Views
+ * from `bytes()` alias the kernel's memory; touching one after `close()`
+ * kills the process with SIGSEGV, so the owner must drop every view first.
+ */
+export class SharedMapping implements Disposable {
+  readonly length: number;
+  #pointer: Deno.PointerValue;
+  #bytes: Uint8Array | null = null;
+
+  private constructor(pointer: Deno.PointerObject, length: number) {
+    this.#pointer = pointer;
+    this.length = length;
+  }
+
+  /**
+   * `mmap(NULL, length, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0)`.
+   *
+   * @throws SystemCallError named after `action`.
+   */
+  static open(fd: number, length: number, action: string): SharedMapping {
+    const pointer = libc().mmap(null, BigInt(length), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0n);
+    if (pointer === null || Deno.UnsafePointer.value(pointer) === MAP_FAILED) {
+      throw callFailed(action, `mmap of ${length} bytes`);
+    }
+    return new SharedMapping(pointer, length);
+  }
+
+  /** A zero-copy view of the whole mapping (the same one on every call). */
+  bytes(): Uint8Array {
+    if (this.#pointer === null) throw new Error("The memory mapping is already unmapped");
+    this.#bytes ??= new Uint8Array(
+      Deno.UnsafePointerView.getArrayBuffer(this.#pointer, this.length),
+    );
+    return this.#bytes;
+  }
+
+  /** `munmap`. Idempotent. */
+  close(): void {
+    const pointer = this.#pointer;
+    if (pointer === null) return;
+    this.#pointer = null;
+    this.#bytes = null;
+    libc().munmap(pointer, BigInt(this.length));
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** The index of network interface `name`, or 0 when there is no such interface. */
+export function interfaceIndex(name: string): number {
+  return libc().if_nametoindex(new TextEncoder().encode(`${name}\0`));
+}
+
+/**
+ * The address of `bytes[0]`. Only for buffers whose memory never moves:
+ * ArrayBuffers allocated with `new` and larger than a few hundred bytes live
+ * outside V8's moving heap.
+ */
+export function addressOf(bytes: Uint8Array): number {
+  const pointer = Deno.UnsafePointer.of(bytes);
+  return pointer === null ? 0 : Number(Deno.UnsafePointer.value(pointer));
+}
+
+/**
+ * Copies `length` bytes from native memory at `source` to `destination`
+ * (both addresses as numbers, so a copy allocates nothing; x86-64 user
+ * addresses fit in 47 bits).
+ */
+export function copyFromAddress(destination: number, source: number, length: number): void {
+  copyNumbers ??= libc().memcpy_from_address as unknown as typeof copyNumbers;
+  copyNumbers!(destination, source, length);
+}
+
+/** Deno accepts numbers for 64-bit parameters; its types ask for BigInt, which would allocate per call. */
+let copyNumbers: ((destination: number, source: number, length: number) => void) | undefined;
+
+/**
+ * Waits for one descriptor on a native thread (nonblocking FFI `poll`), so
+ * the event loop stays free, and reports which events fired; `wake()` ends
+ * a wait at once (an eventfd is polled too). One wait at a time.
+ */
+export class FdReadiness implements Disposable {
+  readonly #pollfds = new Int16Array(8);
+  readonly #wakeFd: number;
+  readonly #eight = new BigUint64Array([1n]);
+  #sleeping = false;
+  #wakePending = false;
+  #closed = false;
+
+  /** `events` defaults to POLLIN; POLLERR, POLLHUP and POLLNVAL are always reported. */
+  constructor(fd: number, events: number = POLL_EVENTS.IN) {
+    const wakeFd = libc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wakeFd < 0) throw new SystemCallError("Cannot create an eventfd", lastErrno());
+    this.#wakeFd = wakeFd;
+    // struct pollfd { int fd; short events; short revents; }: the watched fd first.
+    const asI32 = new Int32Array(this.#pollfds.buffer);
+    asI32[0] = fd;
+    this.#pollfds[2] = events;
+    asI32[2] = wakeFd;
+    this.#pollfds[6] = POLL_EVENTS.IN;
+  }
+
+  /** Resolves to the descriptor's `revents` (0 on timeout or `wake()`). */
+  async wait(timeoutMs: number): Promise<number> {
+    if (this.#closed) return 0;
+    if (this.#wakePending) {
+      this.#drainWake();
+      return 0;
+    }
+    const pollfds = this.#pollfds;
+    pollfds[3] = 0;
+    pollfds[7] = 0;
+    this.#sleeping = true;
+    try {
+      await libc().poll_nb(pollfds, 2n, timeoutMs);
+    } finally {
+      this.#sleeping = false;
+    }
+    if (this.#wakePending) this.#drainWake();
+    return this.#closed ? 0 : pollfds[3]!;
+  }
+
+  /** Ends a pending `wait()` now. */
+  wake(): void {
+    if (this.#closed || this.#wakePending) return;
+    this.#wakePending = true;
+    if (this.#sleeping) libc().write(this.#wakeFd, this.#eight, 8n);
+  }
+
+  /** Wakes any pending wait and releases the eventfd (never the watched fd). Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#wakePending = false;
+    this.wake();
+    this.#closed = true;
+    libc().close(this.#wakeFd);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #drainWake(): void {
+    this.#wakePending = false;
+    libc().read(this.#wakeFd, this.#eight, 8n);
+    this.#eight[0] = 1n;
   }
 }
