@@ -1,0 +1,99 @@
+/**
+ * Connection tracking with Zeek's semantics: a struct-of-arrays connection
+ * table, TCP/UDP/ICMP/other-protocol rules, Zeek's default timers driven
+ * by packet time, uids in Zeek's format, and `conn.log` through the
+ * logging framework (`Conn::LOG`). `analyzeTrace` is the `zeek -r` job.
+ *
+ * Analysing a trace the way `zeek -b -C -r trace.pcap` does:
+ *
+ * ```ts
+ * import { analyzeTrace } from "./mod.ts";
+ *
+ * const r = await analyzeTrace({ path: "trace.pcap", logDir: ".", checksums: false });
+ * console.log(`${r.packets} packets, ${r.connections} connections, ${r.weirds} weirds`);
+ * ```
+ *
+ * Tracking packets yourself and watching connections end:
+ *
+ * ```ts
+ * import { ConnTracker } from "./mod.ts";
+ * import { EventRegistry } from "../../bus/events.ts";
+ * import { LogRegistry } from "../../log/stream.ts";
+ *
+ * const events = new EventRegistry((name, err) => console.error(name, err));
+ * events.on("connection_state_remove", (c) => console.log(c));
+ * const tracker = new ConnTracker({ logs: new LogRegistry(), events });
+ * // for each decoded packet: tracker.packet(decoded, ts); when traffic stops: tracker.advance(Date.now() / 1000)
+ * tracker.flush();
+ * ```
+ *
+ * @module
+ */
+
+export {
+  CONN_EVENTS,
+  CONNECTION_TYPE,
+  type ConnTimeouts,
+  ConnTracker,
+  type ConnTrackerOptions,
+  type ConnTrackerStats,
+  DEFAULT_CONN_TIMEOUTS,
+  DEFAULT_MAX_TUNNEL_CHANGES,
+} from "./tracker.ts";
+export {
+  analyzeTrace,
+  TraceJobOptionError,
+  type TraceJobOptions,
+  type TraceJobResult,
+} from "./trace_job.ts";
+export {
+  connIdType,
+  connInfoFields,
+  connInfoType,
+  type ConnLogColumns,
+  defineConnStream,
+} from "./conn_log.ts";
+export {
+  BARE_LIKELY_SERVER_PORTS,
+  DEFAULT_LIKELY_SERVER_PORTS,
+  LikelyServerPortError,
+  LikelyServerPorts,
+} from "./likely_server_ports.ts";
+export { base62, UidGenerator, type UidOptions } from "./uid.ts";
+export {
+  CONN_STATES,
+  type ConnState,
+  TCP_CLOSED,
+  TCP_ESTABLISHED,
+  TCP_INACTIVE,
+  TCP_PARTIAL,
+  TCP_RESET,
+  TCP_SYN_ACK_SENT,
+  TCP_SYN_SENT,
+  tcpConnState,
+  udpConnState,
+} from "./conn_state.ts";
+export { ConnTable, type ConnTableOptions } from "./conn_table.ts";
+export { icmpCounterpart } from "./icmp_ports.ts";
+export {
+  type BaselineResult,
+  type CaseResult,
+  compareTables,
+  corpusAvailable,
+  DEFAULT_CORPUS_DIR,
+  formatCase,
+  formatSummary,
+  type LogTable,
+  parseLogText,
+  readSeededUids,
+  runConformance,
+} from "./conformance.ts";
+export {
+  benchConnMemory,
+  benchConnThroughput,
+  type ConnMemoryResult,
+  type ConnThroughputOptions,
+  type ConnThroughputResult,
+  measureConnMemory,
+  measureConnThroughput,
+} from "./bench_conn.ts";

@@ -1,0 +1,899 @@
+/**
+ * The connection tracker: takes decoded packets in time order and keeps
+ * Zeek's per-connection state for them (lookup by 5-tuple, originator
+ * choice, TCP/UDP/ICMP/other rules, tunnels as parents), fires Zeek's
+ * default timers from packet time, and when a connection is removed
+ * builds its `Conn::Info` row and writes it to `Conn::LOG`.
+ *
+ * Per packet nothing is allocated for untunnelled traffic; objects appear
+ * only when a connection ends (its log row and, when a script asks, its
+ * `connection` record).
+ *
+ * @module
+ */
+
+import {
+  CHECKSUM_BAD,
+  type DecodedPacket,
+  formatAddress,
+  OUTCOME_IP,
+  TCP_ACK,
+  TCP_SYN,
+  TUNNEL_GENEVE,
+  TUNNEL_GTPV1,
+  TUNNEL_VXLAN,
+  type TunnelLayer,
+} from "../../../capture/mod.ts";
+import { isLocalAddress, type LocalNet, PRIVATE_LOCAL_NETS } from "../../../config/mod.ts";
+import type { EventRegistry } from "../../bus/events.ts";
+import type { LogStream } from "../../log/stream.ts";
+import type { LogRegistry } from "../../log/stream.ts";
+import { T, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
+import { connIdType, type ConnLogColumns, defineConnStream } from "./conn_log.ts";
+import {
+  CF_HAS_INNER_VLAN,
+  CF_HAS_MAC,
+  CF_HAS_VLAN,
+  CF_SEEN_ORIG,
+  CF_SEEN_RESP,
+  CF_TUNNEL,
+  ConnTable,
+  EF_ACTIVE,
+  EF_DID_CLOSE,
+  TIMER_KINDS,
+} from "./conn_table.ts";
+import {
+  TCP_INACTIVE,
+  TCP_RESET,
+  TCP_SYN_ACK_SENT,
+  TCP_SYN_SENT,
+  tcpConnState,
+  udpConnState,
+} from "./conn_state.ts";
+import { COUNT_CHECKSUM, HIST_DATA, HistoryStore } from "./history.ts";
+import { icmpCounterpart } from "./icmp_ports.ts";
+import { BARE_LIKELY_SERVER_PORTS, LikelyServerPorts } from "./likely_server_ports.ts";
+import {
+  INACTIVITY_ICMP,
+  INACTIVITY_LONG,
+  INACTIVITY_NONE,
+  INACTIVITY_UDP,
+  INACTIVITY_UNKNOWN,
+  TcpAnalyzer,
+  type TcpHost,
+  TIMER_ATTEMPT,
+  TIMER_DELETE,
+  TIMER_EXPIRE,
+  TIMER_EXPIRE_CLOSE,
+  TIMER_INACTIVITY,
+} from "./tcp.ts";
+import { TimerQueue } from "./timer_queue.ts";
+import { UidGenerator } from "./uid.ts";
+
+/** Zeek's default timer values (Z: scripts/base/init-bare.zeek), in seconds. */
+export interface ConnTimeouts {
+  readonly tcpInactivity: number;
+  readonly udpInactivity: number;
+  readonly icmpInactivity: number;
+  readonly unknownIpInactivity: number;
+  /** `Conn::port_inactivity_timeouts` for 21, 22, 23, 513/tcp. */
+  readonly portInactivity: number;
+  readonly tcpAttemptDelay: number;
+  readonly tcpSynTimeout: number;
+  readonly tcpSessionTimer: number;
+  readonly tcpConnectionLinger: number;
+  readonly tcpCloseDelay: number;
+}
+
+export const DEFAULT_CONN_TIMEOUTS: ConnTimeouts = Object.freeze({
+  tcpInactivity: 300,
+  udpInactivity: 60,
+  icmpInactivity: 60,
+  unknownIpInactivity: 60,
+  portInactivity: 3600,
+  tcpAttemptDelay: 5,
+  tcpSynTimeout: 5,
+  tcpSessionTimer: 6,
+  tcpConnectionLinger: 5,
+  tcpCloseDelay: 5,
+});
+
+/** Zeek's `Tunnel::max_changes_per_connection`. */
+export const DEFAULT_MAX_TUNNEL_CHANGES = 5;
+
+/** Options of a tracker; every field has Zeek's bare-mode default. */
+export interface ConnTrackerOptions {
+  /** `likely_server_ports` (default: bare mode's tunnel ports). */
+  readonly likelyServerPorts?: LikelyServerPorts | readonly string[];
+  /** `Site::local_nets` (default: Zeek's private address space). */
+  readonly localNets?: readonly LocalNet[];
+  /**
+   * Enforce TCP/UDP/ICMP and IP header checksums (default true). The
+   * decoder must verify them too (`PacketDecoder({ checksums: true })`);
+   * false is `zeek -C`.
+   */
+  readonly checksums?: boolean;
+  /** `ignore_checksums_nets`: sources whose checksums are not enforced. */
+  readonly ignoreChecksumsNets?: readonly LocalNet[];
+  /** `report_gaps_for_partial` (default false). */
+  readonly reportGapsForPartial?: boolean;
+  /** Key on VLAN ids too and log `id.ctx.*` (Zeek's `vlan_fivetuple`); default false. */
+  readonly vlanKey?: boolean;
+  /** Log `orig_l2_addr`/`resp_l2_addr` (mac-logging); default false. */
+  readonly macAddresses?: boolean;
+  readonly timeouts?: Partial<ConnTimeouts>;
+  readonly uids?: UidGenerator;
+  /** Where `Conn::LOG` rows go; the stream is defined in it unless already there. */
+  readonly logs?: LogRegistry;
+  /** Where `new_connection`, `connection_established` and `connection_state_remove` go. */
+  readonly events?: EventRegistry;
+  /** Initial connection slots (the table grows as needed). */
+  readonly initialSlots?: number;
+}
+
+/** Counters of a tracker. */
+export interface ConnTrackerStats {
+  readonly packets: number;
+  readonly connections: number;
+  readonly live: number;
+  /** Packets dropped for a bad IP header checksum. */
+  readonly badIpChecksums: number;
+  /** Transport packets discarded for a bad checksum (their connection still counts). */
+  readonly badChecksums: number;
+}
+
+/** Structural view of the UDP facts shared by a packet and a tunnel layer. */
+interface UdpView {
+  readonly addrWords: Int32Array;
+  readonly srcPort: number;
+  readonly dstPort: number;
+  readonly udpLen: number;
+  readonly ipTotalLen: number;
+  readonly l4Checksum: number;
+  readonly addr: Uint32Array;
+}
+
+interface TunnelInfo {
+  encap: string;
+  parents: Set<number>;
+  changes: number;
+  limited: boolean;
+}
+
+const TAG_KIND_BITS = 3;
+const TAG_KGEN_SHIFT = 3;
+const TAG_GEN_SHIFT = 11;
+const TAG_GEN_MASK = 0x1fffff;
+const CH_CARET = 94;
+const CH_C = 67;
+const CH_D = 68;
+const CH_X = 88;
+const BROADCAST = 0xffffffff | 0;
+const LONG_INACTIVITY_PORTS = new Set([21, 22, 23, 513]);
+
+/** Zeek's `endpoint` record as the connection events carry it. */
+const ENDPOINT_TYPE: ZeekType = T.record("endpoint", [
+  ["size", T.count],
+  ["state", T.count],
+  ["num_pkts", T.count, "optional"],
+  ["num_bytes_ip", T.count, "optional"],
+]);
+
+/** Zeek's `connection` record, the members a conn-level script uses. */
+export const CONNECTION_TYPE: ZeekType = T.record("connection", [
+  ["id", connIdType(false)],
+  ["orig", ENDPOINT_TYPE],
+  ["resp", ENDPOINT_TYPE],
+  ["start_time", T.time],
+  ["duration", T.interval],
+  ["service", T.set(T.string)],
+  ["history", T.string],
+  ["uid", T.string],
+]);
+
+/** The connection events and their argument lists. */
+export const CONN_EVENTS = Object.freeze(
+  ["new_connection", "connection_established", "connection_state_remove"] as const,
+);
+
+/** Tracks connections and writes `Conn::LOG`; feed it packets in time order. */
+export class ConnTracker implements TcpHost {
+  readonly table: ConnTable;
+  readonly stream: LogStream;
+  readonly #h: HistoryStore;
+  readonly #tcp: TcpAnalyzer;
+  readonly #q: TimerQueue;
+  readonly #uids: UidGenerator;
+  readonly #ports: LikelyServerPorts;
+  readonly #localNets: readonly LocalNet[];
+  readonly #ignoreNets: readonly LocalNet[];
+  readonly #checksums: boolean;
+  readonly #timeouts: ConnTimeouts;
+  readonly #inactivitySeconds: Float64Array;
+  readonly #logs: LogRegistry | undefined;
+  readonly #events: EventRegistry | undefined;
+  readonly #tunnels = new Map<number, TunnelInfo>();
+  readonly #ipTunnels = new Map<string, number>();
+  readonly #scratchAddr = new Uint32Array(8);
+  readonly #scratchBytes = new Uint8Array(16);
+  readonly #scratchWords = new Int32Array(8);
+  #now = 0;
+  #ordinal = 0;
+  #packets = 0;
+  #connections = 0;
+  #badIp = 0;
+  #badL4 = 0;
+
+  constructor(options: ConnTrackerOptions = {}) {
+    this.table = new ConnTable({
+      vlanKey: options.vlanKey ?? false,
+      macAddresses: options.macAddresses ?? false,
+      ...(options.initialSlots === undefined ? {} : { initialSlots: options.initialSlots }),
+    });
+    this.#h = new HistoryStore(this.table);
+    const timeouts = { ...DEFAULT_CONN_TIMEOUTS, ...options.timeouts };
+    this.#timeouts = timeouts;
+    this.#tcp = new TcpAnalyzer(this.table, this.#h, this, {
+      tcpAttemptDelay: timeouts.tcpAttemptDelay,
+      tcpSynTimeout: timeouts.tcpSynTimeout,
+      tcpCloseDelay: timeouts.tcpCloseDelay,
+      tcpSessionTimer: timeouts.tcpSessionTimer,
+      tcpConnectionLinger: timeouts.tcpConnectionLinger,
+    }, options.reportGapsForPartial ?? false);
+    this.#q = new TimerQueue();
+    this.#uids = options.uids ?? new UidGenerator();
+    const ports = options.likelyServerPorts ?? BARE_LIKELY_SERVER_PORTS;
+    this.#ports = ports instanceof LikelyServerPorts ? ports : LikelyServerPorts.parse(ports);
+    this.#localNets = options.localNets ?? PRIVATE_LOCAL_NETS;
+    this.#ignoreNets = options.ignoreChecksumsNets ?? [];
+    this.#checksums = options.checksums ?? true;
+    this.#inactivitySeconds = Float64Array.of(
+      0,
+      timeouts.udpInactivity,
+      timeouts.tcpInactivity,
+      timeouts.icmpInactivity,
+      timeouts.unknownIpInactivity,
+      timeouts.portInactivity,
+    );
+    const columns: ConnLogColumns = {
+      vlanContext: options.vlanKey ?? false,
+      macAddresses: options.macAddresses ?? false,
+    };
+    this.#logs = options.logs;
+    const existing = options.logs?.stream("Conn::LOG");
+    this.stream = existing ?? defineConnStream(columns);
+    if (existing === undefined) options.logs?.add(this.stream);
+    this.#events = options.events;
+    if (options.events !== undefined) {
+      for (const name of CONN_EVENTS) options.events.declare(name, [["c", CONNECTION_TYPE]]);
+    }
+  }
+
+  /** Network time: the latest packet (or clock) time seen. */
+  get now(): number {
+    return this.#now;
+  }
+
+  stats(): ConnTrackerStats {
+    return Object.freeze({
+      packets: this.#packets,
+      connections: this.#connections,
+      live: this.table.count,
+      badIpChecksums: this.#badIp,
+      badChecksums: this.#badL4,
+    });
+  }
+
+  /**
+   * Processes one decoded packet at time `now` (default: its own
+   * timestamp). Timers due by then fire first, as in Zeek.
+   */
+  packet(d: DecodedPacket, now: number = d.ts): void {
+    this.advance(now);
+    now = this.#now;
+    if (d.outcome !== OUTCOME_IP) return;
+    this.#packets++;
+    const depth = d.tunnelDepth;
+    if (this.#checksums && d.ipChecksum === CHECKSUM_BAD && !this.#ignored(d.addr)) {
+      this.#badIp++;
+      return;
+    }
+    if (depth === 0) {
+      this.#inner(d, now, "");
+      return;
+    }
+    let encap = "";
+    for (let i = 0; i < depth; i++) {
+      const layer = d.tunnels[i]!;
+      if (this.#checksums && layer.ipChecksum === CHECKSUM_BAD && !this.#ignored(layer.addr)) {
+        this.#badIp++;
+        return;
+      }
+      let parent: number;
+      if (
+        layer.type === TUNNEL_VXLAN || layer.type === TUNNEL_GTPV1 || layer.type === TUNNEL_GENEVE
+      ) {
+        const slot = this.#udp(layer, d, now, encap);
+        parent = this.table.ordinal[slot]!;
+      } else parent = this.#ipTunnel(layer);
+      encap = encap === "" ? String(parent) : `${encap},${parent}`;
+    }
+    this.#inner(d, now, encap);
+  }
+
+  /**
+   * Moves network time to `now` and fires every timer due by then: call it
+   * with the wall clock when a live capture goes quiet, so idle
+   * connections still expire. Time never moves backwards.
+   */
+  advance(now: number): void {
+    if (now > this.#now) this.#now = now;
+    now = this.#now;
+    const q = this.#q;
+    const t = this.table;
+    while (q.peekTime() <= now) {
+      q.pop();
+      const slot = q.slot;
+      const tag = q.tag;
+      if ((tag >>> TAG_GEN_SHIFT) !== (t.generation[slot]! & TAG_GEN_MASK)) continue;
+      const kind = tag & ((1 << TAG_KIND_BITS) - 1);
+      if (((tag >>> TAG_KGEN_SHIFT) & 0xff) !== t.timerGen[slot * TIMER_KINDS + kind]) continue;
+      this.#fire(slot, kind, now);
+    }
+  }
+
+  /** Removes every connection still open, as Zeek does at the end of input. */
+  flush(): void {
+    for (const slot of this.table.liveSlots()) this.#remove(slot);
+  }
+
+  /** The uid of a live connection (for tests and scripts). */
+  uidOf(slot: number): string {
+    return this.#uids.uid(this.table.ordinal[slot]!);
+  }
+
+  // TcpHost
+
+  flip(slot: number): void {
+    const t = this.table;
+    t.flip(slot);
+    this.#h.flip(slot);
+    this.#tcp.flip(slot);
+    const f = t.flags[slot]!;
+    const seen = f & (CF_SEEN_ORIG | CF_SEEN_RESP);
+    const swapped = ((seen & CF_SEEN_ORIG) !== 0 ? CF_SEEN_RESP : 0) |
+      ((seen & CF_SEEN_RESP) !== 0 ? CF_SEEN_ORIG : 0);
+    t.flags[slot] = (f & ~(CF_SEEN_ORIG | CF_SEEN_RESP)) | swapped;
+    this.#h.append(slot, CH_CARET);
+  }
+
+  arm(slot: number, kind: number, time: number): void {
+    const t = this.table;
+    const at = slot * TIMER_KINDS + kind;
+    const kgen = (t.timerGen[at]! + 1) & 0xff;
+    t.timerGen[at] = kgen;
+    this.#q.push(
+      time,
+      slot,
+      kind | (kgen << TAG_KGEN_SHIFT) | ((t.generation[slot]! & TAG_GEN_MASK) << TAG_GEN_SHIFT),
+    );
+  }
+
+  cancelTcpTimers(slot: number): void {
+    this.#cancel(slot, TIMER_ATTEMPT);
+    this.#cancel(slot, TIMER_EXPIRE);
+    this.#cancel(slot, TIMER_EXPIRE_CLOSE);
+    this.#cancel(slot, TIMER_DELETE);
+  }
+
+  setInactivity(slot: number, inactivityClass: number): void {
+    const t = this.table;
+    const seconds = this.#inactivitySeconds[inactivityClass]!;
+    if (seconds === this.#inactivitySeconds[t.inactivity[slot]!]) return;
+    t.inactivity[slot] = inactivityClass;
+    if (seconds > 0) this.arm(slot, TIMER_INACTIVITY, t.lastTime[slot]! + seconds);
+    else this.#cancel(slot, TIMER_INACTIVITY);
+  }
+
+  established(slot: number): void {
+    const t = this.table;
+    let port = t.respPort[slot]!;
+    if (t.state[slot * 2] === TCP_INACTIVE) {
+      const origPort = t.origPort[slot]!;
+      if (!this.#ports.has(port, 6) && this.#ports.has(origPort, 6)) port = origPort;
+    }
+    if (LONG_INACTIVITY_PORTS.has(port)) this.setInactivity(slot, INACTIVITY_LONG);
+    this.#emit("connection_established", slot);
+  }
+
+  #cancel(slot: number, kind: number): void {
+    const at = slot * TIMER_KINDS + kind;
+    this.table.timerGen[at] = (this.table.timerGen[at]! + 1) & 0xff;
+  }
+
+  #fire(slot: number, kind: number, now: number): void {
+    const t = this.table;
+    switch (kind) {
+      case TIMER_INACTIVITY: {
+        const timeout = this.#inactivitySeconds[t.inactivity[slot]!]!;
+        if (timeout === 0) return;
+        const due = t.lastTime[slot]! + timeout;
+        if (due <= now) this.#remove(slot);
+        else this.arm(slot, TIMER_INACTIVITY, due);
+        return;
+      }
+      case TIMER_ATTEMPT: {
+        const o = t.state[slot * 2]!;
+        if (
+          (o === TCP_SYN_SENT || o === TCP_SYN_ACK_SENT) && t.state[slot * 2 + 1] === TCP_INACTIVE
+        ) {
+          this.#remove(slot);
+        }
+        return;
+      }
+      case TIMER_EXPIRE:
+      case TIMER_EXPIRE_CLOSE: {
+        if (t.lastTime[slot]! + this.#timeouts.tcpConnectionLinger < now) {
+          const o = slot * 2;
+          const oClosed = (t.eflags[o]! & EF_DID_CLOSE) !== 0;
+          const rClosed = (t.eflags[o + 1]! & EF_DID_CLOSE) !== 0;
+          const os = t.state[o]!;
+          const rs = t.state[o + 1]!;
+          if (
+            (oClosed || rClosed) &&
+            ((oClosed && rClosed) || os === TCP_RESET || rs === TCP_RESET ||
+              os === TCP_INACTIVE || rs === TCP_INACTIVE)
+          ) {
+            this.#remove(slot);
+            return;
+          }
+          if (os === TCP_INACTIVE && rs === TCP_INACTIVE) {
+            this.#remove(slot);
+            return;
+          }
+        }
+        this.arm(slot, kind, now + this.#timeouts.tcpSessionTimer);
+        return;
+      }
+      case TIMER_DELETE:
+        this.#remove(slot);
+        return;
+    }
+  }
+
+  #ignored(addr: Uint32Array): boolean {
+    const nets = this.#ignoreNets;
+    if (nets.length === 0) return false;
+    return isLocalAddress(nets, this.#bytesOf(addr, 0));
+  }
+
+  #bytesOf(words: Uint32Array | Int32Array, base: number): Uint8Array {
+    const b = this.#scratchBytes;
+    for (let i = 0; i < 4; i++) {
+      const w = words[base + i]!;
+      b[i * 4] = w >>> 24;
+      b[i * 4 + 1] = (w >>> 16) & 0xff;
+      b[i * 4 + 2] = (w >>> 8) & 0xff;
+      b[i * 4 + 3] = w & 0xff;
+    }
+    return b;
+  }
+
+  #ipTunnel(layer: TunnelLayer): number {
+    const a = layer.addr;
+    let lower = true;
+    for (let i = 0; i < 4; i++) {
+      if (a[i] !== a[4 + i]) {
+        lower = a[i]! < a[4 + i]!;
+        break;
+      }
+    }
+    const first = lower ? 0 : 4;
+    const second = lower ? 4 : 0;
+    const key = `${layer.type}:${a[first]},${a[first + 1]},${a[first + 2]},${a[first + 3]}-${
+      a[second]
+    },${a[second + 1]},${a[second + 2]},${a[second + 3]}`;
+    let ordinal = this.#ipTunnels.get(key);
+    if (ordinal === undefined) {
+      ordinal = this.#ordinal++;
+      this.#ipTunnels.set(key, ordinal);
+    }
+    return ordinal;
+  }
+
+  /** The innermost packet of `d`, tunnelled inside `encap` (ordinals of the tunnels). */
+  #inner(d: DecodedPacket, now: number, encap: string): void {
+    const proto = d.proto;
+    if (proto === 6) this.#tcpPacket(d, now, encap);
+    else if (proto === 17) this.#udp(d, d, now, encap);
+    else if (proto === 1 || proto === 58) this.#icmp(d, now, encap);
+    else this.#other(d, now, encap);
+  }
+
+  #lookup(
+    words: Int32Array,
+    proto: number,
+    sport: number,
+    dport: number,
+    oneWay: boolean,
+    d: DecodedPacket,
+  ): number {
+    const t = this.table;
+    const vlan = t.vlanKey ? d.vlan : 0;
+    const inner = t.vlanKey ? d.innerVlan : 0;
+    const hash = ConnTable.hashKey(words, proto, sport, dport, vlan, inner);
+    this.#hash = hash;
+    return t.find(words, proto, sport, dport, oneWay, vlan, inner, hash);
+  }
+
+  #hash = 0;
+
+  #create(
+    words: Int32Array,
+    proto: number,
+    sport: number,
+    dport: number,
+    oneWay: boolean,
+    d: DecodedPacket,
+    now: number,
+    encap: string,
+  ): number {
+    const t = this.table;
+    const vlan = t.vlanKey ? d.vlan : 0;
+    const inner = t.vlanKey ? d.innerVlan : 0;
+    const slot = t.insert(words, proto, sport, dport, oneWay, vlan, inner, this.#hash);
+    t.ordinal[slot] = this.#ordinal++;
+    t.startTime[slot] = now;
+    t.lastTime[slot] = now;
+    this.#connections++;
+    if (t.vlanKey) {
+      if (d.vlanTags >= 1) t.flags[slot]! |= CF_HAS_VLAN;
+      if (d.vlanTags >= 2) t.flags[slot]! |= CF_HAS_INNER_VLAN;
+    }
+    if (t.macAddresses && d.macOffset >= 0) {
+      const m = t.mac;
+      const at = d.macOffset;
+      const frame = this.#frame;
+      if (frame !== undefined) {
+        t.flags[slot]! |= CF_HAS_MAC;
+        for (let i = 0; i < 6; i++) {
+          m[slot * 12 + i] = frame[at + 6 + i]!;
+          m[slot * 12 + 6 + i] = frame[at + i]!;
+        }
+      }
+    }
+    if (encap !== "") {
+      t.flags[slot]! |= CF_TUNNEL;
+      this.#tunnels.set(slot, { encap, parents: new Set(), changes: 0, limited: false });
+    }
+    // TCP starts with the UDP timeout until an endpoint leaves the handshake (Zeek 4.1 and later).
+    const cls = proto === 6 || proto === 17
+      ? INACTIVITY_UDP
+      : proto === 1 || proto === 58
+      ? INACTIVITY_ICMP
+      : INACTIVITY_UNKNOWN;
+    t.inactivity[slot] = INACTIVITY_NONE;
+    this.setInactivity(slot, cls);
+    if (proto === 6) this.#tcp.init(slot, now);
+    return slot;
+  }
+
+  /** The frame the current packet's link layer lies in (for mac-logging). */
+  #frame: Uint8Array | undefined;
+
+  /**
+   * Sets the buffer the next packet's `macOffset` points into (the batch's
+   * `data`), so mac-logging can copy the link-layer addresses.
+   */
+  setFrame(frame: Uint8Array): void {
+    this.#frame = frame;
+  }
+
+  #checkEncapsulation(slot: number, encap: string): void {
+    const t = this.table;
+    if ((t.flags[slot]! & CF_TUNNEL) === 0) {
+      if (encap === "") return;
+      t.flags[slot]! |= CF_TUNNEL;
+      this.#tunnels.set(slot, { encap, parents: new Set(), changes: 0, limited: false });
+      return;
+    }
+    const info = this.#tunnels.get(slot)!;
+    if (info.encap === encap) return;
+    if (info.changes < DEFAULT_MAX_TUNNEL_CHANGES) {
+      info.changes++;
+      if (encap !== "") info.parents.add(innermost(encap));
+    } else if (!info.limited) {
+      info.limited = true;
+      this.#h.append(slot, CH_X);
+    }
+    info.encap = encap;
+  }
+
+  #validate(src: Uint32Array, checksum: number): boolean {
+    return !(this.#checksums && checksum === CHECKSUM_BAD && !this.#ignored(src));
+  }
+
+  #tcpPacket(d: DecodedPacket, now: number, encap: string): void {
+    const t = this.table;
+    const words = d.addrWords;
+    const sport = d.srcPort;
+    const dport = d.dstPort;
+    let slot = this.#lookup(words, 6, sport, dport, false, d);
+    if (slot >= 0 && this.#tcp.isReuse(slot, d)) {
+      this.#remove(slot);
+      slot = -1;
+    }
+    let side: number;
+    if (slot < 0) {
+      slot = this.#create(words, 6, sport, dport, false, d, now, encap);
+      side = 0;
+      const flags = d.tcpFlags;
+      const syn = (flags & TCP_SYN) !== 0;
+      if (
+        (!syn || (flags & TCP_ACK) !== 0) && !isBroadcast(words) &&
+        this.#ports.has(sport, 6)
+      ) {
+        const flip = this.#ports.has(dport, 6) ? !syn && sport < dport : true;
+        if (flip) {
+          this.flip(slot);
+          side = 1;
+        }
+      }
+      this.#emit("new_connection", slot);
+    } else {
+      side = t.lastSrcIsOrig ? 0 : 1;
+      this.#checkEncapsulation(slot, encap);
+    }
+    if (!this.#validate(d.addr, d.l4Checksum)) {
+      this.#badL4++;
+      this.#h.scaled(slot, side, COUNT_CHECKSUM, CH_C);
+      return;
+    }
+    side = this.#tcp.packet(slot, side, d, now);
+    const e = slot * 2 + side;
+    t.pkts[e] = t.pkts[e]! + 1;
+    t.ipBytes[e] = t.ipBytes[e]! + d.ipTotalLen;
+  }
+
+  /** A UDP datagram, the packet's own or a tunnel's outer one; returns its connection. */
+  #udp(v: UdpView, d: DecodedPacket, now: number, encap: string): number {
+    const t = this.table;
+    const words = v.addrWords;
+    const sport = v.srcPort;
+    const dport = v.dstPort;
+    let slot = this.#lookup(words, 17, sport, dport, false, d);
+    let side: number;
+    if (slot < 0) {
+      slot = this.#create(words, 17, sport, dport, false, d, now, encap);
+      side = 0;
+      if (
+        this.#ports.has(sport, 17) && !this.#ports.has(dport, 17) &&
+        !isBroadcast(words)
+      ) {
+        this.flip(slot);
+        side = 1;
+      }
+      this.#emit("new_connection", slot);
+    } else {
+      side = t.lastSrcIsOrig ? 0 : 1;
+      this.#checkEncapsulation(slot, encap);
+    }
+    if (!this.#validate(v.addr, v.l4Checksum)) {
+      this.#badL4++;
+      this.#h.scaled(slot, side, COUNT_CHECKSUM, CH_C);
+      return slot;
+    }
+    t.lastTime[slot] = now;
+    this.#h.check(slot, side, HIST_DATA, CH_D);
+    const e = slot * 2 + side;
+    const ulen = v.udpLen - 8;
+    t.eflags[e]! |= EF_ACTIVE;
+    t.lastSeq[e] = t.lastSeq[e]! + (ulen > 0 ? ulen : 0);
+    t.pkts[e] = t.pkts[e]! + 1;
+    t.ipBytes[e] = t.ipBytes[e]! + v.ipTotalLen;
+    return slot;
+  }
+
+  #icmp(d: DecodedPacket, now: number, encap: string): void {
+    const t = this.table;
+    const words = d.addrWords;
+    const proto = d.proto;
+    const counterpart = icmpCounterpart(proto === 58, d.icmpType, d.icmpCode);
+    const oneWay = counterpart < 0;
+    const sport = d.icmpType;
+    const dport = oneWay ? -1 - counterpart : counterpart;
+    let slot = this.#lookup(words, proto, sport, dport, oneWay, d);
+    let side: number;
+    if (slot < 0) {
+      slot = this.#create(words, proto, sport, dport, oneWay, d, now, encap);
+      side = 0;
+      this.#emit("new_connection", slot);
+    } else {
+      side = t.lastSrcIsOrig ? 0 : 1;
+      this.#checkEncapsulation(slot, encap);
+    }
+    if (!this.#validate(d.addr, d.l4Checksum)) {
+      this.#badL4++;
+      return;
+    }
+    t.lastTime[slot] = now;
+    const e = slot * 2 + side;
+    t.eflags[e]! |= EF_ACTIVE;
+    t.lastSeq[e] = t.lastSeq[e]! + d.payloadLen;
+    if (d.l4Caplen >= d.l4Len) {
+      t.pkts[e] = t.pkts[e]! + 1;
+      t.ipBytes[e] = t.ipBytes[e]! + d.ipTotalLen;
+    }
+  }
+
+  #other(d: DecodedPacket, now: number, encap: string): void {
+    const t = this.table;
+    const words = d.addrWords;
+    let slot = this.#lookup(words, d.proto, 0, 0, false, d);
+    let side: number;
+    if (slot < 0) {
+      slot = this.#create(words, d.proto, 0, 0, false, d, now, encap);
+      side = 0;
+      this.#emit("new_connection", slot);
+    } else {
+      side = t.lastSrcIsOrig ? 0 : 1;
+      this.#checkEncapsulation(slot, encap);
+    }
+    t.lastTime[slot] = now;
+    const e = slot * 2 + side;
+    t.pkts[e] = t.pkts[e]! + 1;
+    t.ipBytes[e] = t.ipBytes[e]! + d.ipTotalLen;
+  }
+
+  #emit(name: typeof CONN_EVENTS[number], slot: number): void {
+    const events = this.#events;
+    if (events === undefined || !events.hasHandlers(name)) return;
+    events.dispatch(name, [this.#connectionValue(slot)]);
+  }
+
+  #size(slot: number, side: number): number {
+    const t = this.table;
+    return t.proto[slot] === 6 ? this.#tcp.size(slot * 2 + side) : t.lastSeq[slot * 2 + side]!;
+  }
+
+  #connectionValue(slot: number): ZeekValue {
+    const t = this.table;
+    const proto = protoName(t.proto[slot]!);
+    const endpoint = (side: number) => ({
+      size: this.#size(slot, side),
+      state: t.proto[slot] === 6
+        ? t.state[slot * 2 + side]!
+        : (t.eflags[slot * 2 + side]! & EF_ACTIVE) !== 0
+        ? 1
+        : 0,
+      num_pkts: t.pkts[slot * 2 + side]!,
+      num_bytes_ip: t.ipBytes[slot * 2 + side]!,
+    });
+    const portProto = proto === "unknown_transport" ? "unknown" : proto;
+    return {
+      id: {
+        orig_h: this.#address(slot, 0),
+        orig_p: `${t.origPort[slot]}/${portProto}`,
+        resp_h: this.#address(slot, 4),
+        resp_p: `${t.respPort[slot]}/${portProto}`,
+      },
+      orig: endpoint(0),
+      resp: endpoint(1),
+      start_time: t.startTime[slot]!,
+      duration: t.lastTime[slot]! - t.startTime[slot]!,
+      service: [],
+      history: this.#h.text(slot),
+      uid: this.uidOf(slot),
+    };
+  }
+
+  #address(slot: number, base: number): string {
+    const a = this.#scratchAddr;
+    const addr = this.table.addr;
+    for (let i = 0; i < 8; i++) a[i] = addr[slot * 8 + i]!;
+    return formatAddress(a, base);
+  }
+
+  #local(slot: number, base: number): boolean {
+    return isLocalAddress(this.#localNets, this.#bytesOf(this.table.addr, slot * 8 + base));
+  }
+
+  /** Builds the `Conn::Info` row of a connection, in the stream's column order. */
+  row(slot: number): ZeekValue[] {
+    const t = this.table;
+    const proto = t.proto[slot]!;
+    const duration = t.lastTime[slot]! - t.startTime[slot]!;
+    const o = slot * 2;
+    const history = this.#h.text(slot);
+    let state: string;
+    if (proto === 6) {
+      state = tcpConnState(
+        t.state[o]!,
+        t.state[o + 1]!,
+        this.#tcp.size(o),
+        this.#tcp.size(o + 1),
+        history,
+      );
+    } else if (proto === 17) {
+      state = udpConnState((t.eflags[o]! & EF_ACTIVE) !== 0, (t.eflags[o + 1]! & EF_ACTIVE) !== 0);
+    } else state = "OTH";
+    let parents: string[] | undefined;
+    if ((t.flags[slot]! & CF_TUNNEL) !== 0) {
+      const info = this.#tunnels.get(slot)!;
+      if (info.encap !== "") info.parents.add(innermost(info.encap));
+      if (info.parents.size > 0) parents = [...info.parents].map((p) => this.#uids.uid(p));
+    }
+    const row: ZeekValue[] = [
+      t.startTime[slot]!,
+      this.uidOf(slot),
+      this.#address(slot, 0),
+      t.origPort[slot]!,
+      this.#address(slot, 4),
+      t.respPort[slot]!,
+    ];
+    if (t.vlanKey) {
+      const f = t.flags[slot]!;
+      row.push(
+        (f & CF_HAS_VLAN) !== 0 ? t.vlan[slot]! : undefined,
+        (f & CF_HAS_INNER_VLAN) !== 0 ? t.innerVlan[slot]! : undefined,
+      );
+    }
+    const hasDuration = duration > 0;
+    row.push(
+      protoName(proto),
+      undefined,
+      hasDuration ? duration : undefined,
+      hasDuration ? this.#size(slot, 0) : undefined,
+      hasDuration ? this.#size(slot, 1) : undefined,
+      state,
+      this.#local(slot, 0),
+      this.#local(slot, 4),
+      t.missedBytes[slot]!,
+      history === "" ? undefined : history,
+      t.pkts[o]!,
+      t.ipBytes[o]!,
+      t.pkts[o + 1]!,
+      t.ipBytes[o + 1]!,
+      parents,
+      proto,
+    );
+    if (t.macAddresses) {
+      const has = (t.flags[slot]! & CF_HAS_MAC) !== 0;
+      row.push(has ? this.#mac(slot, 0) : undefined, has ? this.#mac(slot, 6) : undefined);
+    }
+    return row;
+  }
+
+  #mac(slot: number, at: number): string {
+    const m = this.table.mac;
+    const parts: string[] = [];
+    for (let i = 0; i < 6; i++) parts.push(m[slot * 12 + at + i]!.toString(16).padStart(2, "0"));
+    return parts.join(":");
+  }
+
+  #remove(slot: number): void {
+    const t = this.table;
+    if (this.#logs !== undefined) this.#logs.write(this.stream, this.row(slot));
+    this.#emit("connection_state_remove", slot);
+    this.#h.release(slot);
+    this.#tcp.release(slot);
+    if ((t.flags[slot]! & CF_TUNNEL) !== 0) this.#tunnels.delete(slot);
+    t.remove(slot);
+  }
+}
+
+function innermost(encap: string): number {
+  const at = encap.lastIndexOf(",");
+  return Number(at < 0 ? encap : encap.slice(at + 1));
+}
+
+function isBroadcast(words: Int32Array): boolean {
+  return words[7] === BROADCAST && words[6] === 0xffff && words[5] === 0 && words[4] === 0;
+}
+
+function protoName(proto: number): string {
+  if (proto === 6) return "tcp";
+  if (proto === 17) return "udp";
+  if (proto === 1 || proto === 58) return "icmp";
+  return "unknown_transport";
+}
