@@ -173,7 +173,8 @@ export class ZmqContext implements AsyncDisposable {
     for (const socket of [...this.#sockets]) socket.close();
     const p = this.#ptr;
     this.#ptr = null;
-    zmq().zmq_ctx_shutdown(p);
+    // No zmq_ctx_shutdown first: it discards what closed sockets still
+    // linger to send (the last log batches of a stopping node).
     let timer: ReturnType<typeof setTimeout> | undefined;
     const term = zmq().zmq_ctx_term(p);
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));

@@ -1,8 +1,36 @@
 /**
- * `deno task bench`: every benchmark, each printing its figures next to a
- * reference measured in the same run.
+ * `deno task bench [name…]`: every benchmark (or the named ones), each
+ * printing its figures next to a reference measured in the same run.
+ * Names: bus, log, capture, live, conn, websocket.
  */
 
+import { benchLiveCapture } from "../capture/bench_live.ts";
+import { benchConnMemory, benchConnThroughput } from "../mod/analysis/conn/bench_conn.ts";
+import { benchWebSocket } from "../mod/api/websocket/bench_websocket.ts";
 import { benchBus } from "./bench_bus.ts";
+import { benchCapture } from "./bench_capture.ts";
+import { benchLogging } from "./bench_logging.ts";
 
-for (const row of await benchBus()) console.log(row);
+const BENCHES: Record<string, () => Promise<string[]>> = {
+  bus: benchBus,
+  log: benchLogging,
+  capture: benchCapture,
+  live: () => benchLiveCapture(),
+  conn: async () => [...await benchConnThroughput(), ...await benchConnMemory()],
+  websocket: () => benchWebSocket(),
+};
+
+const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHES);
+const unknown = wanted.filter((name) => !(name in BENCHES));
+if (unknown.length > 0) {
+  console.error(
+    `weir bench: no benchmark named ${unknown.join(", ")}; choose from ${
+      Object.keys(BENCHES).join(", ")
+    }`,
+  );
+  Deno.exit(2);
+}
+for (const name of wanted) {
+  console.error(`bench: running ${name} …`);
+  for (const row of await BENCHES[name]!()) console.log(row);
+}

@@ -96,8 +96,10 @@ export class LogReceiver implements AsyncDisposable {
         this.#onMessage(message.frames);
       }
       if (this.#closed) return;
-      if (this.#pool.congested) await this.#pool.ready();
-      else if (n === RECEIVE_BATCH) await yieldToEventLoop();
+      if (this.#pool.congested) {
+        await this.#pool.ready();
+        await yieldToEventLoop();
+      } else if (n === RECEIVE_BATCH) await yieldToEventLoop();
       else await this.#waiter.wait(IDLE_WAIT_MS);
     }
   }
@@ -118,6 +120,8 @@ export class LogReceiver implements AsyncDisposable {
     }
     let batch;
     try {
+      // Strings become JS strings: byte views decode faster but measured a
+      // doubled logger RSS in the logging benchmark for no throughput gain.
       batch = decodeLogBatch(frames[3]!);
     } catch (error) {
       this.#malformed(error instanceof Error ? error.message : String(error));

@@ -12,7 +12,12 @@ import type { Reporter } from "../logger.ts";
 import type { ZeekValue } from "../zeek/types.ts";
 import type { AsciiWriterOptions } from "./ascii_writer.ts";
 import type { JsonWriterOptions } from "./json_writer.ts";
-import { type LogArchiveOptions, LogFile, type LogFileFormat } from "./log_file.ts";
+import {
+  DEFAULT_MAX_PENDING_BYTES,
+  type LogArchiveOptions,
+  LogFile,
+  type LogFileFormat,
+} from "./log_file.ts";
 import { expireArchives, nextRotationTime } from "./rotation.ts";
 import { type LogColumn, type LogFilter, type LogSink, type LogStream } from "./stream.ts";
 import { typeName } from "../zeek/types.ts";
@@ -86,12 +91,15 @@ export class LogWriterPool implements LogSink, AsyncDisposable {
    * `indices[i]` picks field `i` out of each row (rows decoded from a batch
    * have exactly the fields, so no indices). A path whose columns change
    * (a filter was replaced) is rotated and reopened with the new header.
+   * `borrowed` rows hold byte views valid only during this call (a decoded
+   * batch's strings); they are copied if they must wait for a file to open.
    */
   writeRows(
     path: string,
     fields: readonly LogColumn[],
     rows: readonly (readonly ZeekValue[])[],
     indices?: Int32Array,
+    borrowed = false,
   ): void {
     if (this.#closed) {
       this.counters.rowsFailed += rows.length;
@@ -108,7 +116,7 @@ export class LogWriterPool implements LogSink, AsyncDisposable {
     }
     if (entry === undefined) entry = this.#open(path, shape, fields);
     if (entry.file === undefined) {
-      entry.queued.push({ rows, indices });
+      entry.queued.push({ rows: borrowed ? rows.map((r) => r.map(ownValue)) : rows, indices });
       return;
     }
     this.#writeNow(entry, entry.file, rows, indices);
@@ -213,11 +221,15 @@ export class LogWriterPool implements LogSink, AsyncDisposable {
     }
   }
 
-  /** Whether some file has more queued than it wants. */
+  /** Whether `ready()` would wait: a file has its limit queued, or one is still opening with batches waiting. */
   get congested(): boolean {
     for (const entry of this.#entries.values()) {
-      if (entry.file !== undefined && entry.file.pendingBytes > CONGESTED_BYTES) return true;
-      if (entry.queued.length > 64) return true;
+      if (entry.file !== undefined && entry.file.pendingBytes >= DEFAULT_MAX_PENDING_BYTES) {
+        return true;
+      }
+      if (entry.opening !== undefined && entry.queued.length > MAX_QUEUED_WHILE_OPENING) {
+        return true;
+      }
     }
     return false;
   }
@@ -251,7 +263,14 @@ export class LogWriterPool implements LogSink, AsyncDisposable {
   }
 }
 
-const CONGESTED_BYTES = 8 * 1024 * 1024;
+/** Batches collected for a file that is still opening before a receiver should pause. */
+const MAX_QUEUED_WHILE_OPENING = 64;
+
+function ownValue(v: ZeekValue): ZeekValue {
+  if (v instanceof Uint8Array) return v.slice();
+  if (Array.isArray(v)) return v.map(ownValue);
+  return v;
+}
 
 function shapeOf(fields: readonly LogColumn[]): string {
   return fields.map((f) => `${f.name}:${typeName(f.type)}${f.optional ? "?" : ""}`).join("\t");

@@ -1,0 +1,135 @@
+/**
+ * Logging benchmark: conn-like records (22 columns) from one sender process
+ * through the shipper, PUSH/PULL and a logger process into its file, against
+ * the same records written by the same writer inside one process, measured
+ * in the same run. The logger's peak RSS is sampled while it runs.
+ *
+ *   deno run -A scripts/bench_logging.ts                 # prints the table
+ *   deno run -A scripts/bench_logging.ts logger|sender ENDPOINT N DIR   (internal)
+ */
+
+import { ZmqContext } from "../ffi/libzmq.ts";
+import { benchAsciiWriter, connLikeRows, connLikeStream } from "../mod/log/bench_writer.ts";
+import { LogReceiver } from "../mod/log/log_receiver.ts";
+import { LogWriterPool } from "../mod/log/log_writer_pool.ts";
+import { LogShipper } from "../mod/log/shipper.ts";
+import { createStderrReporter } from "../mod/logger.ts";
+import { LogRegistry } from "../mod/log/stream.ts";
+
+const RECORDS = Number(Deno.env.get("WEIR_BENCH_RECORDS") ?? 1_000_000);
+/** Distinct rows cycled through; building a million row objects would measure the generator. */
+const DISTINCT_ROWS = 10_000;
+
+async function logger(endpoint: string, n: number, dir: string): Promise<void> {
+  await using zmq = new ZmqContext();
+  const reporter = createStderrReporter("bench-logger");
+  const pool = new LogWriterPool({ spoolDir: dir, rotationIntervalSec: 0, reporter });
+  const receiver = new LogReceiver({ zmq, endpoint, pool, reporter });
+  console.log(JSON.stringify({ endpoint: receiver.endpoint }));
+  let first = 0;
+  const deadline = Date.now() + 120_000;
+  while (receiver.counters.records < n && Date.now() < deadline) {
+    if (first === 0 && receiver.counters.records > 0) first = performance.now();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await pool.flush();
+  const last = performance.now();
+  console.log(
+    JSON.stringify({ records: receiver.counters.records, seconds: (last - first) / 1000 }),
+  );
+  await receiver.close();
+  await pool.close();
+}
+
+async function sender(endpoint: string, n: number): Promise<void> {
+  await using zmq = new ZmqContext();
+  const shipper = new LogShipper({ zmq, nodeId: "bench-worker", endpoints: [endpoint] });
+  const registry = new LogRegistry({ sink: shipper, validate: false });
+  const stream = registry.add(connLikeStream());
+  const rows = connLikeRows(DISTINCT_ROWS);
+  let sent = 0;
+  while (sent < n) {
+    const end = Math.min(n, sent + 10_000);
+    for (; sent < end; sent++) registry.write(stream, rows[sent % DISTINCT_ROWS]!);
+    // Let the retry timer and libzmq breathe when the logger is behind.
+    if (shipper.counters.queuedBatches > 0) await new Promise((r) => setTimeout(r, 1));
+    else await new Promise((r) => setTimeout(r, 0));
+  }
+  await shipper.close(60_000);
+  if (shipper.counters.recordsDropped > 0) {
+    console.error(`bench sender: ${shipper.counters.recordsDropped} records dropped`);
+  }
+}
+
+function rssKiB(pid: number): number {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs the logging benchmark and returns its table rows. */
+export async function benchLogging(): Promise<string[]> {
+  const dir = await Deno.makeTempDir({ prefix: "weir-bench-log-" });
+  try {
+    const inProcess = await benchAsciiWriter(RECORDS);
+    const self = new URL(import.meta.url).pathname;
+    const run = (role: string, endpoint: string) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--quiet", self, role, endpoint, String(RECORDS), dir],
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+    const loggerProc = run("logger", "tcp://127.0.0.1:*");
+    const lines = loggerProc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = "";
+    const nextLine = async (): Promise<string> => {
+      for (;;) {
+        const nl = buffered.indexOf("\n");
+        if (nl >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          return line;
+        }
+        const { value, done } = await lines.read();
+        if (done) throw new Error("the bench logger exited early");
+        buffered += value;
+      }
+    };
+    const { endpoint } = JSON.parse(await nextLine());
+    let peakRss = 0;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssKiB(loggerProc.pid))), 50);
+    const senderProc = run("sender", endpoint);
+    const result = JSON.parse(await nextLine()) as { records: number; seconds: number };
+    clearInterval(sampler);
+    await senderProc.status;
+    await loggerProc.status;
+    const endToEnd = result.records / result.seconds;
+    const ratio = endToEnd / inProcess.rowsPerSec;
+    const verdict = (ok: boolean) => (ok ? "ok" : "MISSED");
+    return [
+      `${"log: same writer in one process".padEnd(50)} ${fmt(inProcess.rowsPerSec)} records/s`,
+      `${"log: worker → PUSH/PULL → logger file".padEnd(50)} ${fmt(endToEnd)} records/s (${
+        fmt(result.records)
+      } records)  ${ratio.toFixed(2)} × in-process  [target ≥ 500,000/s: ${
+        verdict(endToEnd >= 500_000)
+      }; ≥ 0.5 ×: ${verdict(ratio >= 0.5)}]`,
+      `${"log: logger peak RSS".padEnd(50)} ${(peakRss / 1024).toFixed(0)} MiB`,
+    ];
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+if (import.meta.main) {
+  const [role, endpoint, n, dir] = Deno.args;
+  if (role === "logger") await logger(endpoint!, Number(n), dir!);
+  else if (role === "sender") await sender(endpoint!, Number(n));
+  else for (const row of await benchLogging()) console.log(row);
+}
