@@ -6,6 +6,7 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
   ConfigError,
@@ -27,6 +28,7 @@ import { createShutdownSignal } from "./mod/runtime/shutdown.ts";
 import type { LaunchSpec } from "./mod/supervisor/supervisor.ts";
 import { WEIR_VERSION } from "./mod/version.ts";
 import { runWorker } from "./mod/worker/run_worker.ts";
+import { runTrace, runTraceWorker } from "./mod/trace/run_trace.ts";
 
 const USAGE = `weir ${WEIR_VERSION}: a Zeek-compatible network-monitoring cluster
 
@@ -35,12 +37,20 @@ Usage:
   weir --role manager [--config DIR]  run the manager and the nodes of this host
   weir --role worker|proxy|logger --node NAME [--config DIR]
   weir check [--config DIR]           validate the configuration, start nothing
+  weir -r FILE [-C] [--workers N] [-f FILTER] [--json]
+                                      analyse a pcap/pcapng trace like zeek -r: conn.log
+                                      goes to the current directory
 
 Options:
   --config DIR       directory with node.cfg, weir.cfg, networks.cfg (default: built-in layout)
   -i, --interface I  capture interface for the built-in layout (default: the default route's)
   --role ROLE        manager, worker, proxy or logger
   --node NAME        this node's name in the layout
+  -r FILE            read packets from a pcap or pcapng file
+  -C                 ignore checksums (as zeek -C)
+  --workers N        split the trace by flow across N worker processes (default 1)
+  -f FILTER          BPF filter (tcpdump syntax) for the packets analysed
+  --json             write JSON lines instead of Zeek's TSV (LogAscii::use_json)
   -h, --help         this text
   --version          print the version
 `;
@@ -131,6 +141,66 @@ async function runRole(
   await runners[role](ctx);
 }
 
+/** `weir -r FILE`: the trace job, in this process or split across worker processes. */
+async function readTrace(file: string, o: {
+  checksums: boolean;
+  workers: string | undefined;
+  filter: string | undefined;
+  json: boolean;
+  traceWorker: string | undefined;
+  configDir: string | undefined;
+}): Promise<void> {
+  const workers = o.workers === undefined ? 1 : Number(o.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) {
+    fail(`--workers must be a whole number from 1 to 256: current value is "${o.workers}"`, 2);
+  }
+  // Workers run in their own directories: hand them absolute paths.
+  const path = resolve(file);
+  const configDir = o.configDir === undefined ? undefined : resolve(o.configDir);
+  const layout = configDir === undefined ? undefined : await loadLayout(configDir);
+  const options = {
+    path,
+    logDir: Deno.cwd(),
+    checksums: o.checksums,
+    workers,
+    json: o.json,
+    ...(o.filter === undefined ? {} : { filter: o.filter }),
+    ...(layout === undefined ? {} : { localNets: layout.localNets }),
+    say: (line: string) => console.error(`weir: ${line}`),
+    spawnWorker: (index: number, count: number, dir: string) => {
+      const args = [
+        ...(Deno.build.standalone ? [] : ["run", "-A", "--quiet", Deno.mainModule]),
+        "-r",
+        path,
+        "--trace-worker",
+        `${index}/${count}`,
+        ...(o.checksums ? [] : ["-C"]),
+        ...(o.filter === undefined ? [] : ["-f", o.filter]),
+        ...(o.json ? ["--json"] : []),
+        ...(configDir === undefined ? [] : ["--config", configDir]),
+      ];
+      return new Deno.Command(Deno.execPath(), {
+        args,
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+      });
+    },
+  };
+  try {
+    if (o.traceWorker !== undefined) {
+      const [index, count] = o.traceWorker.split("/").map(Number);
+      await runTraceWorker(options, index!, count!);
+    } else {
+      await runTrace(options);
+    }
+  } catch (error) {
+    // A bad file, filter or option is the operator's to fix: the message says how.
+    if (error instanceof Error && !(error instanceof TypeError)) fail(error.message);
+    throw error;
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   let parsed;
   try {
@@ -143,6 +213,12 @@ async function main(argv: string[]): Promise<void> {
         config: { type: "string" },
         interface: { type: "string", short: "i" },
         supervised: { type: "boolean", default: false },
+        readfile: { type: "string", short: "r" },
+        "no-checksums": { type: "boolean", short: "C", default: false },
+        workers: { type: "string" },
+        filter: { type: "string", short: "f" },
+        json: { type: "boolean", default: false },
+        "trace-worker": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
         version: { type: "boolean", default: false },
       },
@@ -176,6 +252,17 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (verb !== undefined) fail(`unknown command "${verb}"\n\n${USAGE}`, 2);
+  if (values.readfile !== undefined) {
+    await readTrace(values.readfile, {
+      checksums: !values["no-checksums"],
+      workers: values.workers,
+      filter: values.filter,
+      json: values.json,
+      traceWorker: values["trace-worker"],
+      configDir,
+    });
+    return;
+  }
 
   const role = (values.role ?? "manager") as Role;
   if (!ROLES.includes(role)) {

@@ -76,9 +76,15 @@ export class WeirProcess implements AsyncDisposable {
   #waiters: { predicate: (line: string) => boolean; resolve: (line: string) => void }[] = [];
   #exited: Promise<Deno.CommandStatus>;
 
-  constructor(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}) {
-    this.process = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", MAIN, ...args],
+  /** `wrapper` runs weir through another command, e.g. `["ip", "netns", "exec", ns]`. */
+  constructor(
+    args: string[],
+    options: { env?: Record<string, string>; cwd?: string; wrapper?: string[] } = {},
+  ) {
+    const argv = [Deno.execPath(), "run", "-A", "--quiet", MAIN, ...args];
+    const command = [...(options.wrapper ?? []), ...argv];
+    this.process = new Deno.Command(command[0]!, {
+      args: command.slice(1),
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",

@@ -71,6 +71,7 @@ export class Cluster implements Disposable {
   readonly counters = { decodeErrors: 0, formatErrors: 0, unknownEvents: 0 };
   #bus: Bus;
   #reporter: Reporter;
+  #clusterLog: ((message: string) => void) | undefined;
   #writer = new ByteWriter();
   #peers = new Map<string, { type: NodeType; id: string | undefined }>();
   #idToName = new Map<string, string>();
@@ -141,6 +142,11 @@ export class Cluster implements Disposable {
     this.#bus.subscribe(nodeTopic(this.self.name));
     await this.#bus.ready();
     this.#expiryTimer = setInterval(() => this.#expireHandshakes(), 1000);
+  }
+
+  /** Where the lines Zeek writes to cluster.log go ("got hello from …"). */
+  logTo(write: (message: string) => void): void {
+    this.#clusterLog = write;
   }
 
   /** Declares an event with its argument types (Zeek's `global e: event(...)`). */
@@ -301,7 +307,8 @@ export class Cluster implements Disposable {
     peer.id = id;
     this.#idToName.set(id, name);
     for (const pool of this.pools.values()) pool.setAlive(name, true);
-    this.#reporter.info(`got hello from ${name} (${id})`);
+    this.#reporter.debug(`got hello from ${name} (${id})`);
+    this.#clusterLog?.(`got hello from ${name} (${id})`);
     this.events.dispatch("Cluster::node_up", [name, id]);
   }
 

@@ -136,6 +136,17 @@ export function openClusterLogging(options: {
   };
 }
 
+/** Zeek's `cluster.log`: the cluster framework's messages, one row each. */
+export const CLUSTER_LOG = Object.freeze({
+  id: "Cluster::LOG",
+  path: "cluster",
+  columns: Object.freeze([
+    { name: "ts", type: T.time, optional: false },
+    { name: "node", type: T.string, optional: false },
+    { name: "message", type: T.string, optional: false },
+  ]),
+});
+
 /** `weir.log`: one row per node and interval about its log traffic. */
 export const WEIR_STATS = Object.freeze({
   id: "Weir::STATS",

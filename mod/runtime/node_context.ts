@@ -12,7 +12,7 @@ import { Cluster } from "../cluster/cluster.ts";
 import { createSiteApi } from "../cluster/site_api.ts";
 import { loadSiteScripts } from "../cluster/site_scripts.ts";
 import type { Reporter } from "../logger.ts";
-import { type ClusterLogging, openClusterLogging } from "../log/cluster_logging.ts";
+import { CLUSTER_LOG, type ClusterLogging, openClusterLogging } from "../log/cluster_logging.ts";
 
 export interface NodeContext extends AsyncDisposable {
   readonly layout: Layout;
@@ -63,6 +63,10 @@ export async function openNode(options: {
   }, options.onFatal);
   const cluster = new Cluster({ layout, self, nodeId, bus, reporter });
   const logging = openClusterLogging({ layout, self, nodeId, zmq, reporter });
+  const clusterLog = logging.registry.defineStream(CLUSTER_LOG);
+  cluster.logTo((message) =>
+    logging.registry.write(clusterLog, [Date.now() / 1000, self.name, message])
+  );
   const siteScripts = await loadSiteScripts(
     layout.settings.siteDir,
     createSiteApi(cluster, logging.registry),

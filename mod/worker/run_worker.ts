@@ -1,14 +1,40 @@
 /**
- * The worker role: joins the bus and runs site scripts; packet capture and
- * connection tracking plug in here.
+ * The worker role: joins the bus, runs site scripts, captures on its
+ * interface and tracks connections, its conn.log going to the loggers.
  *
  * @module
  */
 
 import type { NodeContext } from "../runtime/node_context.ts";
 import { aborted } from "../runtime/shutdown.ts";
+import { type CaptureLoop, startCaptureLoop } from "./capture_loop.ts";
 
 /** Runs a worker until its shutdown signal. */
 export async function runWorker(ctx: NodeContext): Promise<void> {
-  await aborted(ctx.shutdown);
+  let capture: CaptureLoop | undefined;
+  if (ctx.self.capture === undefined) {
+    ctx.reporter.warning(`no interface in node.cfg for ${ctx.self.name}: not capturing`);
+  } else {
+    try {
+      capture = await startCaptureLoop({
+        self: ctx.self,
+        logs: ctx.logging.registry,
+        localNets: ctx.layout.localNets,
+        events: ctx.cluster.events,
+        onError: (error) =>
+          ctx.reporter.error(`capture stopped: ${error instanceof Error ? error.message : error}`),
+      });
+      ctx.reporter.info(`capturing on ${capture.source.name}`);
+    } catch (error) {
+      // The node stays up (bus, scripts, status) so the operator sees why.
+      ctx.reporter.error(
+        `cannot capture: ${error instanceof Error ? error.message : error}`,
+      );
+    }
+  }
+  try {
+    await aborted(ctx.shutdown);
+  } finally {
+    await capture?.close();
+  }
 }

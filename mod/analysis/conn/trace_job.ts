@@ -13,6 +13,7 @@ import {
   flowHash,
   LINKTYPE_RAW,
   openPcapFile,
+  openTrace,
   OUTCOME_IP,
   PacketDecoder,
   workerFor,
@@ -59,6 +60,8 @@ export interface TraceJobOptions {
   readonly timeouts?: Partial<ConnTimeouts>;
   /** Handlers for the connection events. */
   readonly events?: EventRegistry;
+  /** A BPF filter (tcpdump syntax): only matching packets are analysed. */
+  readonly filter?: string;
   /** Write `#open`/`#close` in UTC (default: local time, as Zeek). */
   readonly utc?: boolean;
 }
@@ -125,7 +128,9 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
   const checksums = options.checksums ?? true;
   const ports = LikelyServerPorts.parse(options.likelyServerPorts ?? BARE_LIKELY_SERVER_PORTS);
 
-  await using source = await openPcapFile(options.path);
+  await using source = options.filter === undefined
+    ? await openPcapFile(options.path)
+    : await openTrace(options.path, { filter: options.filter });
   const logs = new LogRegistry({ validate: false });
   const tracker = new ConnTracker({
     likelyServerPorts: ports,

@@ -1,0 +1,168 @@
+/**
+ * `weir -r FILE`: like `zeek -r`, analyse a trace and leave its logs in the
+ * current directory. With several workers, each is a process of weir that
+ * keeps the flows the symmetric flow hash gives it (every connection is
+ * seen whole by one worker); their conn.log files are merged into one, rows
+ * in timestamp order under one header.
+ *
+ * @module
+ */
+
+import type { LocalNet } from "../../config/mod.ts";
+import { analyzeTrace, type TraceJobResult } from "../analysis/conn/mod.ts";
+
+export interface TraceRunOptions {
+  readonly path: string;
+  /** Where conn.log goes (the current directory for `weir -r`). */
+  readonly logDir: string;
+  /** False is `-C`. */
+  readonly checksums: boolean;
+  readonly workers: number;
+  readonly filter?: string;
+  readonly json?: boolean;
+  readonly localNets?: readonly LocalNet[];
+  /** How to start worker `index` of `count` writing into `dir` (a process of weir). */
+  readonly spawnWorker: (index: number, count: number, dir: string) => Deno.Command;
+  /** Progress and result lines for the operator. */
+  readonly say: (line: string) => void;
+}
+
+/** What one worker prints as its last stdout line. */
+interface WorkerSummary {
+  readonly packets: number;
+  readonly analyzed: number;
+  readonly connections: number;
+  readonly weirds: number;
+}
+
+/** Runs the job in this process (one worker) or in `workers` child processes. */
+export async function runTrace(options: TraceRunOptions): Promise<void> {
+  const started = performance.now();
+  if (options.workers <= 1) {
+    const r = await analyzeOne(options, undefined, options.logDir);
+    report(options, r, started);
+    return;
+  }
+  const tmp = await Deno.makeTempDir({ dir: options.logDir, prefix: ".weir-trace-" });
+  try {
+    const results = await Promise.all(
+      Array.from({ length: options.workers }, async (_, index) => {
+        const dir = `${tmp}/${index}`;
+        await Deno.mkdir(dir);
+        const out = await options.spawnWorker(index, options.workers, dir).output();
+        const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
+        if (!out.success) {
+          throw new Error(
+            `trace worker ${index + 1} of ${options.workers} failed: ${
+              new TextDecoder().decode(out.stderr).trim() || `exit code ${out.code}`
+            }`,
+          );
+        }
+        options.say(`worker ${index + 1}/${options.workers} done`);
+        return JSON.parse(text) as WorkerSummary;
+      }),
+    );
+    await mergeLogs(
+      results.map((_, i) => `${tmp}/${i}/conn.log`),
+      `${options.logDir}/conn.log`,
+      options.json ?? false,
+    );
+    report(options, {
+      packets: results[0]!.packets,
+      analyzed: results.reduce((n, r) => n + r.analyzed, 0),
+      connections: results.reduce((n, r) => n + r.connections, 0),
+      weirds: results.reduce((n, r) => n + r.weirds, 0),
+    }, started);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+/** One worker's share, as a child process runs it; prints its summary as JSON. */
+export async function runTraceWorker(
+  options: TraceRunOptions,
+  index: number,
+  count: number,
+): Promise<void> {
+  const r = await analyzeOne(options, { index, count }, options.logDir);
+  const summary: WorkerSummary = {
+    packets: r.packets,
+    analyzed: r.analyzed,
+    connections: r.connections,
+    weirds: r.weirds,
+  };
+  // deno-lint-ignore no-console
+  console.log(JSON.stringify(summary));
+}
+
+function analyzeOne(
+  options: TraceRunOptions,
+  worker: { index: number; count: number } | undefined,
+  logDir: string,
+): Promise<TraceJobResult> {
+  return analyzeTrace({
+    path: options.path,
+    logDir,
+    checksums: options.checksums,
+    format: options.json ? "json" : "ascii",
+    ...(options.filter === undefined ? {} : { filter: options.filter }),
+    ...(options.localNets === undefined ? {} : { localNets: options.localNets }),
+    ...(worker === undefined ? {} : { worker }),
+  });
+}
+
+function report(options: TraceRunOptions, r: WorkerSummary, started: number): void {
+  const seconds = (performance.now() - started) / 1000;
+  options.say(
+    `${options.path}: ${r.packets} packets, ${r.connections} connections, ${r.weirds} weirds ` +
+      `in ${seconds.toFixed(2)} s → ${options.logDir}/conn.log`,
+  );
+}
+
+/**
+ * Merges the workers' files: one header (the earliest `#open`), every row in
+ * timestamp order, and the latest `#close`. JSON lines have no header.
+ */
+export async function mergeLogs(
+  inputs: readonly string[],
+  output: string,
+  json: boolean,
+): Promise<void> {
+  const rows: { ts: number; line: string }[] = [];
+  let header: string[] = [];
+  let open = "";
+  let close = "";
+  for (const input of inputs) {
+    const lines = (await Deno.readTextFile(input)).split("\n");
+    const head: string[] = [];
+    for (const line of lines) {
+      if (line.length === 0) continue;
+      if (line.startsWith("#")) {
+        if (line.startsWith("#close\t")) {
+          const at = line.slice(7);
+          if (at > close) close = at;
+        } else if (line.startsWith("#open\t")) {
+          const at = line.slice(6);
+          if (open === "" || at < open) open = at;
+          head.push(line);
+        } else head.push(line);
+        continue;
+      }
+      const ts = json ? jsonTs(line) : Number(line.slice(0, line.indexOf("\t")));
+      rows.push({ ts: Number.isFinite(ts) ? ts : 0, line });
+    }
+    if (header.length === 0) header = head;
+  }
+  rows.sort((a, b) => a.ts - b.ts);
+  const out: string[] = header.map((l) => (l.startsWith("#open\t") ? `#open\t${open}` : l));
+  for (const r of rows) out.push(r.line);
+  if (!json && close !== "") out.push(`#close\t${close}`);
+  await Deno.writeTextFile(output, out.join("\n") + "\n");
+}
+
+/** The `ts` of a JSON row in seconds, whichever `json_timestamps` wrote it. */
+function jsonTs(line: string): number {
+  const raw = /"ts":("[^"]*"|[0-9.eE+-]+)/.exec(line)?.[1];
+  if (raw === undefined) return 0;
+  return raw.startsWith('"') ? Date.parse(raw.slice(1, -1)) / 1000 : Number(raw);
+}
