@@ -29,6 +29,12 @@ import type { LaunchSpec } from "./mod/supervisor/supervisor.ts";
 import { WEIR_VERSION } from "./mod/version.ts";
 import { runWorker } from "./mod/worker/run_worker.ts";
 import { runTrace, runTraceWorker } from "./mod/trace/run_trace.ts";
+import {
+  InsecureWebSocketError,
+  TokenFileError,
+  TokenFileModeError,
+  WebSocketOptionsError,
+} from "./mod/api/websocket/mod.ts";
 
 const USAGE = `weir ${WEIR_VERSION}: a Zeek-compatible network-monitoring cluster
 
@@ -51,6 +57,7 @@ Options:
   --workers N        split the trace by flow across N worker processes (default 1)
   -f FILTER          BPF filter (tcpdump syntax) for the packets analysed
   --json             write JSON lines instead of Zeek's TSV (LogAscii::use_json)
+  --insecure-websocket  allow the WebSocket API on a non-loopback address without tokens or TLS
   -h, --help         this text
   --version          print the version
 `;
@@ -92,8 +99,9 @@ async function runRole(
   nodeName: string,
   layout: Layout,
   launchArgs: string[],
-  supervised: boolean,
+  flags: { supervised: boolean; insecureWebSocket: boolean },
 ) {
+  const { supervised } = flags;
   const self = layout.nodes.find((n) => n.name === nodeName);
   if (self === undefined) {
     fail(`node "${nodeName}" is not in the layout (${layout.nodes.map((n) => n.name).join(", ")})`);
@@ -124,6 +132,7 @@ async function runRole(
       },
       onChildError: (_node, line) => Deno.stderr.writeSync(encoder.encode(line + "\n")),
       onFatal,
+      insecureWebSocket: flags.insecureWebSocket,
     });
     return;
   }
@@ -218,6 +227,7 @@ async function main(argv: string[]): Promise<void> {
         workers: { type: "string" },
         filter: { type: "string", short: "f" },
         json: { type: "boolean", default: false },
+        "insecure-websocket": { type: "boolean", default: false },
         "trace-worker": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
         version: { type: "boolean", default: false },
@@ -271,7 +281,10 @@ async function main(argv: string[]): Promise<void> {
   const layout = await readLayout(configDir, iface);
   const nodeName = values.node ?? (role === "manager" ? layout.manager.name : undefined);
   if (nodeName === undefined) fail(`--node NAME is required with --role ${role}`, 2);
-  await runRole(role, nodeName, layout, layoutArgs(configDir, iface), values.supervised);
+  await runRole(role, nodeName, layout, layoutArgs(configDir, iface), {
+    supervised: values.supervised,
+    insecureWebSocket: values["insecure-websocket"],
+  });
 }
 
 if (import.meta.main) {
@@ -279,7 +292,11 @@ if (import.meta.main) {
     await main(Deno.args);
     Deno.exit(0);
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof LibraryMissingError) fail(error.message);
+    if (
+      error instanceof ConfigError || error instanceof LibraryMissingError ||
+      error instanceof WebSocketOptionsError || error instanceof InsecureWebSocketError ||
+      error instanceof TokenFileError || error instanceof TokenFileModeError
+    ) fail(error.message);
     throw error;
   }
 }
