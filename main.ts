@@ -29,6 +29,8 @@ import type { LaunchSpec } from "./mod/supervisor/supervisor.ts";
 import { WEIR_VERSION } from "./mod/version.ts";
 import { runWorker } from "./mod/worker/run_worker.ts";
 import { runTrace, runTraceWorker } from "./mod/trace/run_trace.ts";
+import { runVerb, type Verb, VERBS } from "./mod/api/control/verbs.ts";
+import { ControlTokenError } from "./mod/api/control/token.ts";
 import {
   InsecureWebSocketError,
   TokenFileError,
@@ -43,6 +45,9 @@ Usage:
   weir --role manager [--config DIR]  run the manager and the nodes of this host
   weir --role worker|proxy|logger --node NAME [--config DIR]
   weir check [--config DIR]           validate the configuration, start nothing
+  weir status|nodes|netstats|cron [--config DIR]
+  weir start|stop|restart [NODE…] [--config DIR]
+  weir deploy [--config DIR]          apply a changed node.cfg: only changed nodes restart
   weir -r FILE [-C] [--workers N] [-f FILTER] [--json]
                                       analyse a pcap/pcapng trace like zeek -r: conn.log
                                       goes to the current directory
@@ -133,6 +138,7 @@ async function runRole(
       onChildError: (_node, line) => Deno.stderr.writeSync(encoder.encode(line + "\n")),
       onFatal,
       insecureWebSocket: flags.insecureWebSocket,
+      requestStop: () => shutdown.abort("weir stop"),
     });
     return;
   }
@@ -148,6 +154,33 @@ async function runRole(
   announceReady(self.name, role, nodeId);
   const runners = { worker: runWorker, proxy: runProxy, logger: runLogger } as const;
   await runners[role](ctx);
+}
+
+/**
+ * Starts a manager that outlives this process: its own session, output
+ * appended to files, stdin from /dev/null (so no pipe ties it to us).
+ */
+function launchManagerInBackground(args: string[], stdoutFile: string, stderrFile: string) {
+  const argv = [
+    Deno.execPath(),
+    ...(Deno.build.standalone ? [] : ["run", "-A", "--quiet", Deno.mainModule]),
+    ...args,
+  ];
+  const child = new Deno.Command("/bin/sh", {
+    args: [
+      "-c",
+      'out="$1"; err="$2"; shift 2; exec "$@" >>"$out" 2>>"$err" </dev/null',
+      "sh",
+      stdoutFile,
+      stderrFile,
+      ...argv,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    detached: true,
+  }).spawn();
+  child.unref();
 }
 
 /** `weir -r FILE`: the trace job, in this process or split across worker processes. */
@@ -261,6 +294,23 @@ async function main(argv: string[]): Promise<void> {
     );
     return;
   }
+  if (verb !== undefined && (VERBS as readonly string[]).includes(verb)) {
+    const layout = await readLayout(configDir, iface);
+    const code = await runVerb(verb as Verb, positionals.slice(1), {
+      layout,
+      launchManager: (stdoutFile, stderrFile) =>
+        launchManagerInBackground(
+          ["--role", "manager", ...layoutArgs(configDir, iface)],
+          stdoutFile,
+          stderrFile,
+        ),
+      // deno-lint-ignore no-console
+      out: (line) => console.log(line),
+      // deno-lint-ignore no-console
+      err: (line) => console.error(line),
+    });
+    Deno.exit(code);
+  }
   if (verb !== undefined) fail(`unknown command "${verb}"\n\n${USAGE}`, 2);
   if (values.readfile !== undefined) {
     await readTrace(values.readfile, {
@@ -295,7 +345,8 @@ if (import.meta.main) {
     if (
       error instanceof ConfigError || error instanceof LibraryMissingError ||
       error instanceof WebSocketOptionsError || error instanceof InsecureWebSocketError ||
-      error instanceof TokenFileError || error instanceof TokenFileModeError
+      error instanceof TokenFileError || error instanceof TokenFileModeError ||
+      error instanceof ControlTokenError
     ) fail(error.message);
     throw error;
   }

@@ -30,6 +30,9 @@ const CLUSTER_EVENTS: readonly (readonly [string, readonly (readonly [string, Ze
   ["Cluster::Backend::ZeroMQ::hello", [["name", T.string], ["id", T.string]]],
   ["Cluster::node_up", [["name", T.string], ["id", T.string]]],
   ["Cluster::node_down", [["name", T.string], ["id", T.string]]],
+  // zeekctl's netstats, as Zeek's Control framework names them.
+  ["Control::net_stats_request", []],
+  ["Control::net_stats_response", [["s", T.string]]],
 ];
 
 /** A peer as this node knows it. */
@@ -58,6 +61,11 @@ export interface ClusterOptions {
   readonly nodeId: string;
   readonly bus: Bus;
   readonly reporter: Reporter;
+  /**
+   * Looks up a node missing from `layout` (one `weir deploy` added while
+   * this node ran), so its hello is accepted without a restart.
+   */
+  readonly lookupNode?: (name: string) => Promise<NodeSpec | undefined>;
 }
 
 /** A node's view of the cluster. */
@@ -72,6 +80,7 @@ export class Cluster implements Disposable {
   #bus: Bus;
   #reporter: Reporter;
   #clusterLog: ((message: string) => void) | undefined;
+  #lookupNode: ((name: string) => Promise<NodeSpec | undefined>) | undefined;
   #writer = new ByteWriter();
   #peers = new Map<string, { type: NodeType; id: string | undefined }>();
   #idToName = new Map<string, string>();
@@ -84,6 +93,7 @@ export class Cluster implements Disposable {
     this.nodeId = options.nodeId;
     this.#bus = options.bus;
     this.#reporter = options.reporter;
+    this.#lookupNode = options.lookupNode;
     this.events = new EventRegistry((name, error) =>
       this.#reporter.error(
         `Handler of ${name} failed: ${
@@ -294,9 +304,7 @@ export class Cluster implements Disposable {
   #onHello(name: string, id: string): void {
     const peer = this.#peers.get(name);
     if (peer === undefined) {
-      this.#reporter.error(
-        `Got hello from unknown node "${name}" (${id}); it is not in the layout`,
-      );
+      void this.#onUnknownHello(name, id);
       return;
     }
     if (peer.id === id) return;
@@ -310,6 +318,24 @@ export class Cluster implements Disposable {
     this.#reporter.debug(`got hello from ${name} (${id})`);
     this.#clusterLog?.(`got hello from ${name} (${id})`);
     this.events.dispatch("Cluster::node_up", [name, id]);
+  }
+
+  async #onUnknownHello(name: string, id: string): Promise<void> {
+    const node = await this.#lookupNode?.(name).catch(() => undefined);
+    if (node === undefined || node.name === this.self.name) {
+      this.#reporter.error(
+        `Got hello from unknown node "${name}" (${id}); it is not in the layout`,
+      );
+      return;
+    }
+    if (!this.#peers.has(name)) {
+      this.#peers.set(name, { type: node.type, id: undefined });
+      for (const pool of this.pools.values()) {
+        if (pool.spec.nodeType === node.type) pool.add(name, false);
+      }
+      this.#reporter.info(`${name} joined the layout (${node.type})`);
+    }
+    this.#onHello(name, id);
   }
 
   #nodeDown(name: string, id: string): void {

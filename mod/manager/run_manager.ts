@@ -12,6 +12,9 @@ import type { Reporter } from "../logger.ts";
 import { linkCurrentLogs } from "../log/cluster_logging.ts";
 import { Bus } from "../bus/bus.ts";
 import { startWebSocketApi } from "../api/websocket/mod.ts";
+import { startControlServer } from "../api/control/control_server.ts";
+import { ensureControlToken } from "../api/control/token.ts";
+import { createManagerControl } from "./control_handlers.ts";
 import type { NodeContext } from "../runtime/node_context.ts";
 import { forwarderEndpoints, openNode } from "../runtime/node_context.ts";
 import { announceReady } from "../runtime/readiness.ts";
@@ -35,6 +38,8 @@ export interface ManagerOptions {
   readonly onFatal: (error: unknown) => void;
   /** `--insecure-websocket`: allow a non-loopback WebSocket without token file or TLS. */
   readonly insecureWebSocket?: boolean;
+  /** Stops the manager as SIGTERM would (the `weir stop` verb asks for it). */
+  readonly requestStop: () => void;
 }
 
 /** Nodes this host runs itself: the other hosts' nodes are started there. */
@@ -120,6 +125,21 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     await node[Symbol.asyncDispose]();
     await supervisor.close();
   });
+  const token = await ensureControlToken(layout.settings.controlTokenFile);
+  stack.use(startControlServer({
+    host: layout.control.address,
+    port: layout.control.port,
+    token,
+    reporter,
+    handlers: createManagerControl({
+      node,
+      supervisor,
+      reporter,
+      managerState,
+      localNodes: (l) => localNodes(l, hostAddresses()),
+      requestStop: options.requestStop,
+    }),
+  }));
   if (!options.shutdown.aborted) await supervisor.startAll();
   options.printStatus(formatStatusTable([managerState(), ...supervisor.states()]));
   announceReady(self.name, "manager", options.nodeId);

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Layout, NodeSpec } from "../../config/mod.ts";
+import { BUILT_IN, type Layout, loadLayout, type NodeSpec } from "../../config/mod.ts";
 import { ZmqContext } from "../../ffi/libzmq.ts";
 import { Bus } from "../bus/bus.ts";
 import { Cluster } from "../cluster/cluster.ts";
@@ -61,7 +61,19 @@ export async function openNode(options: {
     connectXsub: endpoints.xpub,
     ipv6: endpoints.ipv6,
   }, options.onFatal);
-  const cluster = new Cluster({ layout, self, nodeId, bus, reporter });
+  const cluster = new Cluster({
+    layout,
+    self,
+    nodeId,
+    bus,
+    reporter,
+    // A node added by `weir deploy` is in node.cfg on disk, not in our copy.
+    lookupNode: async (name) => {
+      if (layout.source === BUILT_IN) return undefined;
+      const fresh = await loadLayout(layout.source);
+      return fresh.nodes.find((n) => n.name === name);
+    },
+  });
   const logging = openClusterLogging({ layout, self, nodeId, zmq, reporter });
   const clusterLog = logging.registry.defineStream(CLUSTER_LOG);
   cluster.logTo((message) =>

@@ -145,7 +145,7 @@ export class Supervisor implements AsyncDisposable {
   async replaceNodes(nodes: readonly NodeSpec[]): Promise<void> {
     const keep = new Set(nodes.map((n) => n.name));
     const removed = this.#children.filter((c) => !keep.has(c.node.name));
-    await this.stop(removed.map((c) => c.node.name));
+    if (removed.length > 0) await this.stop(removed.map((c) => c.node.name));
     const existing = new Map(this.#children.map((c) => [c.node.name, c]));
     this.#children = START_ORDER.flatMap((type) => nodes.filter((n) => n.type === type)).map(
       (node) => {

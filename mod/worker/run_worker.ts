@@ -7,6 +7,7 @@
 
 import type { NodeContext } from "../runtime/node_context.ts";
 import { aborted } from "../runtime/shutdown.ts";
+import { nodeTopic } from "../bus/topics.ts";
 import { type CaptureLoop, startCaptureLoop } from "./capture_loop.ts";
 
 /** Runs a worker until its shutdown signal. */
@@ -32,6 +33,18 @@ export async function runWorker(ctx: NodeContext): Promise<void> {
       );
     }
   }
+  // zeekctl netstats: the manager asks every worker, each answers its counters.
+  ctx.cluster.on("Control::net_stats_request", () => {
+    const s = capture?.source.stats();
+    const text = s === undefined
+      ? "no capture"
+      : `${(Date.now() / 1000).toFixed(6)} recvd=${s.received} dropped=${s.dropped} link=${s.link}`;
+    ctx.cluster.publish(
+      nodeTopic(ctx.layout.manager.name),
+      "Control::net_stats_response",
+      `${ctx.self.name}: ${text}`,
+    );
+  });
   try {
     await aborted(ctx.shutdown);
   } finally {

@@ -1,0 +1,131 @@
+/**
+ * The operator verbs against a real cluster started in the background:
+ * status, start, netstats, deploy, cron (also for a manager that died),
+ * check on a broken config, the token file's mode, and stop.
+ */
+
+import assert from "node:assert/strict";
+import { isAlive, killLeftovers, writeConfig } from "./harness.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+async function weir(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const d = new TextDecoder();
+  return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
+}
+
+/** Name → pid of every node the status table shows running. */
+function pids(table: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const line of table.split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[3] === "running") m.set(f[0]!, Number(f[4]));
+  }
+  return m;
+}
+
+const NODE_CFG = (procs: number) =>
+  `[manager]\ntype=manager\nhost=localhost\n\n[logger]\ntype=logger\nhost=localhost\n\n` +
+  `[proxy-1]\ntype=proxy\nhost=localhost\n\n` +
+  `[worker]\ntype=worker\nhost=localhost\ninterface=lo\nlb_method=af_packet\nlb_procs=${procs}\n`;
+
+Deno.test({
+  name: "verbs: status, start, netstats, deploy, cron, stop against a background cluster",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const config = await writeConfig({ nodeCfg: NODE_CFG(2), weirCfg: "StopTimeout = 10\n" });
+    const c = ["--config", config.dir];
+    try {
+      const before = await weir("status", ...c);
+      assert.equal(before.code, 3, "status says no manager runs");
+      assert.match(before.err, /no manager is running/);
+      assert.match(before.out, /^worker-2\s+worker\s+localhost\s+stopped/m);
+
+      const started = await weir("start", ...c);
+      assert.equal(started.code, 0, started.err);
+      const first = pids(started.out);
+      assert.deepEqual([...first.keys()].sort(), [
+        "logger",
+        "manager",
+        "proxy-1",
+        "worker-1",
+        "worker-2",
+      ]);
+      const token = `${config.dir}/spool/control.token`;
+      assert.equal((await Deno.stat(token)).mode! & 0o777, 0o600, "the token file is 0600");
+
+      const status = await weir("status", ...c);
+      assert.equal(status.code, 0);
+      assert.match(status.out, /^Name\s+Type\s+Host\s+Status\s+Pid\s+Started$/m);
+
+      const netstats = await weir("netstats", ...c);
+      assert.equal(netstats.code, 0, netstats.err);
+      assert.match(netstats.out, /^worker-1: \d+\.\d+ recvd=\d+ dropped=\d+ link=\d+$/m);
+      assert.match(netstats.out, /^worker-2: /m);
+
+      // lb_procs 2 → 3: exactly one new worker, every other process untouched.
+      await Deno.writeTextFile(`${config.dir}/node.cfg`, NODE_CFG(3));
+      const deploy = await weir("deploy", ...c);
+      assert.equal(deploy.code, 0, deploy.err);
+      assert.match(deploy.out, /added worker-3; removed none; restarted none/);
+      const after = pids(deploy.out);
+      for (const [name, pid] of first) assert.equal(after.get(name), pid, `${name} kept running`);
+      assert.ok(after.has("worker-3"));
+
+      // A broken node.cfg: check lists every problem and fails; nothing is applied.
+      await Deno.writeTextFile(
+        `${config.dir}/node.cfg`,
+        NODE_CFG(3) + "\n[worker-9]\ntype=wroker\nhost=localhost\n\n[x]\nhost=localhost\n",
+      );
+      const check = await weir("check", ...c);
+      assert.notEqual(check.code, 0);
+      assert.match(check.err, /node\.cfg:\d+: type must be one of .*current value is "wroker"/);
+      assert.match(check.err, /\[x\]/);
+      const refused = await weir("deploy", ...c);
+      assert.notEqual(refused.code, 0);
+      await Deno.writeTextFile(`${config.dir}/node.cfg`, NODE_CFG(3));
+
+      // kill -9 of the manager: its nodes go with it; cron brings the cluster back.
+      Deno.kill(after.get("manager")!, "SIGKILL");
+      const deadline = Date.now() + 10000;
+      while ([...after.values()].some(isAlive) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal([...after.values()].filter(isAlive).length, 0, "no node outlived the manager");
+      const cron = await weir("cron", ...c);
+      assert.equal(cron.code, 0, cron.err);
+      assert.match(cron.err, /should be running but is not; starting it/);
+      assert.equal(pids(cron.out).size, 6);
+      const again = await weir("cron", ...c);
+      assert.equal(again.code, 0, "cron is safe to run again");
+      assert.match(
+        await Deno.readTextFile(`${config.dir}/logs/stats.log`),
+        / worker-3 running \d+ \d+/,
+      );
+
+      // A token file others can read is refused.
+      await Deno.chmod(token, 0o644);
+      const loose = await weir("status", ...c);
+      assert.notEqual(loose.code, 0);
+      assert.match(loose.err, /chmod 600/);
+      await Deno.chmod(token, 0o600);
+
+      const stop = await weir("stop", ...c);
+      assert.equal(stop.code, 0, stop.err);
+      assert.equal((await weir("status", ...c)).code, 3);
+      const later = await weir("cron", ...c);
+      assert.equal(later.code, 0);
+      assert.equal((await weir("status", ...c)).code, 3, "cron leaves a stopped cluster stopped");
+    } finally {
+      await weir("stop", ...c).catch(() => {});
+      await killLeftovers(config.dir);
+      await Deno.remove(config.dir, { recursive: true });
+    }
+  },
+});
