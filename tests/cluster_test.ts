@@ -97,6 +97,18 @@ Deno.test({
       }
       assert.match(manager.lines.join("\n"), /Name\s+Type\s+Host\s+Status\s+Pid\s+Started/);
 
+      // Every process serves /metrics on its port (zeekctl order from MetricsPort);
+      // the manager lists them all in /services.json.
+      for (const [i, node] of NODES.entries()) {
+        const res = await fetch(`http://127.0.0.1:${config.metricsPort + i}/metrics`);
+        const text = await res.text();
+        assert.equal(res.status, 200);
+        assert.match(text, new RegExp(`^weir_version_info\\{.*node="${node}"\\} 1$`, "m"));
+        assert.match(text, /^zeek_cluster_core_incoming_events_total\{node="[^"]+"\} \d+$/m);
+      }
+      const sd = await (await fetch(`http://127.0.0.1:${config.metricsPort}/services.json`)).json();
+      assert.equal(sd[0].targets.length, NODES.length);
+
       // An outside peer on the forwarder, speaking Zeek's 4-frame broker-bin-v1.
       const received: { topic: string; name: string; args: unknown[] }[] = [];
       const seenSubs = new Set<string>();

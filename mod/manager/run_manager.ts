@@ -12,6 +12,7 @@ import type { Reporter } from "../logger.ts";
 import { linkCurrentLogs } from "../log/cluster_logging.ts";
 import { Bus } from "../bus/bus.ts";
 import { startWebSocketApi } from "../api/websocket/mod.ts";
+import { webSocketSamples } from "../api/metrics/mod.ts";
 import { startControlServer } from "../api/control/control_server.ts";
 import { ensureControlToken } from "../api/control/token.ts";
 import { createManagerControl } from "./control_handlers.ts";
@@ -182,8 +183,10 @@ async function openWebSocketApi(
     });
     bus.start();
     node.reporter.info(`WebSocket API on ${api.url}`);
+    const removeSource = node.metrics?.addSource(() => webSocketSamples(api.snapshot()));
     return {
       async [Symbol.asyncDispose]() {
+        removeSource?.();
         await api.close();
         await bus.close();
       },

@@ -13,6 +13,18 @@ import { createSiteApi } from "../cluster/site_api.ts";
 import { loadSiteScripts } from "../cluster/site_scripts.ts";
 import type { Reporter } from "../logger.ts";
 import { CLUSTER_LOG, type ClusterLogging, openClusterLogging } from "../log/cluster_logging.ts";
+import {
+  busSamples,
+  createServiceDiscovery,
+  eventSamples,
+  logReceiverSamples,
+  logShipperSamples,
+  logWriteSamples,
+  type MetricSource,
+  type MetricsServer,
+  type ServiceDiscovery,
+  startMetricsServer,
+} from "../api/metrics/mod.ts";
 
 export interface NodeContext extends AsyncDisposable {
   readonly layout: Layout;
@@ -23,6 +35,8 @@ export interface NodeContext extends AsyncDisposable {
   readonly cluster: Cluster;
   /** Log streams and where their records go (files here, or the loggers). */
   readonly logging: ClusterLogging;
+  /** `/metrics` (and `/services.json` on the manager); undefined when MetricsPort is 0. */
+  readonly metrics: MetricsServer | undefined;
   readonly reporter: Reporter;
   /** Aborted when the node should stop (signal, or the supervisor's pipe closed). */
   readonly shutdown: AbortSignal;
@@ -79,6 +93,7 @@ export async function openNode(options: {
   cluster.logTo((message) =>
     logging.registry.write(clusterLog, [Date.now() / 1000, self.name, message])
   );
+  const metrics = openMetrics(layout, self, bus, cluster, logging, reporter);
   const siteScripts = await loadSiteScripts(
     layout.settings.siteDir,
     createSiteApi(cluster, logging.registry),
@@ -93,6 +108,7 @@ export async function openNode(options: {
     bus,
     cluster,
     logging,
+    metrics,
     reporter,
     shutdown: options.shutdown,
     siteScripts,
@@ -100,9 +116,60 @@ export async function openNode(options: {
       if (closed) return;
       closed = true;
       cluster.close();
+      await metrics?.close();
       await logging[Symbol.asyncDispose]();
       await bus.close();
       if (options.zmq === undefined) await zmq.close();
     },
   };
+}
+
+/**
+ * Every process serves `/metrics` on its layout port; the manager adds
+ * `/services.json`, kept current as nodes `weir deploy` added come and go.
+ */
+function openMetrics(
+  layout: Layout,
+  self: NodeSpec,
+  bus: Bus,
+  cluster: Cluster,
+  logging: ClusterLogging,
+  reporter: Reporter,
+): MetricsServer | undefined {
+  if (self.metricsPort === undefined) return undefined;
+  const sources: MetricSource[] = [
+    () => busSamples(bus.counters),
+    () => eventSamples(cluster.events.invocations),
+    () => logWriteSamples(logging.registry.counters()),
+  ];
+  if (logging.shipper !== undefined) {
+    const shipper = logging.shipper;
+    sources.push(() => logShipperSamples(shipper.counters));
+  }
+  if (logging.receiver !== undefined) {
+    const receiver = logging.receiver;
+    sources.push(() => logReceiverSamples(receiver.counters));
+  }
+  let discovery: ServiceDiscovery | undefined;
+  if (self.type === "manager") {
+    discovery = createServiceDiscovery(layout);
+    const known = new Set(layout.nodes.map((n) => n.name));
+    cluster.on("Cluster::node_up", async (name) => {
+      if (known.has(String(name)) || layout.source === BUILT_IN) return;
+      const node = (await loadLayout(layout.source).catch(() => undefined))?.nodes
+        .find((n) => n.name === name);
+      if (node !== undefined) discovery!.addTarget(node);
+    });
+    cluster.on("Cluster::node_down", (name) => {
+      if (!known.has(String(name))) discovery!.removeTarget(String(name));
+    });
+  }
+  return startMetricsServer({
+    node: self.name,
+    host: layout.settings.metricsAddress,
+    port: self.metricsPort,
+    sources,
+    ...(discovery === undefined ? {} : { serviceDiscovery: discovery }),
+    onError: (error) => reporter.warning(`a metrics scrape failed: ${error}`),
+  });
 }

@@ -8,6 +8,7 @@
 import type { NodeContext } from "../runtime/node_context.ts";
 import { aborted } from "../runtime/shutdown.ts";
 import { nodeTopic } from "../bus/topics.ts";
+import { packetSamples, sessionSamples } from "../api/metrics/mod.ts";
 import { type CaptureLoop, startCaptureLoop } from "./capture_loop.ts";
 
 /** Runs a worker until its shutdown signal. */
@@ -26,6 +27,11 @@ export async function runWorker(ctx: NodeContext): Promise<void> {
           ctx.reporter.error(`capture stopped: ${error instanceof Error ? error.message : error}`),
       });
       ctx.reporter.info(`capturing on ${capture.source.name}`);
+      const running = capture;
+      ctx.metrics?.addSource(() => [
+        ...packetSamples(running.source.stats()),
+        ...sessionSamples(running.tracker.sessions()),
+      ]);
     } catch (error) {
       // The node stays up (bus, scripts, status) so the operator sees why.
       ctx.reporter.error(

@@ -213,6 +213,9 @@ export class ConnTracker implements TcpHost {
   readonly #logs: LogRegistry | undefined;
   readonly #events: EventRegistry | undefined;
   readonly #tunnels = new Map<number, TunnelInfo>();
+  /** Per IP protocol number: connections created, and live now. */
+  readonly #createdByProto = new Float64Array(256);
+  readonly #liveByProto = new Int32Array(256);
   readonly #ipTunnels = new Map<string, number>();
   readonly #scratchAddr = new Uint32Array(8);
   readonly #scratchBytes = new Uint8Array(16);
@@ -272,6 +275,18 @@ export class ConnTracker implements TcpHost {
   /** Network time: the latest packet (or clock) time seen. */
   get now(): number {
     return this.#now;
+  }
+
+  /** Connections by transport, tracked now and ever created (Zeek's session metrics). */
+  sessions(): {
+    readonly active: { readonly tcp: number; readonly udp: number; readonly icmp: number };
+    readonly total: { readonly tcp: number; readonly udp: number; readonly icmp: number };
+  } {
+    const live = this.#liveByProto, made = this.#createdByProto;
+    return {
+      active: { tcp: live[6]!, udp: live[17]!, icmp: live[1]! + live[58]! },
+      total: { tcp: made[6]!, udp: made[17]!, icmp: made[1]! + made[58]! },
+    };
   }
 
   stats(): ConnTrackerStats {
@@ -546,6 +561,8 @@ export class ConnTracker implements TcpHost {
     t.startTime[slot] = now;
     t.lastTime[slot] = now;
     this.#connections++;
+    this.#createdByProto[proto]!++;
+    this.#liveByProto[proto]!++;
     if (t.vlanKey) {
       if (d.vlanTags >= 1) t.flags[slot]! |= CF_HAS_VLAN;
       if (d.vlanTags >= 2) t.flags[slot]! |= CF_HAS_INNER_VLAN;
@@ -873,6 +890,7 @@ export class ConnTracker implements TcpHost {
 
   #remove(slot: number): void {
     const t = this.table;
+    this.#liveByProto[t.proto[slot]!]!--;
     if (this.#logs !== undefined) this.#logs.write(this.stream, this.row(slot));
     this.#emit("connection_state_remove", slot);
     this.#h.release(slot);

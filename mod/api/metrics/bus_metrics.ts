@@ -1,0 +1,44 @@
+/**
+ * The bus counters under Zeek's ZeroMQ backend and cluster names.
+ *
+ * @module
+ */
+
+import type { BusCounters } from "../../bus/bus.ts";
+import type { MetricSample } from "./sample.ts";
+
+/** Samples of a `Bus.counters` object, read now. */
+export function busSamples(counters: Readonly<BusCounters>): MetricSample[] {
+  return [
+    {
+      name: "zeek_cluster_zeromq_xpub_drops_total",
+      help: "Events not published because the XPUB socket was at its high-water mark.",
+      type: "counter",
+      value: counters.xpubDrops,
+    },
+    {
+      name: "zeek_cluster_zeromq_msg_errors_total",
+      help: "Messages received from the bus that could not be handled.",
+      type: "counter",
+      value: counters.messageErrors,
+    },
+    {
+      name: "zeek_cluster_core_outgoing_events_total",
+      help: "Events published to the cluster.",
+      type: "counter",
+      value: counters.published,
+    },
+    {
+      name: "zeek_cluster_core_incoming_events_total",
+      help: "Events received from other nodes of the cluster.",
+      type: "counter",
+      value: counters.received,
+    },
+    {
+      name: "weir_cluster_own_messages_total",
+      help: "Messages the forwarder echoed back to their sender, dropped as Zeek does.",
+      type: "counter",
+      value: counters.ownMessages,
+    },
+  ];
+}

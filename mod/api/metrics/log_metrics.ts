@@ -1,0 +1,101 @@
+/**
+ * Log write counters: Zeek's stream and writer counts, and weir's own for
+ * shipping batches to the loggers and receiving them there.
+ *
+ * @module
+ */
+
+import type { LogReceiverCounters } from "../../log/log_receiver.ts";
+import type { LogShipperCounters } from "../../log/shipper.ts";
+import type { LogCounterSample } from "../../log/stream.ts";
+import type { MetricSample } from "./sample.ts";
+
+const LOG_HELP: Readonly<Record<LogCounterSample["name"], string>> = {
+  zeek_log_stream_writes_total: "Records written to a log stream.",
+  zeek_log_writer_writes_total: "Records a log filter handed to its writer.",
+};
+
+/** Samples of `LogRegistry.counters()`. */
+export function logWriteSamples(counters: Iterable<LogCounterSample>): MetricSample[] {
+  const samples: MetricSample[] = [];
+  for (const { name, labels, value } of counters) {
+    samples.push({ name, help: LOG_HELP[name], type: "counter", labels, value });
+  }
+  return samples;
+}
+
+/** Samples of `LogShipper.counters` (a node sending log batches to the loggers). */
+export function logShipperSamples(counters: Readonly<LogShipperCounters>): MetricSample[] {
+  return [
+    {
+      name: "weir_log_shipper_batches_sent_total",
+      help: "Log batches handed to the PUSH socket.",
+      type: "counter",
+      value: counters.batchesSent,
+    },
+    {
+      name: "weir_log_shipper_records_sent_total",
+      help: "Log records in batches handed to the PUSH socket.",
+      type: "counter",
+      value: counters.recordsSent,
+    },
+    {
+      name: "weir_log_shipper_records_dropped_total",
+      help: "Log records dropped because the retry queue was full or the shipper closed.",
+      type: "counter",
+      value: counters.recordsDropped,
+    },
+    {
+      name: "weir_log_shipper_batches_deferred_total",
+      help: "Log batches that waited in the retry queue at least once.",
+      type: "counter",
+      value: counters.batchesDeferred,
+    },
+    {
+      name: "weir_log_shipper_queued_batches",
+      help: "Log batches waiting in the retry queue now.",
+      type: "gauge",
+      value: counters.queuedBatches,
+    },
+    {
+      name: "weir_log_shipper_queued_bytes",
+      help: "Bytes of log batches waiting in the retry queue now.",
+      type: "gauge",
+      value: counters.queuedBytes,
+    },
+  ];
+}
+
+/** Samples of `LogReceiver.counters` (a logger); `bySender` is keyed by node id. */
+export function logReceiverSamples(counters: Readonly<LogReceiverCounters>): MetricSample[] {
+  const samples: MetricSample[] = [
+    {
+      name: "weir_log_receiver_batches_total",
+      help: "Log batches received from other nodes.",
+      type: "counter",
+      value: counters.batches,
+    },
+    {
+      name: "weir_log_receiver_records_total",
+      help: "Log records received from other nodes.",
+      type: "counter",
+      value: counters.records,
+    },
+    {
+      name: "weir_log_receiver_malformed_messages_total",
+      help: "Log-write messages dropped as malformed.",
+      type: "counter",
+      value: counters.malformed,
+    },
+  ];
+  for (const [sender, value] of counters.bySender) {
+    samples.push({
+      name: "weir_log_receiver_sender_records_total",
+      help: "Log records received, by sending node id.",
+      type: "counter",
+      labels: { sender },
+      value,
+    });
+  }
+  return samples;
+}
