@@ -44,6 +44,7 @@ Usage:
   weir                                run a local cluster (built-in layout) in the foreground
   weir --role manager [--config DIR]  run the manager and the nodes of this host
   weir --role worker|proxy|logger --node NAME [--config DIR]
+  weir --node NAME --config DIR       run one node of the layout (e.g. a sensor's workers)
   weir check [--config DIR]           validate the configuration, start nothing
   weir status|nodes|netstats|cron [--config DIR]
   weir start|stop|restart [NODE…] [--config DIR]
@@ -324,11 +325,15 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
 
-  const role = (values.role ?? "manager") as Role;
-  if (!ROLES.includes(role)) {
-    fail(`--role must be one of ${ROLES.join("|")}: current value is "${role}"`, 2);
+  if (values.role !== undefined && !(ROLES as readonly string[]).includes(values.role)) {
+    fail(`--role must be one of ${ROLES.join("|")}: current value is "${values.role}"`, 2);
   }
   const layout = await readLayout(configDir, iface);
+  // `--node NAME` alone runs that node as the layout types it (systemd units, sensors).
+  const role = (values.role ??
+    (values.node === undefined
+      ? "manager"
+      : layout.nodes.find((n) => n.name === values.node)?.type ?? "manager")) as Role;
   const nodeName = values.node ?? (role === "manager" ? layout.manager.name : undefined);
   if (nodeName === undefined) fail(`--node NAME is required with --role ${role}`, 2);
   await runRole(role, nodeName, layout, layoutArgs(configDir, iface), {

@@ -78,10 +78,31 @@ Deno.test({
       for (const [name, pid] of first) assert.equal(after.get(name), pid, `${name} kept running`);
       assert.ok(after.has("worker-3"));
 
+      // The cron reconfiguration script: a changed node.cfg is checked and deployed, once.
+      await Deno.writeTextFile(`${config.dir}/node.cfg`, NODE_CFG(4));
+      const script = new URL("../scripts/cron/reconfigure.sh", import.meta.url).pathname;
+      const launcher = new URL("../weir", import.meta.url).pathname;
+      const reconfigure = () =>
+        new Deno.Command("sh", {
+          args: [script, config.dir],
+          env: { WEIR: launcher },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+      const r1 = await reconfigure();
+      assert.equal(r1.code, 0, new TextDecoder().decode(r1.stderr));
+      assert.match(
+        new TextDecoder().decode(r1.stdout),
+        /added worker-4; removed none; restarted none/,
+      );
+      const r2 = await reconfigure();
+      assert.equal(r2.code, 0);
+      assert.equal(new TextDecoder().decode(r2.stdout), "", "nothing changed, nothing deployed");
+
       // A broken node.cfg: check lists every problem and fails; nothing is applied.
       await Deno.writeTextFile(
         `${config.dir}/node.cfg`,
-        NODE_CFG(3) + "\n[worker-9]\ntype=wroker\nhost=localhost\n\n[x]\nhost=localhost\n",
+        NODE_CFG(4) + "\n[worker-9]\ntype=wroker\nhost=localhost\n\n[x]\nhost=localhost\n",
       );
       const check = await weir("check", ...c);
       assert.notEqual(check.code, 0);
@@ -89,7 +110,7 @@ Deno.test({
       assert.match(check.err, /\[x\]/);
       const refused = await weir("deploy", ...c);
       assert.notEqual(refused.code, 0);
-      await Deno.writeTextFile(`${config.dir}/node.cfg`, NODE_CFG(3));
+      await Deno.writeTextFile(`${config.dir}/node.cfg`, NODE_CFG(4));
 
       // kill -9 of the manager: its nodes go with it; cron brings the cluster back.
       Deno.kill(after.get("manager")!, "SIGKILL");
@@ -101,7 +122,7 @@ Deno.test({
       const cron = await weir("cron", ...c);
       assert.equal(cron.code, 0, cron.err);
       assert.match(cron.err, /should be running but is not; starting it/);
-      assert.equal(pids(cron.out).size, 6);
+      assert.equal(pids(cron.out).size, 7);
       const again = await weir("cron", ...c);
       assert.equal(again.code, 0, "cron is safe to run again");
       assert.match(
