@@ -47,6 +47,8 @@ export interface NodeSpec {
   /** Absolute paths (relative ones resolve against SiteDir). */
   readonly auxScripts: readonly string[];
   readonly zoneId?: string;
+  /** node.cfg's `websocket_port`: this node's own WebSocket entry point. */
+  readonly webSocketPort?: number;
   /** The node.cfg section it came from. */
   readonly section: string;
 }

@@ -74,6 +74,8 @@ export interface NodeDraft {
   readonly auxScripts: readonly string[];
   /** RFC 4007 zone of a link-local IPv6 host address. */
   readonly zoneId?: string;
+  /** weir's `websocket_port`: this node serves its own WebSocket entry point there. */
+  readonly webSocketPort?: number;
   /** The node.cfg section it came from, and that section's line. */
   readonly section: string;
   readonly line: number;
@@ -166,6 +168,7 @@ const KNOWN_KEYS = [
   "af_packet_enable_hw_timestamping",
   "af_packet_link_type",
   "af_packet_checksum_validation_mode",
+  "websocket_port",
 ] as const;
 
 const PAGE_SIZE = 4096;
@@ -193,6 +196,7 @@ const FANOUT_MODE = oneOf(
   Object.keys(FANOUT_MODES) as (keyof typeof FANOUT_MODES)[],
   "af_packet::",
 );
+const WEBSOCKET_PORT = integer(1, 65535, "a TCP port from 1 to 65535");
 const LINK_TYPE = integer(0, 0xffff, "a link-layer type number (1 is Ethernet)");
 const CHECKSUM_MODE = oneOf(
   Object.keys(CHECKSUM_MODES) as (keyof typeof CHECKSUM_MODES)[],
@@ -267,6 +271,14 @@ class SectionParser {
       );
     }
     const zoneId = reader.entry("zone_id")?.value;
+    const webSocketPort = reader.read("websocket_port", WEBSOCKET_PORT);
+    const procs = reader.entry("lb_procs")?.value;
+    if (webSocketPort !== undefined && procs !== undefined && procs.trim() !== "1") {
+      reader.report(
+        reader.entry("websocket_port")!,
+        "cannot be shared by the lb_procs processes of one section: give a single node its entry point",
+      );
+    }
     const pins = reader.read("pin_cpus", CPU_LIST) ?? [];
     const common: Common = {
       host: host ?? "",
@@ -274,6 +286,7 @@ class SectionParser {
       envVars: reader.read("env_vars", ENV_VARS) ?? Object.freeze({}),
       auxScripts: Object.freeze(splitList(reader.entry("aux_scripts")?.value ?? "")),
       ...(zoneId === undefined ? {} : { zoneId }),
+      ...(webSocketPort === undefined ? {} : { webSocketPort }),
       section: name,
       line,
     };

@@ -471,3 +471,29 @@ Deno.test("several problems in one file are all reported, in line order", () => 
     'node.cfg:16: af_packet_fanout_mode must be one of FANOUT_HASH|FANOUT_QM|FANOUT_CPU|FANOUT_LB|FANOUT_ROLLOVER|FANOUT_RND: current value is "FANOUT_MAYBE"',
   ]);
 });
+
+Deno.test("websocket_port gives one node its own WebSocket entry point; lb_procs sections cannot share one", () => {
+  const { cfg: ok, problems } = parse(cfg({
+    manager: MANAGER,
+    "proxy-1": { type: "proxy", host: "localhost", websocket_port: "27800" },
+  }));
+  assert.deepEqual(problems, []);
+  assert.equal(ok.nodes.find((n) => n.name === "proxy-1")?.webSocketPort, 27800);
+  const shared = problemsOf(cfg({
+    manager: MANAGER,
+    worker: {
+      type: "worker",
+      host: "localhost",
+      interface: "eth0",
+      lb_method: "af_packet",
+      lb_procs: "2",
+      websocket_port: "27800",
+    },
+  }));
+  assert.equal(shared.length, 1);
+  assert.match(shared[0]!, /websocket_port.*cannot be shared by the lb_procs processes/);
+  assert.match(
+    problemsOf(cfg({ manager: { ...MANAGER, websocket_port: "http" } }))[0]!,
+    /websocket_port must be a TCP port/,
+  );
+});

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { killLeftovers, WeirProcess, writeConfig } from "./harness.ts";
+import { findFreePortRange, killLeftovers, WeirProcess, writeConfig } from "./harness.ts";
 
 const CLIENT = new URL("./ws_client.py", import.meta.url).pathname;
 
@@ -71,14 +71,17 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
+    const base = findFreePortRange(2);
     const config = await writeConfig({
       nodeCfg:
         "[manager]\ntype=manager\nhost=localhost\n\n[logger]\ntype=logger\nhost=localhost\n\n" +
+        `[proxy-1]\ntype=proxy\nhost=localhost\nwebsocket_port=${base}\n\n` +
         "[worker-1]\ntype=worker\nhost=localhost\ninterface=lo\n",
       site: { "ws.js": SITE },
     });
     const manager = new WeirProcess(["--role", "manager", "--config", config.dir]);
     let client: Client | undefined;
+    let viaProxy: Client | undefined;
     try {
       await manager.waitForLine((l) => l.startsWith('{"weir":"ready","node":"manager"'), "ready");
       // writeConfig puts WebSocketPort at ZeekPort + 19.
@@ -89,6 +92,12 @@ Deno.test({
       const ack = JSON.parse((await client.recv()).text as string);
       assert.equal(ack.type, "ack");
       assert.match(ack.endpoint, /-websocket-\d+$/);
+      // A second client on the proxy's own entry point (node.cfg's websocket_port).
+      viaProxy = new Client(`ws://127.0.0.1:${base}/v1/messages/json`);
+      assert.equal((await viaProxy.next()).event, "open");
+      await viaProxy.command({ op: "send", text: JSON.stringify(["weir.ws."]) });
+      const proxyAck = JSON.parse((await viaProxy.recv()).text as string);
+      assert.match(proxyAck.endpoint, /^zeromq_proxy-1_.*-websocket-\d+$/);
       const poke = {
         type: "data-message",
         topic: "zeek.cluster.node.worker-1.",
@@ -117,8 +126,12 @@ Deno.test({
         { "@data-type": "string", data: "worker-1" },
         { "@data-type": "count", data: 42 },
       ]);
+      const atProxy = await viaProxy.recv(10);
+      assert.equal(atProxy.event, "message", "the proxy's client sees the worker's answer too");
+      assert.equal(JSON.parse(atProxy.text as string).topic, "weir.ws.out");
     } finally {
       await client?.close();
+      await viaProxy?.close();
       await manager.stop();
       await killLeftovers(config.dir);
       await Deno.remove(config.dir, { recursive: true });

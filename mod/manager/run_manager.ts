@@ -10,13 +10,9 @@ import type { Layout, NodeSpec } from "../../config/mod.ts";
 import { ZmqContext, ZmqForwarder } from "../../ffi/libzmq.ts";
 import type { Reporter } from "../logger.ts";
 import { linkCurrentLogs } from "../log/cluster_logging.ts";
-import { Bus } from "../bus/bus.ts";
-import { startWebSocketApi } from "../api/websocket/mod.ts";
-import { webSocketSamples } from "../api/metrics/mod.ts";
 import { startControlServer } from "../api/control/control_server.ts";
 import { ensureControlToken } from "../api/control/token.ts";
 import { createManagerControl } from "./control_handlers.ts";
-import type { NodeContext } from "../runtime/node_context.ts";
 import { forwarderEndpoints, openNode } from "../runtime/node_context.ts";
 import { announceReady } from "../runtime/readiness.ts";
 import { aborted } from "../runtime/shutdown.ts";
@@ -84,12 +80,9 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     shutdown: options.shutdown,
     zmq,
     onFatal: options.onFatal,
+    insecureWebSocket: options.insecureWebSocket ?? false,
   });
   stack.use(node);
-
-  if (layout.settings.useWebSocket) {
-    stack.use(await openWebSocketApi(zmq, node, options.insecureWebSocket ?? false));
-  }
 
   const startedAt = new Date();
   const managerState = (): ChildState => ({
@@ -146,53 +139,4 @@ export async function runManager(options: ManagerOptions): Promise<void> {
   announceReady(self.name, "manager", options.nodeId);
   await aborted(options.shutdown);
   reporter.info(`stopping (${options.shutdown.reason})`);
-}
-
-/**
- * Zeek's WebSocket API on the manager. It has a bus connection of its own:
- * a bus drops messages carrying its own node id, and the manager's own
- * publications must still reach the clients.
- */
-async function openWebSocketApi(
-  zmq: ZmqContext,
-  node: NodeContext,
-  insecure: boolean,
-): Promise<AsyncDisposable> {
-  const settings = node.layout.settings;
-  const endpoints = forwarderEndpoints(node.layout);
-  const bus = Bus.open(zmq, {
-    nodeId: `${node.nodeId}-websocket`,
-    connectXpub: endpoints.xsub,
-    connectXsub: endpoints.xpub,
-    ipv6: endpoints.ipv6,
-  }, (error) => node.reporter.error(`WebSocket bus failed: ${error}`));
-  try {
-    const api = await startWebSocketApi({
-      bus,
-      events: node.cluster.events.argTypes,
-      host: settings.webSocketHost,
-      port: settings.webSocketPort,
-      handshakeTimeoutMs: settings.webSocketTimeoutSec * 1000,
-      maxConnections: settings.webSocketMaxConnections,
-      maxQueuedMessages: settings.webSocketQueueSize,
-      insecure,
-      ...(settings.webSocketTokenFile === "" ? {} : { tokenFile: settings.webSocketTokenFile }),
-      ...(settings.webSocketTlsCert === ""
-        ? {}
-        : { tlsCertFile: settings.webSocketTlsCert, tlsKeyFile: settings.webSocketTlsKey }),
-    });
-    bus.start();
-    node.reporter.info(`WebSocket API on ${api.url}`);
-    const removeSource = node.metrics?.addSource(() => webSocketSamples(api.snapshot()));
-    return {
-      async [Symbol.asyncDispose]() {
-        removeSource?.();
-        await api.close();
-        await bus.close();
-      },
-    };
-  } catch (error) {
-    await bus.close();
-    throw error;
-  }
 }

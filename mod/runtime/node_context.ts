@@ -5,6 +5,7 @@
  * @module
  */
 
+import { openWebSocketEntry, webSocketPortOf } from "./websocket_entry.ts";
 import { BUILT_IN, type Layout, loadLayout, type NodeSpec } from "../../config/mod.ts";
 import { ZmqContext } from "../../ffi/libzmq.ts";
 import { Bus } from "../bus/bus.ts";
@@ -64,6 +65,8 @@ export async function openNode(options: {
   shutdown: AbortSignal;
   zmq?: ZmqContext;
   onFatal: (error: unknown) => void;
+  /** `--insecure-websocket`: allow a non-loopback WebSocket without token file or TLS. */
+  insecureWebSocket?: boolean;
 }): Promise<NodeContext> {
   const { layout, self, nodeId, reporter } = options;
   const zmq = options.zmq ?? new ZmqContext();
@@ -100,7 +103,8 @@ export async function openNode(options: {
   );
   await cluster.start();
   let closed = false;
-  return {
+  let webSocket: AsyncDisposable | undefined;
+  const context: NodeContext = {
     layout,
     self,
     nodeId,
@@ -115,6 +119,7 @@ export async function openNode(options: {
     async [Symbol.asyncDispose]() {
       if (closed) return;
       closed = true;
+      await webSocket?.[Symbol.asyncDispose]();
       cluster.close();
       await metrics?.close();
       await logging[Symbol.asyncDispose]();
@@ -122,6 +127,22 @@ export async function openNode(options: {
       if (options.zmq === undefined) await zmq.close();
     },
   };
+  const webSocketPort = webSocketPortOf(context);
+  if (webSocketPort !== undefined) {
+    try {
+      webSocket = await openWebSocketEntry(
+        zmq,
+        context,
+        endpoints,
+        webSocketPort,
+        options.insecureWebSocket ?? false,
+      );
+    } catch (error) {
+      await context[Symbol.asyncDispose]();
+      throw error;
+    }
+  }
+  return context;
 }
 
 /**
