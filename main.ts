@@ -49,6 +49,7 @@ Usage:
   weir status|nodes|netstats|cron [--config DIR]
   weir start|stop|restart [NODE…] [--config DIR]
   weir deploy [--config DIR]          apply a changed node.cfg: only changed nodes restart
+  weir print ID [--config DIR]        the value of ID on every node (zeekctl print)
   weir -r FILE [-C] [--workers N] [-f FILTER] [--json]
                                       analyse a pcap/pcapng trace like zeek -r: conn.log
                                       goes to the current directory

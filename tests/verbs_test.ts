@@ -69,6 +69,16 @@ Deno.test({
       assert.match(netstats.out, /^worker-1: \d+\.\d+ recvd=\d+ dropped=\d+ link=\d+$/m);
       assert.match(netstats.out, /^worker-2: /m);
 
+      const print = await weir("print", "Site::local_nets", ...c);
+      assert.equal(print.code, 0, print.err);
+      const printed = print.out.trim().split("\n").sort();
+      assert.equal(printed.length, 5, print.out);
+      assert.match(
+        printed.find((l) => l.startsWith("worker-2:"))!,
+        /^worker-2: \[.*"10\.0\.0\.0\/8".*\]$/,
+      );
+      assert.match((await weir("print", "No::such_id", ...c)).out, /^manager: <unknown id>$/m);
+
       // lb_procs 2 → 3: exactly one new worker, every other process untouched.
       await Deno.writeTextFile(`${config.dir}/node.cfg`, NODE_CFG(3));
       const deploy = await weir("deploy", ...c);

@@ -33,6 +33,9 @@ const CLUSTER_EVENTS: readonly (readonly [string, readonly (readonly [string, Ze
   // zeekctl's netstats, as Zeek's Control framework names them.
   ["Control::net_stats_request", []],
   ["Control::net_stats_response", [["s", T.string]]],
+  // zeekctl's print <id>.
+  ["Control::id_value_request", [["id", T.string]]],
+  ["Control::id_value_response", [["id", T.string], ["val", T.string]]],
 ];
 
 /** A peer as this node knows it. */
@@ -80,6 +83,7 @@ export class Cluster implements Disposable {
   #bus: Bus;
   #reporter: Reporter;
   #clusterLog: ((message: string) => void) | undefined;
+  readonly #ids = new Map<string, () => unknown>();
   #lookupNode: ((name: string) => Promise<NodeSpec | undefined>) | undefined;
   #writer = new ByteWriter();
   #peers = new Map<string, { type: NodeType; id: string | undefined }>();
@@ -113,6 +117,12 @@ export class Cluster implements Disposable {
       (name, id) => this.#onZmqHello(String(name), String(id)),
     );
     this.events.on("Cluster::hello", (name, id) => this.#onHello(String(name), String(id)));
+    this.events.on("Control::id_value_request", (id) => this.#answerIdRequest(String(id)));
+    this.exportId("Cluster::node", () => this.self.name);
+    this.exportId("Cluster::local_node_type", () => this.self.type);
+    this.exportId("Cluster::node_id", () => this.nodeId);
+    this.exportId("Site::local_nets", () => this.layout.localNets.map((n) => n.cidr));
+    this.exportId("Cluster::nodes", () => Object.fromEntries(this.peers().map((p) => [p.name, p])));
     this.#bus.onMessage((message) => this.#onMessage(message));
     this.#bus.onSubscriptionChange((topic, subscribed) =>
       this.#onSubscriptionChange(topic, subscribed)
@@ -152,6 +162,31 @@ export class Cluster implements Disposable {
     this.#bus.subscribe(nodeTopic(this.self.name));
     await this.#bus.ready();
     this.#expiryTimer = setInterval(() => this.#expireHandshakes(), 1000);
+  }
+
+  /**
+   * Makes `id` answerable to `weir print <id>` (zeekctl's print); `value`
+   * is read at the time of the question.
+   */
+  exportId(id: string, value: () => unknown): void {
+    this.#ids.set(id, value);
+  }
+
+  /** `<node>: <value as JSON>`, as `weir print` shows it. */
+  idValue(id: string): string {
+    const value = this.#ids.get(id);
+    let text: string;
+    try {
+      text = value === undefined ? "<unknown id>" : JSON.stringify(value()) ?? "<unset>";
+    } catch (error) {
+      text = `<error: ${error instanceof Error ? error.message : error}>`;
+    }
+    return `${this.self.name}: ${text}`;
+  }
+
+  #answerIdRequest(id: string): void {
+    const manager = nodeTopic(this.layout.manager.name);
+    this.publish(manager, "Control::id_value_response", id, this.idValue(id));
   }
 
   /** Where the lines Zeek writes to cluster.log go ("got hello from …"). */

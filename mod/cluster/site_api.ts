@@ -69,6 +69,8 @@ export interface SiteApi {
   nodeIdTopic(id: string): string;
   nodeTypeTopic(type: NodeType): string;
   nodeIdToNode(id: string): string | undefined;
+  /** Makes a value answerable to `weir print <id>` (zeekctl's print). */
+  exportId(id: string, value: () => unknown): void;
   readonly log: SiteLogApi;
 }
 
@@ -117,6 +119,7 @@ export function createSiteApi(cluster: Cluster, logs: LogRegistry): SiteApi {
     nodeIdTopic,
     nodeTypeTopic,
     nodeIdToNode: (id) => cluster.nodeIdToNode(id),
+    exportId: (id, value) => cluster.exportId(id, value),
     log,
   };
   return Object.freeze(api);

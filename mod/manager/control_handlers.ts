@@ -36,6 +36,10 @@ export function createManagerControl(options: ManagerControlOptions): ControlHan
   let layout = node.layout;
   let cronRunning: Promise<unknown> | undefined;
   const netstatsReplies: string[] = [];
+  const idReplies: string[] = [];
+  node.cluster.on("Control::id_value_response", (_id, val) => {
+    idReplies.push(String(val));
+  });
   node.cluster.on("Control::net_stats_response", (s) => {
     netstatsReplies.push(String(s));
   });
@@ -113,6 +117,21 @@ export function createManagerControl(options: ManagerControlOptions): ControlHan
         await new Promise((r) => setTimeout(r, 20));
       }
       return { workers: workers.length, replies: [...netstatsReplies].sort() };
+    },
+    async print(id) {
+      if (id === "") {
+        throw new ControlRequestError("print needs an id, e.g. weir print Site::local_nets");
+      }
+      idReplies.length = 0;
+      const peers = node.cluster.peers().filter((p) => p.id !== undefined);
+      for (const type of ["logger", "proxy", "worker"] as const) {
+        node.cluster.publish(nodeTypeTopic(type), "Control::id_value_request", id);
+      }
+      const deadline = Date.now() + NETSTATS_TIMEOUT_MS;
+      while (idReplies.length < peers.length && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return { nodes: peers.length + 1, replies: [node.cluster.idValue(id), ...idReplies.sort()] };
     },
     shutdown() {
       setTimeout(() => options.requestStop(), 10);

@@ -18,6 +18,8 @@ export interface ControlHandlers {
   deploy(): Promise<unknown>;
   cron(): Promise<unknown>;
   netstats(): Promise<unknown>;
+  /** zeekctl's print: the value of `id` on every node. */
+  print(id: string): Promise<unknown>;
   /** Stops the whole cluster (manager included) after answering. */
   shutdown(): Promise<unknown>;
 }
@@ -44,7 +46,17 @@ export interface ControlServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-const VERBS = ["status", "start", "stop", "restart", "deploy", "cron", "netstats", "shutdown"];
+const VERBS = [
+  "status",
+  "start",
+  "stop",
+  "restart",
+  "deploy",
+  "cron",
+  "netstats",
+  "print",
+  "shutdown",
+];
 
 /** Starts the control server. */
 export function startControlServer(options: ControlServerOptions): ControlServer {
@@ -83,6 +95,8 @@ export function startControlServer(options: ControlServerOptions): ControlServer
         ? await h.stop(nodes)
         : verb === "restart"
         ? await h.restart(nodes)
+        : verb === "print"
+        ? await h.print(nodes[0] ?? "")
         : await h[verb as "status" | "deploy" | "cron" | "netstats" | "shutdown"]();
       return Response.json(result ?? {});
     } catch (error) {

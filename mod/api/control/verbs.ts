@@ -21,6 +21,7 @@ export const VERBS = [
   "deploy",
   "cron",
   "netstats",
+  "print",
 ] as const;
 export type Verb = (typeof VERBS)[number];
 
@@ -67,6 +68,17 @@ export async function runVerb(verb: Verb, nodes: readonly string[], ctx: VerbCon
     }
     case "cron":
       return await cron(ctx);
+    case "print": {
+      if (nodes.length !== 1) {
+        ctx.err("weir: print takes one id, e.g. weir print Site::local_nets");
+        return 2;
+      }
+      const reply = await controlRequest(ctx.layout, "print", nodes, WAIT_MS);
+      if (reply === undefined) return notRunning(ctx, 1);
+      if (!reply.ok) return printReply(ctx, reply);
+      for (const line of reply.body.replies as string[]) ctx.out(line);
+      return 0;
+    }
     case "netstats": {
       const reply = await controlRequest(ctx.layout, "netstats", undefined, WAIT_MS);
       if (reply === undefined) return notRunning(ctx, 1);
