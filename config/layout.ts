@@ -143,17 +143,18 @@ async function resolveHosts(
 function assemble(
   source: string,
   settings: WeirSettings,
-  drafts: readonly NodeDraft[],
+  given: readonly NodeDraft[],
   addresses: ReadonlyMap<string, string>,
   localNets: readonly LocalNet[],
   files: { readonly nodes: string; readonly settings: string },
   problems: Problems,
 ): Layout {
+  const drafts = separateFanoutGroups(given, addresses);
   const controlPort = settings.zeekPort + 2;
   let nextPort = controlPort + 1;
   let nextMetricsPort = settings.metricsPort;
   const nodes = drafts.map((draft): NodeSpec => {
-    const { line: _line, auxScripts, envVars, ...rest } = draft;
+    const { line: _line, fanoutIdGiven: _given, auxScripts, envVars, ...rest } = draft;
     return Object.freeze({
       ...rest,
       address: addresses.get(draft.host) ?? "",
@@ -233,6 +234,41 @@ const FANOUT_MODE_NAMES: Readonly<Record<string, string>> = {
  * kernel refuses (EINVAL) a socket that joins it on another device or with
  * another mode or defrag flag. Zeek finds out at start-up; weir says so now.
  */
+/**
+ * Two interfaces get two fanout groups: a section that did not choose its
+ * af_packet_fanout_id gets the default (23) unless another device on its
+ * host already has that group, then the next free id. The kernel refuses
+ * one group id on two devices, so Zeek's fixed default would fail there.
+ * Ids a section chose itself are kept, and checked below.
+ */
+function separateFanoutGroups(
+  drafts: readonly NodeDraft[],
+  addresses: ReadonlyMap<string, string>,
+): NodeDraft[] {
+  const taken = new Map<string, string>(); // host#id → device
+  const hostOf = (d: NodeDraft) => addresses.get(d.host) ?? d.host;
+  const inGroup = (d: NodeDraft) => d.capture?.method === "af_packet" && d.afPacket.enableFanout;
+  for (const d of drafts) {
+    if (!inGroup(d) || !d.fanoutIdGiven) continue;
+    const key = `${hostOf(d)}#${d.afPacket.fanoutId}`;
+    if (!taken.has(key)) taken.set(key, d.capture!.device);
+  }
+  return drafts.map((d) => {
+    if (!inGroup(d) || d.fanoutIdGiven) return d;
+    const device = d.capture!.device;
+    for (let id = d.afPacket.fanoutId; id <= 0xffff; id++) {
+      const key = `${hostOf(d)}#${id}`;
+      const holder = taken.get(key);
+      if (holder !== undefined && holder !== device) continue;
+      taken.set(key, device);
+      return id === d.afPacket.fanoutId
+        ? d
+        : Object.freeze({ ...d, afPacket: Object.freeze({ ...d.afPacket, fanoutId: id }) });
+    }
+    return d;
+  });
+}
+
 function checkFanoutGroups(
   drafts: readonly NodeDraft[],
   addresses: ReadonlyMap<string, string>,

@@ -213,29 +213,37 @@ Deno.test("problems in all three files come in one ConfigError, and nothing is r
   );
 });
 
-Deno.test("two interfaces in one fanout group are refused; distinct ids, hosts or fanout off are fine", async () => {
+Deno.test("two interfaces get two fanout groups; one id chosen for two devices is refused", async () => {
   const twoSections = MANAGER +
     "[a]\ntype=worker\nhost=localhost\ninterface=eth0\nlb_method=af_packet\nlb_procs=2\n" +
     "[b]\ntype=worker\nhost=127.0.0.1\ninterface=eth1\nlb_method=af_packet\nlb_procs=2\n";
-  assert.deepEqual(await problemsOf({ "node.cfg": twoSections }), [
-    "node.cfg:10: [b] captures on eth1 and [a] at line 4 on eth0, both with af_packet_fanout_id 23 on host 127.0.0.1, but a fanout group spans one device only (the kernel refuses it with EINVAL): give [b] its own group, e.g. af_packet_fanout_id=24",
+  await withConfig({ "node.cfg": twoSections }, async (dir) => {
+    const ids = (await loadLayout(dir)).nodes.filter((n) => n.type === "worker")
+      .map((n) => `${n.name}:${n.capture?.device}:${n.afPacket.fanoutId}`);
+    assert.deepEqual(ids, ["a-1:eth0:23", "a-2:eth0:23", "b-1:eth1:24", "b-2:eth1:24"]);
+  });
+  const chosen = twoSections.replace("lb_procs=2\n[b]", "lb_procs=2\naf_packet_fanout_id=23\n[b]") +
+    "af_packet_fanout_id=23\n";
+  assert.deepEqual(await problemsOf({ "node.cfg": chosen }), [
+    "node.cfg:11: [b] captures on eth1 and [a] at line 4 on eth0, both with af_packet_fanout_id 23 on host 127.0.0.1, but a fanout group spans one device only (the kernel refuses it with EINVAL): give [b] its own group, e.g. af_packet_fanout_id=24",
   ]);
-  const fixes = [
-    `${twoSections}af_packet_fanout_id=24\n`,
-    `${twoSections}af_packet_enable_fanout=0\n`,
-    twoSections.replace("interface=eth1", "interface=eth0"),
-  ];
-  for (const fixed of fixes) {
+  // An id one section chose is kept; the other moves out of its way.
+  await withConfig({ "node.cfg": twoSections + "af_packet_fanout_id=23\n" }, async (dir) => {
+    const b1 = (await loadLayout(dir)).nodes.find((n) => n.name === "b-1")!;
+    const a1 = (await loadLayout(dir)).nodes.find((n) => n.name === "a-1")!;
+    assert.equal(b1.afPacket.fanoutId, 23);
+    assert.equal(a1.afPacket.fanoutId, 24);
+  });
+  for (
+    const fixed of [
+      `${twoSections}af_packet_enable_fanout=0\n`,
+      twoSections.replace("interface=eth1", "interface=eth0"),
+    ]
+  ) {
     await withConfig({ "node.cfg": fixed }, async (dir) => {
       assert.equal((await loadLayout(dir)).nodes.length, 5, fixed);
     });
   }
-  await withConfig({
-    "node.cfg": MANAGER +
-      "[a]\ntype=worker\nhost=127.0.0.2\ninterface=eth0\n[b]\ntype=worker\nhost=127.0.0.3\ninterface=eth1\n",
-  }, async (dir) => {
-    assert.equal((await loadLayout(dir)).nodes.length, 3);
-  });
   assert.deepEqual(
     await problemsOf({
       "node.cfg": MANAGER +
@@ -248,16 +256,15 @@ Deno.test("two interfaces in one fanout group are refused; distinct ids, hosts o
   );
 });
 
-Deno.test("lb_method=interfaces with fanout forced on is refused with the way out", async () => {
-  assert.deepEqual(
-    await problemsOf({
-      "node.cfg": MANAGER +
-        "[tap]\ntype=worker\nhost=localhost\nlb_method=interfaces\nlb_procs=2\nlb_interfaces=eth1,eth2\naf_packet_enable_fanout=T\n",
-    }),
-    [
-      "node.cfg:4: [tap] puts eth1 and eth2 into fanout group 23, but a fanout group spans one device only (the kernel refuses it with EINVAL): set af_packet_enable_fanout=0, as each process has its device to itself",
-    ],
-  );
+Deno.test("lb_method=interfaces with fanout forced on gives each interface its own group", async () => {
+  await withConfig({
+    "node.cfg": MANAGER +
+      "[tap]\ntype=worker\nhost=localhost\nlb_method=interfaces\nlb_procs=2\nlb_interfaces=eth1,eth2\naf_packet_enable_fanout=T\n",
+  }, async (dir) => {
+    const ids = (await loadLayout(dir)).nodes.filter((n) => n.type === "worker")
+      .map((n) => `${n.capture?.device}:${n.afPacket.fanoutId}`);
+    assert.deepEqual(ids, ["eth1:23", "eth2:24"]);
+  });
 });
 
 Deno.test("an unreadable file is a problem too", async () => {

@@ -74,6 +74,8 @@ export interface NodeDraft {
   readonly auxScripts: readonly string[];
   /** RFC 4007 zone of a link-local IPv6 host address. */
   readonly zoneId?: string;
+  /** The section set af_packet_fanout_id itself (weir picks distinct ids for the rest). */
+  readonly fanoutIdGiven?: boolean;
   /** weir's `websocket_port`: this node serves its own WebSocket entry point there. */
   readonly webSocketPort?: number;
   /** The node.cfg section it came from, and that section's line. */
@@ -272,6 +274,7 @@ class SectionParser {
     }
     const zoneId = reader.entry("zone_id")?.value;
     const webSocketPort = reader.read("websocket_port", WEBSOCKET_PORT);
+    const fanoutIdGiven = reader.entry("af_packet_fanout_id") !== undefined;
     const procs = reader.entry("lb_procs")?.value;
     if (webSocketPort !== undefined && procs !== undefined && procs.trim() !== "1") {
       reader.report(
@@ -287,6 +290,7 @@ class SectionParser {
       auxScripts: Object.freeze(splitList(reader.entry("aux_scripts")?.value ?? "")),
       ...(zoneId === undefined ? {} : { zoneId }),
       ...(webSocketPort === undefined ? {} : { webSocketPort }),
+      ...(fanoutIdGiven ? { fanoutIdGiven } : {}),
       section: name,
       line,
     };
