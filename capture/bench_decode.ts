@@ -55,3 +55,22 @@ export async function benchReadDecodeHash(
 export function benchDigest(): number {
   return sink;
 }
+
+/**
+ * Seconds `tcpdump -r path -w /dev/null` takes: the reference the capture
+ * benchmarks print next to their own figures. Undefined without tcpdump.
+ */
+export async function timeTcpdump(path: string): Promise<number | undefined> {
+  const start = performance.now();
+  try {
+    const out = await new Deno.Command("tcpdump", {
+      args: ["-r", path, "-w", "/dev/null"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    if (!out.success) return undefined;
+  } catch {
+    return undefined;
+  }
+  return (performance.now() - start) / 1000;
+}

@@ -118,7 +118,12 @@ export {
   generateTraceBytes,
   type TraceTruth,
 } from "./generate.ts";
-export { type BenchOptions, benchReadDecodeHash, type BenchResult } from "./bench_decode.ts";
+export {
+  type BenchOptions,
+  benchReadDecodeHash,
+  type BenchResult,
+  timeTcpdump,
+} from "./bench_decode.ts";
 export {
   type AfPacketChecksumMode,
   type AfPacketFanoutMode,

@@ -9,6 +9,7 @@
  *   deno run -A scripts/bench_bus.ts ROLE XSUB XPUB MODE N   (internal)
  */
 
+import { lineReader } from "./_lines.ts";
 import { yieldToEventLoop, ZMQ_OPTION, ZmqContext, ZmqForwarder } from "../ffi/libzmq.ts";
 import { ByteWriter, decodeEvent, encodeEvent } from "../mod/bus/broker_bin.ts";
 import { Bus } from "../mod/bus/bus.ts";
@@ -264,21 +265,7 @@ async function runPair(
     stderr: "inherit",
   })
     .spawn();
-  const reader = receiverProc.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  const nextLine = async (): Promise<string> => {
-    for (;;) {
-      const nl = buffered.indexOf("\n");
-      if (nl >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        return line;
-      }
-      const { value, done } = await reader.read();
-      if (done) throw new Error("the receiver exited early");
-      buffered += value;
-    }
-  };
+  const nextLine = lineReader(receiverProc.stdout, "the receiver");
   await nextLine();
   const senderProc = new Deno.Command(senderCmd[0]!, {
     args: senderCmd.slice(1),

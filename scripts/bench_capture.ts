@@ -6,25 +6,10 @@
  * @module
  */
 
-import { benchReadDecodeHash } from "../capture/bench_decode.ts";
+import { benchReadDecodeHash, timeTcpdump } from "../capture/bench_decode.ts";
 import { generateTrace } from "../capture/generate.ts";
 
 const PACKETS = Number(Deno.env.get("WEIR_BENCH_PACKETS") ?? 2_000_000);
-
-async function tcpdumpSeconds(path: string): Promise<number | undefined> {
-  const start = performance.now();
-  try {
-    const out = await new Deno.Command("tcpdump", {
-      args: ["-r", path, "-w", "/dev/null"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    if (!out.success) return undefined;
-  } catch {
-    return undefined;
-  }
-  return (performance.now() - start) / 1000;
-}
 
 /** Runs P1 and returns its table rows. */
 export async function benchCapture(): Promise<string[]> {
@@ -37,7 +22,7 @@ export async function benchCapture(): Promise<string[]> {
     await benchReadDecodeHash(path, { checksums: false });
     const checked = await benchReadDecodeHash(path);
     const unchecked = await benchReadDecodeHash(path, { checksums: false });
-    const tcpdump = await tcpdumpSeconds(path);
+    const tcpdump = await timeTcpdump(path);
     const tcpdumpPps = tcpdump === undefined ? undefined : checked.packets / tcpdump;
     const ratio = (pps: number) =>
       tcpdumpPps === undefined ? "" : `  ${(pps / tcpdumpPps).toFixed(2)} × tcpdump`;

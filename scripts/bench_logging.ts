@@ -8,6 +8,7 @@
  *   deno run -A scripts/bench_logging.ts logger|sender ENDPOINT N DIR   (internal)
  */
 
+import { lineReader } from "./_lines.ts";
 import { ZmqContext } from "../ffi/libzmq.ts";
 import { benchAsciiWriter, connLikeRows, connLikeStream } from "../mod/log/bench_writer.ts";
 import { LogReceiver } from "../mod/log/log_receiver.ts";
@@ -83,21 +84,7 @@ export async function benchLogging(): Promise<string[]> {
         stderr: "inherit",
       }).spawn();
     const loggerProc = run("logger", "tcp://127.0.0.1:*");
-    const lines = loggerProc.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let buffered = "";
-    const nextLine = async (): Promise<string> => {
-      for (;;) {
-        const nl = buffered.indexOf("\n");
-        if (nl >= 0) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          return line;
-        }
-        const { value, done } = await lines.read();
-        if (done) throw new Error("the bench logger exited early");
-        buffered += value;
-      }
-    };
+    const nextLine = lineReader(loggerProc.stdout, "the bench logger");
     const { endpoint } = JSON.parse(await nextLine());
     let peakRss = 0;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssKiB(loggerProc.pid))), 50);

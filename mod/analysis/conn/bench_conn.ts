@@ -18,6 +18,7 @@ import {
   OUTCOME_IP,
   TCP_ACK,
   TCP_SYN,
+  timeTcpdump,
 } from "../../../capture/mod.ts";
 import { analyzeTrace } from "./trace_job.ts";
 import { ConnTracker } from "./tracker.ts";
@@ -91,21 +92,6 @@ export async function measureConnThroughput(
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-async function timeTcpdump(path: string): Promise<number | undefined> {
-  const start = performance.now();
-  try {
-    const out = await new Deno.Command("tcpdump", {
-      args: ["-r", path, "-w", "/dev/null"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    if (!out.success) return undefined;
-  } catch {
-    return undefined;
-  }
-  return (performance.now() - start) / 1000;
 }
 
 /**
