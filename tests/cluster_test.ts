@@ -105,6 +105,7 @@ Deno.test({
         assert.equal(res.status, 200);
         assert.match(text, new RegExp(`^weir_version_info\\{.*node="${node}"\\} 1$`, "m"));
         assert.match(text, /^zeek_cluster_core_incoming_events_total\{node="[^"]+"\} \d+$/m);
+        await promtoolAccepts(text, node);
       }
       const sd = await (await fetch(`http://127.0.0.1:${config.metricsPort}/services.json`)).json();
       assert.equal(sd[0].targets.length, NODES.length);
@@ -253,3 +254,25 @@ Deno.test({
     }
   },
 });
+
+/** `promtool check metrics` (Debian's prometheus package) accepts the exposition, when installed. */
+async function promtoolAccepts(text: string, node: string): Promise<void> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("promtool", {
+      args: ["check", "metrics"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch {
+    console.error("cluster_test: promtool not installed, exposition check skipped");
+    return;
+  }
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(text));
+  await writer.close();
+  const out = await child.output();
+  const said = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert.ok(out.success, `promtool rejects ${node}'s /metrics: ${said}`);
+}
