@@ -136,6 +136,12 @@ export async function runManager(options: ManagerOptions): Promise<void> {
   }));
   if (!options.shutdown.aborted) await supervisor.startAll();
   options.printStatus(formatStatusTable([managerState(), ...supervisor.states()]));
+  reporter.info(
+    `logs in ${layout.settings.logDir}/current` +
+      (self.metricsPort === undefined
+        ? ""
+        : `, metrics on http://${layout.settings.metricsAddress}:${self.metricsPort}/metrics`),
+  );
   announceReady(self.name, "manager", options.nodeId);
   await aborted(options.shutdown);
   reporter.info(`stopping (${options.shutdown.reason})`);
