@@ -313,6 +313,15 @@ export async function benchBus(): Promise<string[]> {
 
   const latencyN = LATENCY_RATE * LATENCY_SECONDS;
   const latencySent = latencyN + LATENCY_WARMUP;
+  // Latency first, on a quiet forwarder (the throughput floods leave it busy for a while).
+  const rawLatency = await runPair(
+    deno("raw-receiver", "latency", latencySent),
+    deno("raw-sender", "latency", latencySent),
+  );
+  const latency = await runPair(
+    deno("receiver", "latency", latencySent),
+    deno("sender", "latency", latencySent),
+  );
   const rawFfi = await runPair(
     deno("raw-receiver", "throughput", THROUGHPUT_EVENTS),
     deno("raw-sender", "throughput", THROUGHPUT_EVENTS),
@@ -324,14 +333,6 @@ export async function benchBus(): Promise<string[]> {
   const weir = await runPair(
     deno("receiver", "throughput", THROUGHPUT_EVENTS),
     deno("sender", "throughput", THROUGHPUT_EVENTS),
-  );
-  const rawLatency = await runPair(
-    deno("raw-receiver", "latency", latencySent),
-    deno("raw-sender", "latency", latencySent),
-  );
-  const latency = await runPair(
-    deno("receiver", "latency", latencySent),
-    deno("sender", "latency", latencySent),
   );
   const rate = (r: { got: number; seconds: number }) => r.got / r.seconds;
   const rawRate = rate(rawFfi);
