@@ -13,7 +13,7 @@
  * burst loses nothing. Only when that queue is full is a batch dropped, and
  * then every dropped record is counted (`counters.recordsDropped`, exported
  * as a metric) and reported, and the logger-side `weir.log` carries the
- * totals (see `statsRecord`).
+ * totals (see `WEIR_STATS` in cluster_logging.ts).
  *
  * @module
  */
