@@ -69,7 +69,10 @@ export async function openNode(options: {
   insecureWebSocket?: boolean;
 }): Promise<NodeContext> {
   const { layout, self, nodeId, reporter } = options;
+  // Whatever opened is closed again if a later step fails (say a taken port).
+  await using stack = new AsyncDisposableStack();
   const zmq = options.zmq ?? new ZmqContext();
+  if (options.zmq === undefined) stack.defer(() => zmq.close());
   const endpoints = forwarderEndpoints(layout);
   // A node's XPUB connects to the central XSUB and its XSUB to the central XPUB.
   const bus = Bus.open(zmq, {
@@ -78,6 +81,7 @@ export async function openNode(options: {
     connectXsub: endpoints.xpub,
     ipv6: endpoints.ipv6,
   }, options.onFatal);
+  stack.defer(() => bus.close());
   const cluster = new Cluster({
     layout,
     self,
@@ -91,19 +95,20 @@ export async function openNode(options: {
       return fresh.nodes.find((n) => n.name === name);
     },
   });
-  const logging = openClusterLogging({ layout, self, nodeId, zmq, reporter });
+  stack.defer(() => cluster.close());
+  const logging = stack.use(openClusterLogging({ layout, self, nodeId, zmq, reporter }));
   const clusterLog = logging.registry.defineStream(CLUSTER_LOG);
   cluster.logTo((message) =>
     logging.registry.write(clusterLog, [Date.now() / 1000, self.name, message])
   );
   const metrics = openMetrics(layout, self, bus, cluster, logging, reporter);
+  if (metrics !== undefined) stack.use(metrics);
   const siteScripts = await loadSiteScripts(
     layout.settings.siteDir,
     createSiteApi(cluster, logging.registry),
   );
   await cluster.start();
-  let closed = false;
-  let webSocket: AsyncDisposable | undefined;
+  let owned: AsyncDisposableStack | undefined;
   const context: NodeContext = {
     layout,
     self,
@@ -117,31 +122,25 @@ export async function openNode(options: {
     shutdown: options.shutdown,
     siteScripts,
     async [Symbol.asyncDispose]() {
-      if (closed) return;
-      closed = true;
-      await webSocket?.[Symbol.asyncDispose]();
-      cluster.close();
-      await metrics?.close();
-      await logging[Symbol.asyncDispose]();
-      await bus.close();
-      if (options.zmq === undefined) await zmq.close();
+      // Closes in reverse: WebSocket, metrics, logging (last records shipped), cluster, bus, context.
+      const resources = owned;
+      owned = undefined;
+      await resources?.disposeAsync();
     },
   };
   const webSocketPort = webSocketPortOf(context);
   if (webSocketPort !== undefined) {
-    try {
-      webSocket = await openWebSocketEntry(
+    stack.use(
+      await openWebSocketEntry(
         zmq,
         context,
         endpoints,
         webSocketPort,
         options.insecureWebSocket ?? false,
-      );
-    } catch (error) {
-      await context[Symbol.asyncDispose]();
-      throw error;
-    }
+      ),
+    );
   }
+  owned = stack.move();
   return context;
 }
 
