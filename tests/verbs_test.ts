@@ -122,6 +122,20 @@ Deno.test({
       assert.notEqual(refused.code, 0);
       await Deno.writeTextFile(`${config.dir}/node.cfg`, NODE_CFG(4));
 
+      // kill -9 of a worker: cron (or the supervisor, whichever is first) restarts it.
+      const victim = after.get("worker-1")!;
+      Deno.kill(victim, "SIGKILL");
+      const cronAfterKill = await weir("cron", ...c);
+      assert.equal(cronAfterKill.code, 0, cronAfterKill.err);
+      const restartDeadline = Date.now() + 20000;
+      let revived = pids((await weir("status", ...c)).out).get("worker-1");
+      while ((revived === undefined || revived === victim) && Date.now() < restartDeadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        revived = pids((await weir("status", ...c)).out).get("worker-1");
+      }
+      assert.ok(revived !== undefined && revived !== victim, "worker-1 runs again with a new pid");
+      after.set("worker-1", revived);
+
       // kill -9 of the manager: its nodes go with it; cron brings the cluster back.
       Deno.kill(after.get("manager")!, "SIGKILL");
       const deadline = Date.now() + 10000;
