@@ -75,6 +75,11 @@ export class ZmqError extends Error {
   }
 }
 
+/** A ZeroMQ TCP endpoint; IPv6 addresses go in brackets. */
+export function tcpEndpoint(address: string, port: number): string {
+  return address.includes(":") ? `tcp://[${address}]:${port}` : `tcp://${address}:${port}`;
+}
+
 /** How long `ZmqContext.close()` waits for zmq_ctx_term. */
 export const DEFAULT_TERM_TIMEOUT_MS = 2000;
 

@@ -15,6 +15,7 @@ import { LogReceiver } from "../mod/log/log_receiver.ts";
 import { LogWriterPool } from "../mod/log/log_writer_pool.ts";
 import { LogShipper } from "../mod/log/shipper.ts";
 import { createStderrReporter } from "../mod/logger.ts";
+import { residentKiB } from "../mod/supervisor/process_info.ts";
 import { LogRegistry } from "../mod/log/stream.ts";
 
 const RECORDS = Number(Deno.env.get("WEIR_BENCH_RECORDS") ?? 1_000_000);
@@ -62,15 +63,6 @@ async function sender(endpoint: string, n: number): Promise<void> {
   }
 }
 
-function rssKiB(pid: number): number {
-  try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
 /** Runs the logging benchmark and returns its table rows. */
 export async function benchLogging(): Promise<string[]> {
   const dir = await Deno.makeTempDir({ prefix: "weir-bench-log-" });
@@ -87,7 +79,10 @@ export async function benchLogging(): Promise<string[]> {
     const nextLine = lineReader(loggerProc.stdout, "the bench logger");
     const { endpoint } = JSON.parse(await nextLine());
     let peakRss = 0;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssKiB(loggerProc.pid))), 50);
+    const sampler = setInterval(
+      () => (peakRss = Math.max(peakRss, residentKiB(loggerProc.pid) ?? 0)),
+      50,
+    );
     const senderProc = run("sender", endpoint);
     const result = JSON.parse(await nextLine()) as { records: number; seconds: number };
     clearInterval(sampler);

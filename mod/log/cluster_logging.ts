@@ -10,7 +10,7 @@
  */
 
 import type { JsonTimestamps, Layout, NodeSpec } from "../../config/mod.ts";
-import type { ZmqContext } from "../../ffi/libzmq.ts";
+import { tcpEndpoint, type ZmqContext } from "../../ffi/libzmq.ts";
 import type { Reporter } from "../logger.ts";
 import { T } from "../zeek/types.ts";
 import type { JsonTimestamps as WriterTimestamps } from "./json_writer.ts";
@@ -43,8 +43,7 @@ export function spoolDirOf(layout: Layout, node: NodeSpec): string {
 
 /** `tcp://address:port` of a log writer's PULL socket. */
 export function logEndpoint(node: NodeSpec): string {
-  const host = node.address.includes(":") ? `[${node.address}]` : node.address;
-  return `tcp://${host}:${node.port}`;
+  return tcpEndpoint(node.address, node.port);
 }
 
 /** The logging half of a running node. */

@@ -14,9 +14,10 @@ import type { Reporter } from "../logger.ts";
 import { expireArchives } from "../log/rotation.ts";
 import type { NodeContext } from "../runtime/node_context.ts";
 import type { ChildState, Supervisor } from "../supervisor/supervisor.ts";
+import { residentKiB } from "../supervisor/process_info.ts";
 
-/** How long netstats waits for the workers' answers. */
-const NETSTATS_TIMEOUT_MS = 3000;
+/** How long netstats and print wait for the nodes' answers. */
+const REPLY_TIMEOUT_MS = 3000;
 
 export interface ManagerControlOptions {
   readonly node: NodeContext;
@@ -30,7 +31,7 @@ export interface ManagerControlOptions {
   readonly requestStop: () => void;
 }
 
-/** Builds the handlers; `layout()` is the layout in force (deploy replaces it). */
+/** Builds the handlers; they act on the layout in force, which deploy replaces. */
 export function createManagerControl(options: ManagerControlOptions): ControlHandlers {
   const { node, supervisor, reporter } = options;
   let layout = node.layout;
@@ -109,35 +110,43 @@ export function createManagerControl(options: ManagerControlOptions): ControlHan
       return cronRunning;
     },
     async netstats() {
-      netstatsReplies.length = 0;
       const workers = node.cluster.peers().filter((p) => p.type === "worker" && p.id !== undefined);
-      node.cluster.publish(nodeTypeTopic("worker"), "Control::net_stats_request");
-      const deadline = Date.now() + NETSTATS_TIMEOUT_MS;
-      while (netstatsReplies.length < workers.length && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      return { workers: workers.length, replies: [...netstatsReplies].sort() };
+      const replies = await collect(netstatsReplies, workers.length, () => {
+        node.cluster.publish(nodeTypeTopic("worker"), "Control::net_stats_request");
+      });
+      return { workers: workers.length, replies: replies.sort() };
     },
     async print(id) {
       if (id === "") {
         throw new ControlRequestError("print needs an id, e.g. weir print Site::local_nets");
       }
-      idReplies.length = 0;
       const peers = node.cluster.peers().filter((p) => p.id !== undefined);
-      for (const type of ["logger", "proxy", "worker"] as const) {
-        node.cluster.publish(nodeTypeTopic(type), "Control::id_value_request", id);
-      }
-      const deadline = Date.now() + NETSTATS_TIMEOUT_MS;
-      while (idReplies.length < peers.length && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      return { nodes: peers.length + 1, replies: [node.cluster.idValue(id), ...idReplies.sort()] };
+      const replies = await collect(idReplies, peers.length, () => {
+        for (const type of ["logger", "proxy", "worker"] as const) {
+          node.cluster.publish(nodeTypeTopic(type), "Control::id_value_request", id);
+        }
+      });
+      return { nodes: peers.length + 1, replies: [node.cluster.idValue(id), ...replies.sort()] };
     },
     shutdown() {
       setTimeout(() => options.requestStop(), 10);
       return Promise.resolve({ stopping: true });
     },
   };
+
+  /**
+   * Empties `replies`, asks, and waits until `expected` answers have come
+   * into it or the time is up; returns what came.
+   */
+  async function collect(replies: string[], expected: number, ask: () => void) {
+    replies.length = 0;
+    ask();
+    const deadline = Date.now() + REPLY_TIMEOUT_MS;
+    while (replies.length < expected && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return [...replies];
+  }
 
   async function runCron(): Promise<unknown> {
     const settings = layout.settings;
@@ -197,18 +206,9 @@ async function freeDiskPercent(dir: string): Promise<number | undefined> {
 /** zeekctl's stats.log: one line per node and cron run (time, node, status, pid, RSS). */
 async function appendStats(logDir: string, states: readonly ChildState[], now: number) {
   const lines = states.map((s) => {
-    const rss = s.pid === undefined ? "-" : String(rssKiB(s.pid) ?? "-");
+    const rss = s.pid === undefined ? "-" : String(residentKiB(s.pid) ?? "-");
     return [now.toFixed(6), s.name, s.status, s.pid ?? "-", rss].join(" ");
   });
   await Deno.mkdir(logDir, { recursive: true });
   await Deno.writeTextFile(`${logDir}/stats.log`, lines.join("\n") + "\n", { append: true });
-}
-
-function rssKiB(pid: number): number | undefined {
-  try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
-  } catch {
-    return undefined;
-  }
 }

@@ -7,7 +7,7 @@
 
 import { openWebSocketEntry, webSocketPortOf } from "./websocket_entry.ts";
 import { BUILT_IN, type Layout, loadLayout, type NodeSpec } from "../../config/mod.ts";
-import { ZmqContext } from "../../ffi/libzmq.ts";
+import { tcpEndpoint, ZmqContext } from "../../ffi/libzmq.ts";
 import { Bus } from "../bus/bus.ts";
 import { Cluster } from "../cluster/cluster.ts";
 import { createSiteApi } from "../cluster/site_api.ts";
@@ -48,9 +48,11 @@ export interface NodeContext extends AsyncDisposable {
 /** The endpoints a node connects to, from the layout's forwarder entry. */
 export function forwarderEndpoints(layout: Layout): { xpub: string; xsub: string; ipv6: boolean } {
   const { address, xpubPort, xsubPort } = layout.forwarder;
-  const ipv6 = address.includes(":");
-  const host = ipv6 ? `[${address}]` : address;
-  return { xpub: `tcp://${host}:${xpubPort}`, xsub: `tcp://${host}:${xsubPort}`, ipv6 };
+  return {
+    xpub: tcpEndpoint(address, xpubPort),
+    xsub: tcpEndpoint(address, xsubPort),
+    ipv6: address.includes(":"),
+  };
 }
 
 /**
