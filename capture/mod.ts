@@ -31,6 +31,7 @@ export {
   lend,
   PacketBatch,
   type PacketSource,
+  packetTime,
   type SourceStats,
 } from "./packet_source.ts";
 export {

@@ -125,6 +125,14 @@ export interface PacketSource extends Disposable, AsyncDisposable {
   close(): void;
 }
 
+/**
+ * Packet `i`'s time in seconds as Zeek sees it: whole microseconds, as
+ * libpcap's timeval gives them, whatever resolution the source had.
+ */
+export function packetTime(batch: PacketBatch, i: number): number {
+  return batch.tsSec[i]! + Math.floor(batch.tsNsec[i]! / 1000) / 1e6;
+}
+
 /** Marks a batch as lent out; only sources call this. */
 export function lend(batch: PacketBatch): Borrowed<PacketBatch> {
   return batch as Borrowed<PacketBatch>;

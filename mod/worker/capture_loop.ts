@@ -18,6 +18,7 @@ import {
   OUTCOME_IP,
   PacketDecoder,
   type PacketSource,
+  packetTime,
   type SourceStats,
 } from "../../capture/mod.ts";
 import { ConnTracker, type ConnTrackerStats } from "../analysis/conn/mod.ts";
@@ -87,7 +88,7 @@ export async function startCaptureLoop(options: CaptureLoopOptions): Promise<Cap
     for (let batch = await source.next(); batch !== null; batch = await source.next()) {
       const n = batch.count;
       for (let i = 0; i < n; i++) {
-        const ts = batch.tsSec[i]! + Math.floor(batch.tsNsec[i]! / 1000) / 1e6;
+        const ts = packetTime(batch, i);
         if (decoder.decode(batch, i, packet) !== OUTCOME_IP) {
           tracker.advance(ts);
           continue;

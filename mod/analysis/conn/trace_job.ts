@@ -16,6 +16,7 @@ import {
   openTrace,
   OUTCOME_IP,
   PacketDecoder,
+  packetTime,
   workerFor,
 } from "../../../capture/mod.ts";
 import { type LocalNet, parseCidr } from "../../../config/mod.ts";
@@ -171,8 +172,7 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
       if (mac) tracker.setFrame(data);
       for (let i = 0; i < batch.count; i++) {
         packets++;
-        // Zeek's packet time: seconds plus microseconds, as libpcap's timeval gives them.
-        const ts = batch.tsSec[i]! + Math.floor(batch.tsNsec[i]! / 1000) / 1e6;
+        const ts = packetTime(batch, i);
         if (skip === 0) decoder.decode(batch, i, d);
         else {
           const caplen = batch.caplen[i]!;
