@@ -260,18 +260,16 @@ export class ZmqSocket implements Disposable {
   }
 
   #getInt(option: number): number {
-    this.#len[0] = 4n;
-    if (
-      zmq().zmq_getsockopt(
-        this.#live("Cannot read a socket option"),
-        option,
-        this.#int,
-        this.#len,
-      ) !== 0
-    ) {
-      throw new ZmqError(`Cannot read ZeroMQ socket option ${option}`, zmq().zmq_errno());
+    const p = this.#live("Cannot read a socket option");
+    for (;;) {
+      this.#len[0] = 4n;
+      if (zmq().zmq_getsockopt(p, option, this.#int, this.#len) === 0) return this.#int[0]!;
+      const errno = zmq().zmq_errno();
+      // ZMQ_EVENTS can be interrupted by a signal; ask again.
+      if (errno !== ZMQ_ERRNO.EINTR) {
+        throw new ZmqError(`Cannot read ZeroMQ socket option ${option}`, errno);
+      }
     }
-    return this.#int[0]!;
   }
 
   /** The file descriptor libzmq signals when the socket may have events (edge-triggered). */
@@ -343,6 +341,11 @@ export class ZmqSocket implements Disposable {
         // libzmq sends multipart messages atomically: only the first frame can
         // report EAGAIN, and then nothing was queued.
         if (errno === ZMQ_ERRNO.EAGAIN && i === 0) return false;
+        // A signal (SIGCHLD, a profiler's SIGPROF) interrupted the call: the frame was not taken.
+        if (errno === ZMQ_ERRNO.EINTR) {
+          i--;
+          continue;
+        }
         throw new ZmqError(
           `Cannot send frame ${i + 1} of ${frames.length} on a ${this.type} socket`,
           errno,

@@ -71,6 +71,11 @@ export function parseAddrInto(text: string, out: Uint8Array, offset: number): bo
   return parseIpv6(text, out, offset);
 }
 
+/** Parses a dotted-quad IPv4 address into the 4 bytes at `out[at]`; false when it is not one. */
+export function parseIpv4Into(text: string, out: Uint8Array, at: number): boolean {
+  return text.length <= 15 && parseIpv4(text, 0, text.length, out, at);
+}
+
 /** True when the 16 bytes at `offset` are an IPv4-mapped address (`::ffff:a.b.c.d`). */
 export function isIpv4Mapped(bytes: Uint8Array, offset = 0): boolean {
   for (let i = 0; i < 10; i++) if (bytes[offset + i] !== 0) return false;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { T, type ZeekType, type ZeekValue } from "../zeek/types.ts";
 import type { LogColumn } from "./stream.ts";
-import { AsciiWriter, formatZeekDouble, RowBuffer } from "./ascii_writer.ts";
+import { AsciiWriter } from "./ascii_writer.ts";
+import { formatZeekDouble, RowBuffer } from "./ascii_values.ts";
 
 const DECODER = new TextDecoder();
 

@@ -30,15 +30,15 @@
 
 import { typeName, type ZeekType, type ZeekValue } from "../zeek/types.ts";
 import type { LogColumn } from "./stream.ts";
+import type { LogFormatter } from "./ascii_writer.ts";
 import {
   appendInteger,
   isLoggableCodePoint,
-  type LogFormatter,
   type RowBuffer,
   uintInto,
   utf8Into,
   utf8SequenceLength,
-} from "./ascii_writer.ts";
+} from "./ascii_values.ts";
 
 /** Zeek's `JSON::TimestampFormat` values. */
 export type JsonTimestamps =

@@ -16,14 +16,10 @@
 
 import type { ZeekValue } from "../zeek/types.ts";
 import type { LogColumn } from "./stream.ts";
-import {
-  AsciiWriter,
-  type AsciiWriterOptions,
-  DEFAULT_ROW_BUFFER_BYTES,
-  type LogFormatter,
-  RowBuffer,
-} from "./ascii_writer.ts";
+import { AsciiWriter, type AsciiWriterOptions, type LogFormatter } from "./ascii_writer.ts";
+import { DEFAULT_ROW_BUFFER_BYTES, RowBuffer } from "./ascii_values.ts";
 import { JsonWriter, type JsonWriterOptions } from "./json_writer.ts";
+import { decodeLogRows, type LogBatchLayout } from "./log_serializer.ts";
 import { archiveLogFile, type ArchiveNameOptions, rotatedFileName } from "./rotation.ts";
 
 /** `ascii` is Zeek's TSV format, `json` is `LogAscii::use_json=T`. */
@@ -232,6 +228,25 @@ export class LogFile implements AsyncDisposable {
       gen.rows++;
       if (buf.length >= threshold) this.#flushBuffer();
     }
+  }
+
+  /**
+   * Appends the records of an encoded batch whose layout
+   * `readLogBatchLayout` read; the batch's fields must be this file's. The
+   * ASCII format renders them straight from the bytes, JSON decodes them
+   * first. Throws `LogDecodeError` for a malformed batch and writes none of
+   * it.
+   */
+  writeEncoded(bytes: Uint8Array, layout: LogBatchLayout): void {
+    this.#check();
+    const fmt = this.#formatter;
+    if (fmt.appendEncodedRows === undefined) {
+      this.write(decodeLogRows(bytes, layout));
+      return;
+    }
+    fmt.appendEncodedRows(this.#buf, bytes, layout);
+    this.#gen.rows += layout.recordCount;
+    if (this.#buf.length >= this.#threshold) this.#flushBuffer();
   }
 
   /** Appends one row. */

@@ -43,6 +43,7 @@ import {
   IPV4_PREFIX_OFFSET,
   isIpv4Mapped,
   parseAddrInto,
+  parseIpv4Into,
   parsePortPacked,
   parseSubnetInto,
   PORT_PROTOS,
@@ -157,6 +158,11 @@ export class LogBatchWriter {
     return this.#length;
   }
 
+  /** Sets the end after writing into `bytes` directly (hot loops). */
+  set length(n: number) {
+    this.#length = n;
+  }
+
   /** Starts a new message, keeping the buffer. */
   reset(): void {
     this.#length = 0;
@@ -167,19 +173,31 @@ export class LogBatchWriter {
     return this.#bytes.subarray(0, this.#length);
   }
 
-  #reserve(extra: number): void {
+  /** The backing array, valid up to `length`; replaced when it grows. */
+  get bytes(): Uint8Array {
+    return this.#bytes;
+  }
+
+  /** A DataView of `bytes`. */
+  get dataView(): DataView {
+    return this.#view;
+  }
+
+  /** Makes room for `extra` more bytes; returns the (possibly new) backing array. */
+  reserve(extra: number): Uint8Array {
     const need = this.#length + extra;
-    if (need <= this.#bytes.length) return;
+    if (need <= this.#bytes.length) return this.#bytes;
     let size = this.#bytes.length * 2;
     while (size < need) size *= 2;
     const next = new Uint8Array(size);
     next.set(this.#bytes.subarray(0, this.#length));
     this.#bytes = next;
     this.#view = new DataView(next.buffer);
+    return next;
   }
 
   u8(v: number): void {
-    this.#reserve(1);
+    this.reserve(1);
     this.#bytes[this.#length++] = v;
   }
 
@@ -188,20 +206,20 @@ export class LogBatchWriter {
   }
 
   u32(v: number): void {
-    this.#reserve(4);
+    this.reserve(4);
     this.#view.setUint32(this.#length, v);
     this.#length += 4;
   }
 
   i32(v: number): void {
-    this.#reserve(4);
+    this.reserve(4);
     this.#view.setInt32(this.#length, v);
     this.#length += 4;
   }
 
   /** An i64 from a safe integer or a bigint. */
   i64(v: number | bigint): void {
-    this.#reserve(8);
+    this.reserve(8);
     if (typeof v === "bigint") {
       this.#view.setBigInt64(this.#length, v);
     } else {
@@ -214,7 +232,7 @@ export class LogBatchWriter {
 
   /** A u64 from a non-negative safe integer or a bigint. */
   u64(v: number | bigint): void {
-    this.#reserve(8);
+    this.reserve(8);
     if (typeof v === "bigint") {
       this.#view.setBigUint64(this.#length, v);
     } else {
@@ -226,14 +244,14 @@ export class LogBatchWriter {
   }
 
   f64(v: number): void {
-    this.#reserve(8);
+    this.reserve(8);
     this.#view.setFloat64(this.#length, v);
     this.#length += 8;
   }
 
   /** Raw bytes without a length. */
   raw(bytes: Uint8Array): void {
-    this.#reserve(bytes.length);
+    this.reserve(bytes.length);
     this.#bytes.set(bytes, this.#length);
     this.#length += bytes.length;
   }
@@ -246,7 +264,7 @@ export class LogBatchWriter {
       return;
     }
     const n = s.length;
-    this.#reserve(4 + n * 3);
+    this.reserve(4 + n * 3);
     const at = this.#length;
     let p = at + 4;
     const b = this.#bytes;
@@ -274,7 +292,10 @@ export class LogBatchWriter {
 }
 
 const ENCODER = new TextEncoder();
-const DECODER = new TextDecoder("utf-8", { fatal: true });
+/** Room ensured before each value: a head and any fixed-size body, or a short string. */
+const VALUE_ROOM = 64;
+// ignoreBOM keeps a leading U+FEFF as a character: Zeek logs it like any other.
+const DECODER = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const SCRATCH = new Uint8Array(16);
 
 /** The type tag and field subtype Zeek sends for a column type. */
@@ -367,13 +388,74 @@ export function encodeLogBatch(
     for (let i = 0; i < n; i++) {
       const v = row[indices === undefined ? i : indices[i]!];
       const tag = tags[i]!;
-      writer.i32(tag);
-      writer.i32(0);
+      // The value's head (i32 type, i32 subtype 0, bool present) and, for
+      // what conn-like rows are made of, its body go straight into the
+      // buffer; everything else takes the writer's methods.
+      let b = writer.bytes;
+      let p = writer.length;
+      if (b.length - p < VALUE_ROOM) b = writer.reserve(VALUE_ROOM);
+      b[p] = 0;
+      b[p + 1] = 0;
+      b[p + 2] = 0;
+      b[p + 3] = tag;
+      b[p + 4] = 0;
+      b[p + 5] = 0;
+      b[p + 6] = 0;
+      b[p + 7] = 0;
       if (v === undefined) {
-        writer.bool(false);
+        b[p + 8] = 0;
+        writer.length = p + 9;
         continue;
       }
-      writer.bool(true);
+      b[p + 8] = 1;
+      p += 9;
+      writer.length = p;
+      switch (tag) {
+        case TAG_COUNT:
+          if (typeof v === "number" && v >= 0 && v <= 0xffffffff) {
+            b[p] = 0;
+            b[p + 1] = 0;
+            b[p + 2] = 0;
+            b[p + 3] = 0;
+            writer.dataView.setUint32(p + 4, v);
+            writer.length = p + 8;
+            continue;
+          }
+          break;
+        case TAG_TIME:
+        case TAG_INTERVAL:
+        case TAG_DOUBLE:
+          if (typeof v === "number") {
+            writer.dataView.setFloat64(p, v);
+            writer.length = p + 8;
+            continue;
+          }
+          break;
+        case TAG_ADDR:
+          if (typeof v === "string" && parseIpv4Into(v, b, p + 1)) {
+            b[p] = 4;
+            writer.length = p + 5;
+            continue;
+          }
+          break;
+        case TAG_STRING:
+        case TAG_ENUM:
+          if (typeof v === "string" && v.length < VALUE_ROOM - 4) {
+            // Short ASCII text: copy it; anything else takes writer.string().
+            const len = v.length;
+            let k = 0;
+            for (; k < len; k++) {
+              const c = v.charCodeAt(k);
+              if (c >= 0x80) break;
+              b[p + 4 + k] = c;
+            }
+            if (k < len) break;
+            writer.dataView.setUint32(p, len);
+            writer.length = p + 4 + len;
+            continue;
+          }
+          break;
+      }
       if (tag === TAG_TABLE || tag === TAG_VECTOR) {
         const arr = v as readonly ZeekValue[];
         const sub = subtags[i]!;
@@ -451,13 +533,47 @@ function badValue(column: string, type: string, v: ZeekValue): LogEncodeError {
 }
 
 /**
+ * The part of a batch before its records: the header, the fields, and
+ * where the records start. A logger reads it first and then either decodes
+ * the records (`decodeLogRows`) or renders them straight to text.
+ */
+export interface LogBatchLayout extends LogWriteHeader {
+  readonly fields: readonly LogColumn[];
+  /** Zeek type tag of each field (`ZEEK_TYPE_TAG`). */
+  readonly tags: Int32Array;
+  /** Element type tag of each set or vector field, else 0. */
+  readonly subtags: Int32Array;
+  readonly recordCount: number;
+  /** Byte offset of the first record in the payload. */
+  readonly recordsOffset: number;
+}
+
+/**
  * Decodes a payload. Any truncated, garbled or oversized input raises
  * `LogDecodeError` and nothing else: counts are checked against the bytes
  * left, names are bounded, containers cannot nest, and every value must
  * carry its field's type.
  */
 export function decodeLogBatch(bytes: Uint8Array, options: DecodeOptions = {}): DecodedLogBatch {
-  const r = new Reader(bytes, options.strings === "bytes");
+  const layout = readLogBatchLayout(bytes);
+  const { streamId, writerName, filterName, path, fields } = layout;
+  return {
+    streamId,
+    writerName,
+    filterName,
+    path,
+    fields,
+    rows: decodeLogRows(bytes, layout, options),
+  };
+}
+
+/**
+ * Reads a payload up to its records. The record count is checked against
+ * the bytes left (each value takes at least 9), so a caller may size
+ * things by it.
+ */
+export function readLogBatchLayout(bytes: Uint8Array): LogBatchLayout {
+  const r = new Reader(bytes, false);
   try {
     const streamId = r.name("stream id");
     const writerName = r.name("writer name");
@@ -476,14 +592,42 @@ export function decodeLogBatch(bytes: Uint8Array, options: DecodeOptions = {}): 
       const tag = r.i32();
       const sub = r.i32();
       const optional = r.bool();
+      const type = fieldType(r, tag, sub);
       tags[i] = tag;
-      subtags[i] = sub;
-      fields.push(Object.freeze({ name, type: fieldType(r, tag, sub), optional }));
+      subtags[i] = tag === TAG_TABLE || tag === TAG_VECTOR ? sub : 0;
+      fields.push(Object.freeze({ name, type, optional }));
     }
     const recordCount = r.u32();
     // Smallest value: i32 type, i32 subtype, bool present.
     r.need(recordCount * fieldCount * 9, `${recordCount} records`);
     if (fieldCount === 0 && recordCount > 0) r.fail(`${recordCount} records without fields`);
+    return {
+      streamId,
+      writerName,
+      filterName,
+      path,
+      fields,
+      tags,
+      subtags,
+      recordCount,
+      recordsOffset: r.offset,
+    };
+  } catch (err) {
+    if (err instanceof LogDecodeError) throw err;
+    throw new LogDecodeError(r.offset, err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** Decodes the records of a payload whose layout `readLogBatchLayout` read. */
+export function decodeLogRows(
+  bytes: Uint8Array,
+  layout: LogBatchLayout,
+  options: DecodeOptions = {},
+): ZeekValue[][] {
+  const r = new Reader(bytes, options.strings === "bytes", layout.recordsOffset);
+  const { fields, tags, subtags, recordCount } = layout;
+  const fieldCount = fields.length;
+  try {
     const rows: ZeekValue[][] = new Array(recordCount);
     for (let k = 0; k < recordCount; k++) {
       const row = new Array<ZeekValue>(fieldCount);
@@ -525,7 +669,7 @@ export function decodeLogBatch(bytes: Uint8Array, options: DecodeOptions = {}): 
     if (r.remaining() !== 0) {
       r.fail(`${r.remaining()} bytes left over after ${recordCount} records`);
     }
-    return { streamId, writerName, filterName, path, fields, rows };
+    return rows;
   } catch (err) {
     if (err instanceof LogDecodeError) throw err;
     throw new LogDecodeError(r.offset, err instanceof Error ? err.message : String(err));
@@ -621,10 +765,11 @@ class Reader {
   readonly #rawStrings: boolean;
   #at = 0;
 
-  constructor(bytes: Uint8Array, rawStrings: boolean) {
+  constructor(bytes: Uint8Array, rawStrings: boolean, at = 0) {
     this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#rawStrings = rawStrings;
+    this.#at = at;
   }
 
   get offset(): number {

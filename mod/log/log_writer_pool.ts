@@ -18,6 +18,7 @@ import {
   LogFile,
   type LogFileFormat,
 } from "./log_file.ts";
+import { decodeLogRows, type LogBatchLayout, LogDecodeError } from "./log_serializer.ts";
 import { expireArchives, nextRotationTime } from "./rotation.ts";
 import { type LogColumn, type LogFilter, type LogSink, type LogStream } from "./stream.ts";
 import { typeName } from "../zeek/types.ts";
@@ -105,21 +106,62 @@ export class LogWriterPool implements LogSink, AsyncDisposable {
       this.counters.rowsFailed += rows.length;
       return;
     }
-    const shape = shapeOf(fields);
-    let entry = this.#entries.get(path);
-    if (entry !== undefined && entry.shape !== shape) {
-      this.#options.reporter?.warning(
-        `The columns of ${path}.log changed; rotating it and starting a file with the new header`,
-      );
-      this.#retire(entry);
-      entry = undefined;
-    }
-    if (entry === undefined) entry = this.#open(path, shape, fields);
+    const entry = this.#entryFor(path, fields);
     if (entry.file === undefined) {
       entry.queued.push({ rows: borrowed ? rows.map((r) => r.map(ownValue)) : rows, indices });
       return;
     }
     this.#writeNow(entry, entry.file, rows, indices);
+  }
+
+  /**
+   * Writes the records of an encoded batch (a logger's network input)
+   * without decoding them into values when the file is ASCII. `bytes` may
+   * be borrowed: they are only read during this call. Throws
+   * `LogDecodeError` for a malformed batch, of which nothing is written.
+   */
+  writeEncoded(bytes: Uint8Array, layout: LogBatchLayout): void {
+    const n = layout.recordCount;
+    if (this.#closed) {
+      this.counters.rowsFailed += n;
+      return;
+    }
+    const known = this.#entries.get(layout.path);
+    // Rows that must wait for a file to open are decoded now: that checks
+    // them before anything happens, and the values own their bytes.
+    const rows = known?.file === undefined ? decodeLogRows(bytes, layout) : undefined;
+    const entry = this.#entryFor(layout.path, layout.fields);
+    const file = entry.file;
+    if (file === undefined) {
+      entry.queued.push({ rows: rows ?? decodeLogRows(bytes, layout), indices: undefined });
+      return;
+    }
+    if (rows !== undefined) {
+      this.#writeNow(entry, file, rows, undefined);
+      return;
+    }
+    try {
+      file.writeEncoded(bytes, layout);
+      this.counters.rowsWritten += n;
+    } catch (error) {
+      if (error instanceof LogDecodeError) throw error;
+      this.counters.rowsFailed += n;
+      this.#options.reporter?.error(`Cannot write to ${entry.path}.log: ${message(error)}`);
+    }
+  }
+
+  /** The entry of `path`, opened if needed; a path whose columns changed is rotated and reopened. */
+  #entryFor(path: string, fields: readonly LogColumn[]): Entry {
+    const shape = shapeOf(fields);
+    const entry = this.#entries.get(path);
+    if (entry !== undefined && entry.shape === shape) return entry;
+    if (entry !== undefined) {
+      this.#options.reporter?.warning(
+        `The columns of ${path}.log changed; rotating it and starting a file with the new header`,
+      );
+      this.#retire(entry);
+    }
+    return this.#open(path, shape, fields);
   }
 
   #writeNow(
@@ -227,7 +269,9 @@ export class LogWriterPool implements LogSink, AsyncDisposable {
       if (entry.file !== undefined && entry.file.pendingBytes >= DEFAULT_MAX_PENDING_BYTES) {
         return true;
       }
-      if (entry.opening !== undefined && entry.queued.length > MAX_QUEUED_WHILE_OPENING) {
+      // Batches for a file still opening are decoded into values to wait:
+      // slower and bigger than rendering them, so stop reading until it is open.
+      if (entry.opening !== undefined && entry.queued.length > 0) {
         return true;
       }
     }
@@ -262,9 +306,6 @@ export class LogWriterPool implements LogSink, AsyncDisposable {
     return this.close();
   }
 }
-
-/** Batches collected for a file that is still opening before a receiver should pause. */
-const MAX_QUEUED_WHILE_OPENING = 64;
 
 function ownValue(v: ZeekValue): ZeekValue {
   if (v instanceof Uint8Array) return v.slice();
