@@ -67,6 +67,8 @@ export class LogReceiver implements AsyncDisposable {
   constructor(options: LogReceiverOptions) {
     const socket = options.zmq.openSocket("pull");
     try {
+      // A batch of long rows can be megabytes; it must arrive the first time.
+      socket.largeFrames = true;
       socket.setOption(ZMQ_OPTION.RCVHWM, options.rcvHwm ?? DEFAULT_LOG_RCVHWM);
       socket.setOption(ZMQ_OPTION.LINGER, 0);
       if (options.ipv6) socket.setOption(ZMQ_OPTION.IPV6, 1);

@@ -70,3 +70,50 @@ Deno.test("receiver: truncated or garbled log-write messages are counted, report
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("receiver: a batch of several megabytes arrives whole the first time", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "weir-recv-" });
+  const zmq = new ZmqContext();
+  const pool = new LogWriterPool({ spoolDir: dir, rotationIntervalSec: 0 });
+  const receiver = new LogReceiver({ zmq, endpoint: "tcp://127.0.0.1:*", pool });
+  const push = zmq.openSocket("push");
+  try {
+    push.connect(receiver.endpoint);
+    // 1000 rows of 3000-byte strings: about 3 MB, more than the shared receive buffer.
+    const rows = Array.from({ length: 1000 }, (_, i) => [i, `${i}:`.padEnd(3000, "x")]);
+    const payload = encodeLogBatch(
+      new LogBatchWriter(),
+      { streamId: "Big::LOG", writerName: "Log::WRITER_ASCII", filterName: "default", path: "big" },
+      [{ name: "n", type: T.count, optional: false }, {
+        name: "s",
+        type: T.string,
+        optional: false,
+      }],
+      rows,
+    ).slice();
+    assert.ok(payload.length > 2 * 1024 * 1024, `${payload.length} bytes`);
+    assert.ok(
+      push.send([
+        enc.encode("log-write"),
+        enc.encode("sender"),
+        enc.encode("zeek-bin-serializer"),
+        payload,
+      ]),
+    );
+    await until(() => receiver.counters.records + receiver.counters.malformed > 0, "the batch");
+    assert.equal(receiver.counters.malformed, 0);
+    assert.equal(receiver.counters.records, 1000);
+    await pool.flush();
+    const lines = (await Deno.readTextFile(`${dir}/big.log`)).split("\n").filter((l) =>
+      !l.startsWith("#") && l
+    );
+    assert.equal(lines.length, 1000);
+    assert.equal(lines[999], `999\t${"999:".padEnd(3000, "x")}`);
+  } finally {
+    push.close();
+    await receiver.close();
+    await pool.close();
+    await zmq.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
