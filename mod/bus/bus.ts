@@ -77,6 +77,9 @@ export class Bus implements AsyncDisposable {
   #nodeIdBytes: Uint8Array;
   #format = encoder.encode(FORMAT_BROKER_BIN);
   #topicCache = new Map<string, Uint8Array>();
+  readonly #topics = new RecentTexts();
+  readonly #senders = new RecentTexts();
+  readonly #formats = new RecentTexts();
   #subscriptions = new Map<string, number>();
   #messageHandlers: ((message: BusMessage) => void)[] = [];
   #subscriptionHandlers: ((topic: string, subscribed: boolean) => void)[] = [];
@@ -257,9 +260,9 @@ export class Bus implements AsyncDisposable {
     }
     this.counters.received++;
     const message: BusMessage = {
-      topic: decoder.decode(frames[0]!),
-      sender: decoder.decode(sender),
-      format: decoder.decode(frames[2]!),
+      topic: this.#topics.decode(frames[0]!),
+      sender: this.#senders.decode(sender),
+      format: this.#formats.decode(frames[2]!),
       payload: frames[3]!,
     };
     for (const handler of this.#messageHandlers) handler(message);
@@ -291,6 +294,35 @@ export class Bus implements AsyncDisposable {
     return this.close();
   }
 }
+
+/**
+ * Decodes frames that repeat from message to message (topics, sender ids,
+ * the format name) by comparing them with the last few seen, instead of
+ * decoding each: a third of a busy receiver's time went to decoding them.
+ */
+class RecentTexts {
+  readonly #bytes: Uint8Array[] = [];
+  readonly #texts: string[] = [];
+  #next = 0;
+
+  decode(frame: Uint8Array): string {
+    const bytes = this.#bytes;
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytesEqual(bytes[i]!, frame)) return this.#texts[i]!;
+    }
+    const text = decoder.decode(frame);
+    if (frame.length <= RECENT_TEXT_MAX_BYTES) {
+      const slot = this.#next;
+      bytes[slot] = frame.slice();
+      this.#texts[slot] = text;
+      this.#next = (slot + 1) % RECENT_TEXT_SLOTS;
+    }
+    return text;
+  }
+}
+
+const RECENT_TEXT_SLOTS = 8;
+const RECENT_TEXT_MAX_BYTES = 256;
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
