@@ -2,6 +2,12 @@ import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { T } from "../zeek/types.ts";
 import { LogWriterPool } from "./log_writer_pool.ts";
+import {
+  encodeLogBatch,
+  LogBatchWriter,
+  LogDecodeError,
+  readLogBatchLayout,
+} from "./log_serializer.ts";
 
 const N = [{ name: "n", type: T.count, optional: false }];
 const NS = [...N, { name: "s", type: T.string, optional: false }];
@@ -98,5 +104,49 @@ Deno.test("pool: the schedule rotates on Zeek's aligned interval", async () => {
   } finally {
     await pool.close();
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("pool: encoded batches land as ASCII rendered from the bytes and as JSON, also while the file opens", async () => {
+  const batch = (path: string, rows: (number | string)[][]) => {
+    const payload = encodeLogBatch(
+      new LogBatchWriter(),
+      { streamId: "X::LOG", writerName: "Log::WRITER_ASCII", filterName: "default", path },
+      NS,
+      rows,
+    ).slice();
+    return { payload, layout: readLogBatchLayout(payload) };
+  };
+  for (const format of ["ascii", "json"] as const) {
+    const root = await Deno.makeTempDir({ prefix: "weir-pool-" });
+    const pool = new LogWriterPool({ spoolDir: root, rotationIntervalSec: 0, format });
+    try {
+      // The first batch arrives before the file is open, the second after.
+      const first = batch("x", [[1, "one"], [2, "two"]]);
+      pool.writeEncoded(first.payload, first.layout);
+      first.payload.fill(0); // borrowed bytes: the pool must not keep them
+      await pool.flush();
+      const second = batch("x", [[3, "three"]]);
+      pool.writeEncoded(second.payload, second.layout);
+      const cut = batch("x", [[4, "four"]]);
+      assert.throws(
+        () => pool.writeEncoded(cut.payload.subarray(0, cut.payload.length - 2), cut.layout),
+        LogDecodeError,
+      );
+      await pool.flush();
+      const lines = (await Deno.readTextFile(`${root}/x.log`)).split("\n").filter((l) =>
+        l && !l.startsWith("#")
+      );
+      assert.deepEqual(
+        lines,
+        format === "ascii"
+          ? ["1\tone", "2\ttwo", "3\tthree"]
+          : ['{"n":1,"s":"one"}', '{"n":2,"s":"two"}', '{"n":3,"s":"three"}'],
+      );
+      assert.equal(pool.counters.rowsWritten, 3);
+    } finally {
+      await pool.close();
+      await Deno.remove(root, { recursive: true });
+    }
   }
 });
