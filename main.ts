@@ -16,6 +16,7 @@ import {
   type NodeSpec,
 } from "./config/mod.ts";
 import { LibraryMissingError } from "./ffi/libraries.ts";
+import { checkNodeScripts } from "./mod/cluster/site_scripts.ts";
 import { createNodeId } from "./mod/bus/node_id.ts";
 import { setIdentity } from "./mod/identity.ts";
 import { createStderrReporter } from "./mod/logger.ts";
@@ -294,6 +295,14 @@ async function main(argv: string[]): Promise<void> {
         layout.nodes.map((n) => n.name).join(", ")
       }`,
     );
+    const problems = await checkNodeScripts(
+      layout.settings.siteDir,
+      layout.settings.sitePolicyScripts,
+      layout.nodes,
+      // deno-lint-ignore no-console
+      { ok: (line) => console.log(line), problem: (line) => console.error(line) },
+    );
+    if (problems > 0) Deno.exit(1);
     return;
   }
   if (verb !== undefined && (VERBS as readonly string[]).includes(verb)) {

@@ -27,7 +27,7 @@ export interface LoadSiteScriptsOptions {
 
 /** A site script that failed to load or to initialise. */
 export class SiteScriptError extends Error {
-  constructor(file: string, cause: unknown) {
+  constructor(readonly file: string, cause: unknown) {
     super(
       `Cannot load site script ${file}: ${cause instanceof Error ? cause.message : String(cause)}`,
       { cause },
@@ -38,8 +38,43 @@ export class SiteScriptError extends Error {
 
 const SCRIPT_PATTERN = /\.(ts|js|mjs)$/;
 
-/** The scripts `loadSiteScripts` would load from `dir`, in load order (none when `dir` is absent). */
-export async function listSiteScripts(dir: string): Promise<string[]> {
+/**
+ * Which scripts a node loads, as zeekctl decides it: weir.cfg's
+ * SitePolicyScripts for every node (when empty, every module in SiteDir, in
+ * name order), then the node's own node.cfg `aux_scripts`. A script named
+ * twice loads once, at its first place.
+ */
+export interface SiteScriptSelection {
+  readonly siteDir: string;
+  /** SitePolicyScripts: paths relative to `siteDir` (or absolute). */
+  readonly policy?: readonly string[];
+  /** The node's aux_scripts: paths relative to `siteDir` (or absolute). */
+  readonly aux?: readonly string[];
+}
+
+/**
+ * The scripts `loadSiteScripts` would load, in load order. A missing SiteDir
+ * means none; a script named in SitePolicyScripts or aux_scripts that does
+ * not exist is an error, as a missing `@load` is for Zeek.
+ */
+export async function listSiteScripts(selection: SiteScriptSelection): Promise<string[]> {
+  const { siteDir } = selection;
+  const policy = selection.policy ?? [];
+  const named = [...policy, ...(selection.aux ?? [])].map((p) => resolveIn(siteDir, p));
+  const files = policy.length > 0 ? [] : await modulesIn(siteDir);
+  for (const file of named) {
+    try {
+      if (!(await Deno.stat(file)).isFile) throw new Error("it is not a file");
+    } catch (error) {
+      const why = error instanceof Deno.errors.NotFound ? "no such file" : String(error);
+      throw new SiteScriptError(file, `${why} (named in SitePolicyScripts or aux_scripts)`);
+    }
+    files.push(file);
+  }
+  return [...new Set(files)];
+}
+
+async function modulesIn(dir: string): Promise<string[]> {
   const files: string[] = [];
   try {
     for await (const entry of Deno.readDir(dir)) {
@@ -54,32 +89,62 @@ export async function listSiteScripts(dir: string): Promise<string[]> {
   return files.sort();
 }
 
+function resolveIn(dir: string, path: string): string {
+  return path.startsWith("/") ? path : `${dir}/${path}`;
+}
+
 /**
- * Loads every site script of `dir` and runs its default export with `api`.
+ * Loads the selected site scripts and runs each default export with `api`.
  * Returns the files loaded. The first failure stops loading, as a broken
  * `local.zeek` stops Zeek.
  */
 export async function loadSiteScripts(
-  dir: string,
+  selection: SiteScriptSelection,
   api: SiteApi,
   options: LoadSiteScriptsOptions = {},
 ): Promise<string[]> {
-  const loading = options.loading ?? (Deno.build.standalone ? "inline" : "file");
-  const files = await listSiteScripts(dir);
+  const files = await listSiteScripts(selection);
   for (const file of files) {
     try {
-      const module = loading === "file" ? await import(toFileUrl(file)) : await importInline(file);
-      if (typeof module.default !== "function") {
-        throw new TypeError(
-          "it has no default export function (export default function (zeek) { … })",
-        );
-      }
-      await module.default(api);
+      await (await importSiteScript(file, options))(api);
     } catch (error) {
-      throw new SiteScriptError(file, error);
+      throw error instanceof SiteScriptError ? error : new SiteScriptError(file, error);
     }
   }
   return files;
+}
+
+/**
+ * What `weir check` does with site scripts: imports each selected script
+ * and checks that it has a default export function, without running it.
+ * Returns the files checked; throws `SiteScriptError` for the first that
+ * fails.
+ */
+export async function checkSiteScripts(
+  selection: SiteScriptSelection,
+  options: LoadSiteScriptsOptions = {},
+): Promise<string[]> {
+  const files = await listSiteScripts(selection);
+  for (const file of files) await importSiteScript(file, options);
+  return files;
+}
+
+async function importSiteScript(
+  file: string,
+  options: LoadSiteScriptsOptions,
+): Promise<(api: SiteApi) => unknown> {
+  const loading = options.loading ?? (Deno.build.standalone ? "inline" : "file");
+  try {
+    const module = loading === "file" ? await import(toFileUrl(file)) : await importInline(file);
+    if (typeof module.default !== "function") {
+      throw new TypeError(
+        "it has no default export function (export default function (zeek) { … })",
+      );
+    }
+    return module.default;
+  } catch (error) {
+    throw new SiteScriptError(file, error);
+  }
 }
 
 /** Imports `file` from its text, as a compiled binary must (see the module notes). */
@@ -117,4 +182,61 @@ function base64(text: string): string {
     binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   }
   return btoa(binary);
+}
+
+/** What `checkNodeScripts` reports to. */
+export interface ScriptCheckOutput {
+  ok(line: string): void;
+  problem(line: string): void;
+}
+
+/**
+ * `weir check` for site scripts, as zeekctl's `check` does it per node:
+ * each node's scripts (SitePolicyScripts, then its aux_scripts) are
+ * imported without running, and a line says `<node> scripts are ok.` or
+ * why not. Run from source, each script is also tried the way the compiled
+ * binary loads it, and a script that only works from source is reported.
+ * Returns the number of problems.
+ */
+export async function checkNodeScripts(
+  siteDir: string,
+  policy: readonly string[],
+  nodes: readonly { readonly name: string; readonly auxScripts: readonly string[] }[],
+  out: ScriptCheckOutput,
+): Promise<number> {
+  const verdicts = new Map<string, SiteScriptError | undefined>();
+  const checkOnce = async (file: string): Promise<SiteScriptError | undefined> => {
+    if (verdicts.has(file)) return verdicts.get(file);
+    let verdict: SiteScriptError | undefined;
+    try {
+      await importSiteScript(file, {});
+      if (!Deno.build.standalone) await importSiteScript(file, { loading: "inline" });
+    } catch (error) {
+      verdict = error instanceof SiteScriptError ? error : new SiteScriptError(file, error);
+    }
+    verdicts.set(file, verdict);
+    return verdict;
+  };
+  let problems = 0;
+  for (const node of nodes) {
+    let failure: string | undefined;
+    try {
+      for (const file of await listSiteScripts({ siteDir, policy, aux: node.auxScripts })) {
+        const error = await checkOnce(file);
+        if (error !== undefined) {
+          failure = error.message;
+          break;
+        }
+      }
+    } catch (error) {
+      failure = error instanceof Error ? error.message : String(error);
+    }
+    if (failure === undefined) {
+      out.ok(`${node.name} scripts are ok.`);
+    } else {
+      problems++;
+      out.problem(`${node.name} scripts failed: ${failure}`);
+    }
+  }
+  return problems;
 }

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import type { SiteApi } from "./site_api.ts";
-import { loadSiteScripts, SiteScriptError, type SiteScriptLoading } from "./site_scripts.ts";
+import {
+  checkSiteScripts,
+  listSiteScripts,
+  loadSiteScripts,
+  SiteScriptError,
+  type SiteScriptLoading,
+} from "./site_scripts.ts";
 
 /** What the test scripts record into: they only push to `seen`. */
 interface Recorder {
@@ -43,7 +49,9 @@ for (const loading of ["file", "inline"] satisfies SiteScriptLoading[]) {
       { "20-typed.ts": TYPED_SCRIPT, "10-plain.js": PLAIN_SCRIPT, "notes.txt": "not a script" },
       async (dir) => {
         const api: Recorder = { seen: [] };
-        const files = await loadSiteScripts(dir, api as unknown as SiteApi, { loading });
+        const files = await loadSiteScripts({ siteDir: dir }, api as unknown as SiteApi, {
+          loading,
+        });
         assert.deepEqual(files.map((f) => f.slice(dir.length + 1)), ["10-plain.js", "20-typed.ts"]);
         assert.deepEqual(api.seen, ["plain", "typed:5"]);
       },
@@ -53,10 +61,11 @@ for (const loading of ["file", "inline"] satisfies SiteScriptLoading[]) {
   Deno.test(`site scripts (${loading}): a script without a default export function stops loading`, async () => {
     await withSiteDir({ "a.ts": "export const x = 1;", "b.ts": PLAIN_SCRIPT }, async (dir) => {
       const api: Recorder = { seen: [] };
-      const error = await loadSiteScripts(dir, api as unknown as SiteApi, { loading }).then(
-        () => undefined,
-        (e) => e,
-      );
+      const error = await loadSiteScripts({ siteDir: dir }, api as unknown as SiteApi, { loading })
+        .then(
+          () => undefined,
+          (e) => e,
+        );
       assert.ok(error instanceof SiteScriptError, String(error));
       assert.match(error.message, /a\.ts: it has no default export function/);
       assert.deepEqual(api.seen, [], "b.ts never ran");
@@ -72,12 +81,12 @@ Deno.test("site scripts (inline): an import of another file is refused with what
   }, async (dir) => {
     // From source the import works (helpers in a subdirectory are not site scripts themselves)...
     const fromFile: Recorder = { seen: [] };
-    await loadSiteScripts(dir, fromFile as unknown as SiteApi, { loading: "file" });
+    await loadSiteScripts({ siteDir: dir }, fromFile as unknown as SiteApi, { loading: "file" });
     assert.deepEqual(fromFile.seen, ["helper"]);
     // ...inlined, as in a compiled binary, it cannot.
     const inline: Recorder = { seen: [] };
     await assert.rejects(
-      loadSiteScripts(dir, inline as unknown as SiteApi, { loading: "inline" }),
+      loadSiteScripts({ siteDir: dir }, inline as unknown as SiteApi, { loading: "inline" }),
       (error: Error) => {
         assert.ok(error instanceof SiteScriptError);
         assert.match(error.message, /main\.ts: .*cannot import other files or packages/);
@@ -90,8 +99,57 @@ Deno.test("site scripts (inline): an import of another file is refused with what
 Deno.test("site scripts (inline): a syntax error names the file", async () => {
   await withSiteDir({ "broken.ts": "export default function (: {" }, async (dir) => {
     await assert.rejects(
-      loadSiteScripts(dir, { seen: [] } as unknown as SiteApi, { loading: "inline" }),
+      loadSiteScripts({ siteDir: dir }, { seen: [] } as unknown as SiteApi, { loading: "inline" }),
       (error: Error) => error instanceof SiteScriptError && /broken\.ts/.test(error.message),
+    );
+  });
+});
+
+const push = (word: string) =>
+  `export default function (zeek) { zeek.seen.push(${JSON.stringify(word)}); }`;
+
+Deno.test("site scripts: SitePolicyScripts picks and orders the scripts, then the node's aux_scripts", async () => {
+  await withSiteDir(
+    { "a.ts": push("a"), "b.ts": push("b"), "c.ts": push("c"), "extra/w.ts": push("w") },
+    async (dir) => {
+      const everything: Recorder = { seen: [] };
+      await loadSiteScripts(
+        { siteDir: dir, aux: ["extra/w.ts"] },
+        everything as unknown as SiteApi,
+      );
+      assert.deepEqual(everything.seen, ["a", "b", "c", "w"]);
+
+      const chosen: Recorder = { seen: [] };
+      const files = await loadSiteScripts(
+        { siteDir: dir, policy: ["c.ts", "a.ts"], aux: [`${dir}/extra/w.ts`, "a.ts"] },
+        chosen as unknown as SiteApi,
+      );
+      assert.deepEqual(chosen.seen, ["c", "a", "w"], "policy order, aux after, a.ts once");
+      assert.deepEqual(files, [`${dir}/c.ts`, `${dir}/a.ts`, `${dir}/extra/w.ts`]);
+    },
+  );
+});
+
+Deno.test("site scripts: a named script that does not exist is an error; a missing SiteDir is none", async () => {
+  await withSiteDir({ "a.ts": push("a") }, async (dir) => {
+    await assert.rejects(
+      listSiteScripts({ siteDir: dir, policy: ["a.ts", "local.ts"] }),
+      (error: Error) =>
+        error instanceof SiteScriptError && error.file === `${dir}/local.ts` &&
+        /no such file \(named in SitePolicyScripts or aux_scripts\)/.test(error.message),
+    );
+    await assert.rejects(listSiteScripts({ siteDir: dir, aux: ["gone.ts"] }), SiteScriptError);
+    assert.deepEqual(await listSiteScripts({ siteDir: `${dir}/absent` }), []);
+  });
+});
+
+Deno.test("site scripts: check imports every script without running it", async () => {
+  await withSiteDir({ "a.ts": push("a"), "b.ts": "export const nothing = 1;" }, async (dir) => {
+    // Run, a.ts would throw here: it pushes to an API that check does not have.
+    assert.deepEqual(await checkSiteScripts({ siteDir: dir, policy: ["a.ts"] }), [`${dir}/a.ts`]);
+    await assert.rejects(
+      checkSiteScripts({ siteDir: dir }, { loading: "inline" }),
+      (error: Error) => error instanceof SiteScriptError && error.file === `${dir}/b.ts`,
     );
   });
 });

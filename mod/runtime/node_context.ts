@@ -106,7 +106,11 @@ export async function openNode(options: {
   const metrics = openMetrics(layout, self, bus, cluster, logging, reporter);
   if (metrics !== undefined) stack.use(metrics);
   const siteScripts = await loadSiteScripts(
-    layout.settings.siteDir,
+    {
+      siteDir: layout.settings.siteDir,
+      policy: layout.settings.sitePolicyScripts,
+      aux: self.auxScripts,
+    },
     createSiteApi(cluster, logging.registry),
   );
   await cluster.start();
