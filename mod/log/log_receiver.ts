@@ -127,10 +127,13 @@ export class LogReceiver implements AsyncDisposable {
       records = layout.recordCount;
       this.#pool.writeEncoded(payload, layout);
     } catch (error) {
-      if (error instanceof LogDecodeError) this.#malformed(error.message);
-      else {this.#reporter?.error(
+      if (error instanceof LogDecodeError) {
+        this.#malformed(error.message);
+      } else {
+        this.#reporter?.error(
           `Cannot write a log batch: ${error instanceof Error ? error.message : error}`,
-        );}
+        );
+      }
       return;
     }
     const sender = decoder.decode(frames[1]!);

@@ -92,15 +92,12 @@ export class LogWriterPool implements LogSink, AsyncDisposable {
    * `indices[i]` picks field `i` out of each row (rows decoded from a batch
    * have exactly the fields, so no indices). A path whose columns change
    * (a filter was replaced) is rotated and reopened with the new header.
-   * `borrowed` rows hold byte views valid only during this call (a decoded
-   * batch's strings); they are copied if they must wait for a file to open.
    */
   writeRows(
     path: string,
     fields: readonly LogColumn[],
     rows: readonly (readonly ZeekValue[])[],
     indices?: Int32Array,
-    borrowed = false,
   ): void {
     if (this.#closed) {
       this.counters.rowsFailed += rows.length;
@@ -108,7 +105,7 @@ export class LogWriterPool implements LogSink, AsyncDisposable {
     }
     const entry = this.#entryFor(path, fields);
     if (entry.file === undefined) {
-      entry.queued.push({ rows: borrowed ? rows.map((r) => r.map(ownValue)) : rows, indices });
+      entry.queued.push({ rows, indices });
       return;
     }
     this.#writeNow(entry, entry.file, rows, indices);
@@ -126,18 +123,17 @@ export class LogWriterPool implements LogSink, AsyncDisposable {
       this.counters.rowsFailed += n;
       return;
     }
-    const known = this.#entries.get(layout.path);
-    // Rows that must wait for a file to open are decoded now: that checks
-    // them before anything happens, and the values own their bytes.
-    const rows = known?.file === undefined ? decodeLogRows(bytes, layout) : undefined;
+    // Rows that must wait for their file to open are decoded into values
+    // that own their bytes; decoding first also refuses a malformed batch
+    // before it opens a file.
+    const waiting = this.#entries.get(layout.path)?.file === undefined
+      ? decodeLogRows(bytes, layout)
+      : undefined;
     const entry = this.#entryFor(layout.path, layout.fields);
     const file = entry.file;
     if (file === undefined) {
-      entry.queued.push({ rows: rows ?? decodeLogRows(bytes, layout), indices: undefined });
-      return;
-    }
-    if (rows !== undefined) {
-      this.#writeNow(entry, file, rows, undefined);
+      // (A changed column list retired an open file: then `waiting` is unset.)
+      entry.queued.push({ rows: waiting ?? decodeLogRows(bytes, layout), indices: undefined });
       return;
     }
     try {
@@ -305,12 +301,6 @@ export class LogWriterPool implements LogSink, AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-function ownValue(v: ZeekValue): ZeekValue {
-  if (v instanceof Uint8Array) return v.slice();
-  if (Array.isArray(v)) return v.map(ownValue);
-  return v;
 }
 
 function shapeOf(fields: readonly LogColumn[]): string {
