@@ -18,18 +18,19 @@
 import { formatAddr, formatSubnet, IPV4_PREFIX_OFFSET } from "../bus/addr.ts";
 import {
   asciiAt,
+  type AsciiStyle,
   C_SAFE,
   CH_HASH,
   CH_NL,
-  escapedBytesInto,
   formatZeekDouble,
   hexInto,
+  isMarker,
   modpDtoa6Into,
   type RowBuffer,
   smallInto,
+  stringBytesInto,
   uintInto,
 } from "./ascii_values.ts";
-import type { AsciiStyle } from "./ascii_writer.ts";
 import { type LogBatchLayout, LogDecodeError, ZEEK_TYPE_TAG as TAG } from "./log_serializer.ts";
 
 /** Room ensured before each field: any fixed-size value fits (an IPv6 subnet is 43 bytes). */
@@ -71,7 +72,6 @@ export class AsciiTranscoder {
     const sep = style.separator;
     const unset = style.unset;
     const unsetByte = unset.length === 1 ? unset[0]! : -1;
-    const empty = style.empty;
     const safe = style.safeTop;
     const tags = layout.tags;
     const n = tags.length;
@@ -147,7 +147,7 @@ export class AsciiTranscoder {
               if (c >= 0x80 || safe[c] !== C_SAFE) break;
               b[p + j] = c;
             }
-            if (j < len || isMarker(src, from, len, unset, empty)) break;
+            if (j < len || isMarker(src, from, len, style)) break;
             p += len;
             this.#at = from + len;
             continue;
@@ -299,23 +299,10 @@ export class AsciiTranscoder {
   }
 
   #stringInto(buf: RowBuffer, p: number, safe: Uint8Array): number {
-    const style = this.#style;
     const at = this.#need(4, "a string length");
     const len = this.#view.getUint32(at);
     const from = this.#need(len, "a string");
-    const to = from + len;
-    const src = this.#bytes;
-    let b = buf.bytes;
-    if (b.length - p < len * 4 + 8) {
-      buf.length = p;
-      b = buf.reserve(len * 4 + 8);
-    }
-    if (len === 0) return smallInto(b, p, style.empty, buf);
-    if (isMarker(src, from, len, style.unset, style.empty)) {
-      p = hexInto(b, p, src[from]!);
-      return escapedBytesInto(b, p, src, from + 1, to, safe, style.utf8);
-    }
-    return escapedBytesInto(b, p, src, from, to, safe, style.utf8);
+    return stringBytesInto(buf, p, this.#bytes, from, from + len, safe, this.#style);
   }
 
   /** Reads family + address into `ADDR` (IPv4 in its last 4 bytes); true for IPv4. */
@@ -382,21 +369,4 @@ function octetInto(b: Uint8Array, p: number, octet: number): number {
   if (len > 1) b[p + 1] = OCTETS[at + 2]!;
   if (len > 2) b[p + 2] = OCTETS[at + 3]!;
   return p + len;
-}
-
-/** Whether `src[from..from+len)` is the unset or the empty marker. */
-function isMarker(
-  src: Uint8Array,
-  from: number,
-  len: number,
-  unset: Uint8Array,
-  empty: Uint8Array,
-): boolean {
-  return spanEquals(src, from, from + len, unset) || spanEquals(src, from, from + len, empty);
-}
-
-function spanEquals(src: Uint8Array, from: number, to: number, marker: Uint8Array): boolean {
-  if (to - from !== marker.length) return false;
-  for (let i = 0; i < marker.length; i++) if (src[from + i] !== marker[i]) return false;
-  return true;
 }

@@ -125,10 +125,58 @@ export function asciiAt(buf: RowBuffer, p: number, text: string): number {
   for (let i = 0; i < text.length; i++) b[p++] = text.charCodeAt(i);
   return p;
 }
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+
+/** The resolved byte-level settings of one ASCII writer (`AsciiWriter` builds them from its options). */
+export interface AsciiStyle {
+  readonly separator: number;
+  readonly setSeparator: number;
+  readonly empty: Uint8Array;
+  readonly unset: Uint8Array;
+  readonly utf8: boolean;
+  /** Byte classes of a top-level string (escapes the separator). */
+  readonly safeTop: Uint8Array;
+  /** Byte classes of a set or vector element (escapes the set separator too). */
+  readonly safeElement: Uint8Array;
+}
+
+/** Whether `src[from..from+len)` is the unset or the empty marker (a value that must not read as one). */
+export function isMarker(src: Uint8Array, from: number, len: number, style: AsciiStyle): boolean {
+  return spanEquals(src, from, len, style.unset) || spanEquals(src, from, len, style.empty);
+}
+
+function spanEquals(src: Uint8Array, from: number, len: number, marker: Uint8Array): boolean {
+  if (len !== marker.length) return false;
+  for (let i = 0; i < len; i++) if (src[from + i] !== marker[i]) return false;
   return true;
+}
+
+/**
+ * A string value given as bytes, `src[from..to)`, rendered as a field at
+ * `p`, growing `buf` as needed: the empty marker when empty, the first byte
+ * as `\xNN` when the value reads as the unset or empty marker, and Zeek's
+ * escaping throughout. Returns the new end.
+ */
+export function stringBytesInto(
+  buf: RowBuffer,
+  p: number,
+  src: Uint8Array,
+  from: number,
+  to: number,
+  classes: Uint8Array,
+  style: AsciiStyle,
+): number {
+  const len = to - from;
+  let b = buf.bytes;
+  if (b.length - p < len * 4 + 8) {
+    buf.length = p;
+    b = buf.reserve(len * 4 + 8);
+  }
+  if (len === 0) return smallInto(b, p, style.empty, buf);
+  if (isMarker(src, from, len, style)) {
+    p = hexInto(b, p, src[from]!);
+    return escapedBytesInto(b, p, src, from + 1, to, classes, style.utf8);
+  }
+  return escapedBytesInto(b, p, src, from, to, classes, style.utf8);
 }
 
 function isPrintableControl(c: number): boolean {

@@ -33,18 +33,18 @@ import { AsciiTranscoder } from "./ascii_transcoder.ts";
 import type { LogBatchLayout } from "./log_serializer.ts";
 import {
   asciiAt,
+  type AsciiStyle,
   byteClasses,
-  bytesEqual,
   CH_HASH,
   CH_NL,
   CH_SLASH,
-  escapedBytesInto,
   escapedStringInto,
   formatZeekDouble,
   hexInto,
   modpDtoa6Into,
   type RowBuffer,
   smallInto,
+  stringBytesInto,
   uintInto,
 } from "./ascii_values.ts";
 
@@ -74,19 +74,6 @@ export interface AsciiWriterOptions {
   readonly utc?: boolean;
 }
 
-/** The resolved byte-level settings of one ASCII writer (the batch transcoder renders with them). */
-export interface AsciiStyle {
-  readonly separator: number;
-  readonly setSeparator: number;
-  readonly empty: Uint8Array;
-  readonly unset: Uint8Array;
-  readonly utf8: boolean;
-  /** Byte classes of a top-level string (escapes the separator). */
-  readonly safeTop: Uint8Array;
-  /** Byte classes of a set or vector element (escapes the set separator too). */
-  readonly safeElement: Uint8Array;
-}
-
 const ENCODER = new TextEncoder();
 
 /**
@@ -103,56 +90,43 @@ const ENCODER = new TextEncoder();
  */
 export class AsciiWriter implements LogFormatter {
   readonly #fields: readonly LogColumn[];
-  readonly #sep: number;
-  readonly #setSep: number;
+  readonly #style: AsciiStyle;
   readonly #sepText: string;
   readonly #setSepText: string;
-  readonly #empty: Uint8Array;
-  readonly #unset: Uint8Array;
   readonly #emptyText: string;
   readonly #unsetText: string;
-  readonly #utf8: boolean;
   readonly #utc: boolean;
   readonly #kinds: Uint8Array;
   readonly #elemKinds: Uint8Array;
-  readonly #safeTop: Uint8Array;
   /** Field count as a plain number: a typed array's length makes a slower loop bound in V8. */
   readonly #n: number;
-  /** The unset marker when it is one byte (`-`), else -1. */
-  readonly #unsetByte: number;
-  readonly #safeElem: Uint8Array;
   readonly #transcoder: AsciiTranscoder;
 
   constructor(fields: readonly LogColumn[], options: AsciiWriterOptions = {}) {
     this.#fields = fields;
     this.#sepText = options.separator ?? "\t";
     this.#setSepText = options.setSeparator ?? ",";
-    this.#sep = singleByte("separator", this.#sepText);
-    this.#setSep = singleByte("setSeparator", this.#setSepText);
+    const separator = singleByte("separator", this.#sepText);
+    const setSeparator = singleByte("setSeparator", this.#setSepText);
     this.#emptyText = options.emptyField ?? "(empty)";
     this.#unsetText = options.unsetField ?? "-";
-    this.#empty = ENCODER.encode(this.#emptyText);
-    this.#unset = ENCODER.encode(this.#unsetText);
-    this.#unsetByte = this.#unset.length === 1 ? this.#unset[0]! : -1;
-    this.#utf8 = options.utf8 ?? true;
     this.#utc = options.utc ?? false;
-    this.#safeTop = byteClasses([this.#sep]);
-    this.#safeElem = byteClasses([this.#sep, this.#setSep]);
+    this.#style = Object.freeze({
+      separator,
+      setSeparator,
+      empty: ENCODER.encode(this.#emptyText),
+      unset: ENCODER.encode(this.#unsetText),
+      utf8: options.utf8 ?? true,
+      safeTop: byteClasses([separator]),
+      safeElement: byteClasses([separator, setSeparator]),
+    });
     this.#n = fields.length;
     this.#kinds = Uint8Array.from(fields, (f) => kindCode(f.type));
     this.#elemKinds = Uint8Array.from(
       fields,
       (f) => f.type.kind === "set" || f.type.kind === "vector" ? kindCode(f.type.of) : 0,
     );
-    this.#transcoder = new AsciiTranscoder({
-      separator: this.#sep,
-      setSeparator: this.#setSep,
-      empty: this.#empty,
-      unset: this.#unset,
-      utf8: this.#utf8,
-      safeTop: this.#safeTop,
-      safeElement: this.#safeElem,
-    });
+    this.#transcoder = new AsciiTranscoder(this.#style);
   }
 
   /**
@@ -192,12 +166,14 @@ export class AsciiWriter implements LogFormatter {
   appendRow(buf: RowBuffer, values: readonly ZeekValue[], indices?: Int32Array): void {
     const kinds = this.#kinds;
     const n = this.#n;
-    const sep = this.#sep;
-    const unsetByte = this.#unsetByte;
+    const style = this.#style;
+    const sep = style.separator;
+    const unset = style.unset;
+    const unsetByte = unset.length === 1 ? unset[0]! : -1;
     const unsetText = this.#unsetText;
     const emptyText = this.#emptyText;
-    const safeTop = this.#safeTop;
-    const utf8 = this.#utf8;
+    const safeTop = style.safeTop;
+    const utf8 = style.utf8;
     const start = buf.length;
     let b = buf.reserve(FIELD_ROOM);
     let p = start;
@@ -212,7 +188,7 @@ export class AsciiWriter implements LogFormatter {
         if (unsetByte >= 0) {
           b[p++] = unsetByte;
         } else {
-          p = smallInto(b, p, this.#unset, buf);
+          p = smallInto(b, p, unset, buf);
           b = buf.bytes;
         }
         continue;
@@ -282,19 +258,20 @@ export class AsciiWriter implements LogFormatter {
 
   #containerInto(buf: RowBuffer, p: number, elemKind: number, v: ZeekValue): number {
     const arr = v as readonly ZeekValue[];
-    if (arr.length === 0) return smallInto(buf.bytes, p, this.#empty, buf);
+    const style = this.#style;
+    if (arr.length === 0) return smallInto(buf.bytes, p, style.empty, buf);
     for (let j = 0; j < arr.length; j++) {
       if (j > 0) {
         if (p >= buf.bytes.length) {
           buf.length = p;
           buf.reserve(1);
         }
-        buf.bytes[p++] = this.#setSep;
+        buf.bytes[p++] = style.setSeparator;
       }
       const e = arr[j];
       p = e === undefined
-        ? smallInto(buf.bytes, p, this.#unset, buf)
-        : this.#valueInto(buf, p, elemKind, e, this.#safeElem);
+        ? smallInto(buf.bytes, p, style.unset, buf)
+        : this.#valueInto(buf, p, elemKind, e, style.safeElement);
     }
     return p;
   }
@@ -310,25 +287,16 @@ export class AsciiWriter implements LogFormatter {
             buf.length = p;
             b = buf.reserve(need);
           }
-          if (v.length === 0) return smallInto(b, p, this.#empty, buf);
+          const style = this.#style;
+          if (v.length === 0) return smallInto(b, p, style.empty, buf);
           if (v === this.#unsetText || v === this.#emptyText) {
             p = hexInto(b, p, v.charCodeAt(0));
-            return escapedStringInto(b, p, v, 1, safe, this.#utf8);
+            return escapedStringInto(b, p, v, 1, safe, style.utf8);
           }
-          return escapedStringInto(b, p, v, 0, safe, this.#utf8);
+          return escapedStringInto(b, p, v, 0, safe, style.utf8);
         }
         const bytes = v as Uint8Array;
-        const need = bytes.length * 4 + 8;
-        if (b.length - p < need) {
-          buf.length = p;
-          b = buf.reserve(need);
-        }
-        if (bytes.length === 0) return smallInto(b, p, this.#empty, buf);
-        if (bytesEqual(bytes, this.#unset) || bytesEqual(bytes, this.#empty)) {
-          p = hexInto(b, p, bytes[0]!);
-          return escapedBytesInto(b, p, bytes, 1, bytes.length, safe, this.#utf8);
-        }
-        return escapedBytesInto(b, p, bytes, 0, bytes.length, safe, this.#utf8);
+        return stringBytesInto(buf, p, bytes, 0, bytes.length, safe, this.#style);
       }
       case K_ADDR: {
         const text = v as string;
