@@ -13,6 +13,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import { toFileUrl } from "./_file_url.ts";
 import type { SiteApi } from "./site_api.ts";
 
@@ -114,21 +115,6 @@ export async function loadSiteScripts(
   return files;
 }
 
-/**
- * What `weir check` does with site scripts: imports each selected script
- * and checks that it has a default export function, without running it.
- * Returns the files checked; throws `SiteScriptError` for the first that
- * fails.
- */
-export async function checkSiteScripts(
-  selection: SiteScriptSelection,
-  options: LoadSiteScriptsOptions = {},
-): Promise<string[]> {
-  const files = await listSiteScripts(selection);
-  for (const file of files) await importSiteScript(file, options);
-  return files;
-}
-
 async function importSiteScript(
   file: string,
   options: LoadSiteScriptsOptions,
@@ -156,7 +142,7 @@ async function importInline(file: string): Promise<{ default?: unknown }> {
     code = transform(code, { transforms: ["typescript"], filePath: file }).code;
   }
   const url = `data:text/javascript;base64,${
-    base64(`${code}\n//# sourceURL=${toFileUrl(file)}\n`)
+    Buffer.from(`${code}\n//# sourceURL=${toFileUrl(file)}\n`).toString("base64")
   }`;
   try {
     return await import(url);
@@ -173,15 +159,6 @@ async function importInline(file: string): Promise<{ default?: unknown }> {
       { cause: error },
     );
   }
-}
-
-function base64(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
 }
 
 /** What `checkNodeScripts` reports to. */

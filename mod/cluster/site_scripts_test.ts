@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { SiteApi } from "./site_api.ts";
 import {
-  checkSiteScripts,
+  checkNodeScripts,
   listSiteScripts,
   loadSiteScripts,
   SiteScriptError,
@@ -143,13 +143,22 @@ Deno.test("site scripts: a named script that does not exist is an error; a missi
   });
 });
 
-Deno.test("site scripts: check imports every script without running it", async () => {
+Deno.test("site scripts: check imports every node's scripts without running them", async () => {
   await withSiteDir({ "a.ts": push("a"), "b.ts": "export const nothing = 1;" }, async (dir) => {
+    const ok: string[] = [];
+    const problems: string[] = [];
+    const out = { ok: (l: string) => ok.push(l), problem: (l: string) => problems.push(l) };
     // Run, a.ts would throw here: it pushes to an API that check does not have.
-    assert.deepEqual(await checkSiteScripts({ siteDir: dir, policy: ["a.ts"] }), [`${dir}/a.ts`]);
-    await assert.rejects(
-      checkSiteScripts({ siteDir: dir }, { loading: "inline" }),
-      (error: Error) => error instanceof SiteScriptError && error.file === `${dir}/b.ts`,
+    const nodes = [{ name: "worker-1", auxScripts: [] }, {
+      name: "worker-2",
+      auxScripts: ["b.ts"],
+    }];
+    assert.equal(await checkNodeScripts(dir, ["a.ts"], nodes, out), 1);
+    assert.deepEqual(ok, ["worker-1 scripts are ok."]);
+    assert.equal(problems.length, 1);
+    assert.match(
+      problems[0]!,
+      /^worker-2 scripts failed: Cannot load site script .*\/b\.ts: it has no default export function/,
     );
   });
 });
