@@ -8,10 +8,16 @@
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
-/** A base port with `count` consecutive free TCP ports on 127.0.0.1. */
+/**
+ * A base port with `count` consecutive free TCP ports on 127.0.0.1, below
+ * the kernel's ephemeral range: a port in that range can be taken between
+ * this probe and the node's bind by any outgoing connection (or by a
+ * reconnecting socket connecting to itself).
+ */
 export function findFreePortRange(count: number): number {
+  const highest = ephemeralLow() - count;
   for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 35000);
+    const base = 10000 + Math.floor(Math.random() * (highest - 10000));
     const listeners: Deno.Listener[] = [];
     try {
       for (let p = base; p < base + count; p++) {
@@ -25,6 +31,18 @@ export function findFreePortRange(count: number): number {
     }
   }
   throw new Error(`Cannot find ${count} consecutive free ports`);
+}
+
+/** The first port of the kernel's ephemeral range (32768 when unreadable). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(
+      Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").trim().split(/\s+/)[0],
+    );
+    return low > 12000 ? low : 32768;
+  } catch {
+    return 32768;
+  }
 }
 
 /** True when nothing listens on `port` of 127.0.0.1. */

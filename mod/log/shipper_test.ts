@@ -151,10 +151,10 @@ Deno.test("shipper: with no logger reachable, batches wait in the bounded queue,
 Deno.test("shipper: a logger that starts late gets the queued batches, none lost", async () => {
   const dir = await Deno.makeTempDir({ prefix: "weir-ship-" });
   const zmq = new ZmqContext();
-  const probe = zmq.openSocket("pull");
-  probe.bind("tcp://127.0.0.1:*");
-  const endpoint = probe.lastEndpoint;
-  probe.close();
+  // An ipc endpoint, not a probed TCP port: while nothing listens, the
+  // shipper's reconnects could take a probed ephemeral port themselves (TCP
+  // self-connect) and the late bind would fail. CI saw it once.
+  const endpoint = `ipc://${dir}/logger.sock`;
   const shipper = new LogShipper({
     zmq,
     nodeId: "n",

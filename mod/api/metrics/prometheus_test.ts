@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startMetricsServer } from "./server.ts";
 import { createServiceDiscovery } from "./service_discovery.ts";
+import { findFreePortRange } from "../../../tests/harness.ts";
 
 const PROMETHEUS = "/usr/bin/prometheus";
 const READY_LINE = "Server is ready to receive web requests.";
@@ -20,11 +21,6 @@ function installed(path: string): boolean {
   }
 }
 
-function freePort(): number {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  return listener.addr.port;
-}
-
 /** A real Prometheus server on loopback; stops and leaves nothing behind on dispose. */
 class PrometheusProcess implements AsyncDisposable {
   readonly url: string;
@@ -33,7 +29,7 @@ class PrometheusProcess implements AsyncDisposable {
   #ready: Promise<void>;
 
   constructor(dir: string, configFile: string) {
-    const port = freePort();
+    const port = findFreePortRange(1);
     this.url = `http://127.0.0.1:${port}`;
     this.#child = new Deno.Command(PROMETHEUS, {
       args: [
