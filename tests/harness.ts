@@ -33,7 +33,7 @@ export function findFreePortRange(count: number): number {
   throw new Error(`Cannot find ${count} consecutive free ports`);
 }
 
-/** The first port of the kernel's ephemeral range (32768 when unreadable). */
+/** The first port of the kernel's ephemeral range (32768 when unreadable, or too low to leave room below it). */
 function ephemeralLow(): number {
   try {
     const low = Number(
