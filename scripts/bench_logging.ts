@@ -10,7 +10,8 @@
 
 import { lineReader } from "./_lines.ts";
 import { ZmqContext } from "../ffi/libzmq.ts";
-import { benchAsciiWriter, connLikeRows, connLikeStream } from "../mod/log/bench_writer.ts";
+import { defineConnStream } from "../mod/analysis/conn/conn_log.ts";
+import { benchAsciiWriter, connLikeRows } from "../mod/log/bench_writer.ts";
 import { LogReceiver } from "../mod/log/log_receiver.ts";
 import { LogWriterPool } from "../mod/log/log_writer_pool.ts";
 import { LogShipper } from "../mod/log/shipper.ts";
@@ -48,7 +49,7 @@ async function sender(endpoint: string, n: number): Promise<void> {
   await using zmq = new ZmqContext();
   const shipper = new LogShipper({ zmq, nodeId: "bench-worker", endpoints: [endpoint] });
   const registry = new LogRegistry({ sink: shipper, validate: false });
-  const stream = registry.add(connLikeStream());
+  const stream = registry.add(defineConnStream());
   const rows = connLikeRows(DISTINCT_ROWS);
   let sent = 0;
   while (sent < n) {

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { T, type ZeekValue } from "../zeek/types.ts";
-import { defineStream, type LogStream } from "./stream.ts";
+import type { ZeekValue } from "../zeek/types.ts";
+import { defineConnStream } from "../analysis/conn/conn_log.ts";
 import { LogFile } from "./log_file.ts";
 
 /** Result of one benchmark run. */
@@ -17,44 +17,9 @@ export interface WriterBenchResult {
   readonly rowsPerSec: number;
 }
 
-/** Zeek's default conn.log columns, for benchmarks and tests. */
-export function connLikeStream(): LogStream {
-  const connId = T.record("conn_id", [
-    ["orig_h", T.addr],
-    ["orig_p", T.port],
-    ["resp_h", T.addr],
-    ["resp_p", T.port],
-  ]);
-  return defineStream({
-    id: "Conn::LOG",
-    path: "conn",
-    columns: T.record("Conn::Info", [
-      ["ts", T.time],
-      ["uid", T.string],
-      ["id", connId],
-      ["proto", T.enum("transport_proto")],
-      ["service", T.string, "optional"],
-      ["duration", T.interval, "optional"],
-      ["orig_bytes", T.count, "optional"],
-      ["resp_bytes", T.count, "optional"],
-      ["conn_state", T.string, "optional"],
-      ["local_orig", T.bool, "optional"],
-      ["local_resp", T.bool, "optional"],
-      ["missed_bytes", T.count, "optional"],
-      ["history", T.string, "optional"],
-      ["orig_pkts", T.count, "optional"],
-      ["orig_ip_bytes", T.count, "optional"],
-      ["resp_pkts", T.count, "optional"],
-      ["resp_ip_bytes", T.count, "optional"],
-      ["tunnel_parents", T.set(T.string), "optional"],
-      ["ip_proto", T.count, "optional"],
-    ]),
-  });
-}
-
 const UID_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/** `n` varied conn-like rows in stream order. */
+/** `n` varied conn-like rows in the column order of `defineConnStream()`. */
 export function connLikeRows(n: number): ZeekValue[][] {
   const rows: ZeekValue[][] = [];
   let seed = 0x2545f491;
@@ -102,7 +67,7 @@ export function connLikeRows(n: number): ZeekValue[][] {
  * (in batches of 1000, as a logger receives them) and reports the rate.
  */
 export async function benchAsciiWriter(rows: number): Promise<WriterBenchResult> {
-  const stream = connLikeStream();
+  const stream = defineConnStream();
   const sample = connLikeRows(4096);
   const dir = await Deno.makeTempDir({ prefix: "weir-log-bench-" });
   try {

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { validateRow } from "./stream.ts";
-import { benchAsciiWriter, connLikeRows, connLikeStream } from "./bench_writer.ts";
+import { defineConnStream } from "../analysis/conn/conn_log.ts";
+import { benchAsciiWriter, connLikeRows } from "./bench_writer.ts";
 
 Deno.test("the bench rows fit Zeek's conn.log schema", () => {
-  const stream = connLikeStream();
+  const stream = defineConnStream();
   assert.equal(stream.columns.length, 22);
   assert.equal(
     stream.columns.map((c) => c.name).join(" "),
