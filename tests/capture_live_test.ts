@@ -21,6 +21,27 @@ if (unavailable !== undefined) {
 }
 const ignore = unavailable !== undefined;
 
+/**
+ * A live-capture test: skipped when the lab is unavailable; `body` gets a
+ * temporary directory that is removed afterwards, also when it fails.
+ */
+function liveTest(name: string, body: (dir: string) => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const dir = await Deno.makeTempDir({ prefix: "weir-live-" });
+      try {
+        await body(dir);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
+
 interface Expected {
   readonly packets: number;
   readonly flows: Map<string, { packets: number; vlan: number }>;
@@ -96,180 +117,131 @@ function assertFlowsWhole(expected: Expected, results: readonly ProbeResult[]): 
   assert.equal(owner.size, expected.flows.size, "flows seen against flows in the trace");
 }
 
-Deno.test({
-  name: "af_packet: 3 worker processes in one hash fanout group keep every flow whole",
-  ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "weir-live-" });
-    try {
-      const trace = await makeTrace(dir, {
-        flows: 10_000,
-        packetsPerFlow: 6,
-        vlanShare: 0.1,
-        ipv6Share: 0.2,
-        payloadMax: 200,
-        seed: 7,
-      });
-      assert.ok(trace.flows.size >= 10_000, `${trace.flows.size} flows`);
-      await using lab = await VethLab.create();
-      const args = ["--interface", `af_packet::${lab.captureDevice}`, "--fanout-id", "4242"];
-      const { results } = await capture(lab, trace.path, trace.packets, [args, args, args]);
-      assertFlowsWhole(trace, results);
-      const total = results.reduce((s, r) => s + r.received, 0);
-      assert.equal(total, trace.packets, "per-worker totals add up to what was sent");
-      for (const [w, r] of results.entries()) {
-        assert.ok(r.received > trace.packets / 6, `worker ${w} got a fair share: ${r.received}`);
-        assert.equal(r.stats.dropped, 0, `worker ${w} kernel drops`);
-        assert.equal(r.stats.link, r.received, `worker ${w}: kernel count equals packets read`);
-      }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
+liveTest(
+  "af_packet: 3 worker processes in one hash fanout group keep every flow whole",
+  async (dir) => {
+    const trace = await makeTrace(dir, {
+      flows: 10_000,
+      packetsPerFlow: 6,
+      vlanShare: 0.1,
+      ipv6Share: 0.2,
+      payloadMax: 200,
+      seed: 7,
+    });
+    assert.ok(trace.flows.size >= 10_000, `${trace.flows.size} flows`);
+    await using lab = await VethLab.create();
+    const args = ["--interface", `af_packet::${lab.captureDevice}`, "--fanout-id", "4242"];
+    const { results } = await capture(lab, trace.path, trace.packets, [args, args, args]);
+    assertFlowsWhole(trace, results);
+    const total = results.reduce((s, r) => s + r.received, 0);
+    assert.equal(total, trace.packets, "per-worker totals add up to what was sent");
+    for (const [w, r] of results.entries()) {
+      assert.ok(r.received > trace.packets / 6, `worker ${w} got a fair share: ${r.received}`);
+      assert.equal(r.stats.dropped, 0, `worker ${w} kernel drops`);
+      assert.equal(r.stats.link, r.received, `worker ${w}: kernel count equals packets read`);
     }
   },
+);
+
+liveTest(
+  "af_packet: FANOUT_QM on a 4-queue veth spreads by queue and keeps flows whole",
+  async (dir) => {
+    const trace = await makeTrace(dir, { flows: 2_000, packetsPerFlow: 6, seed: 11 });
+    await using lab = await VethLab.create({ queues: 4 });
+    const args = [
+      "--interface",
+      lab.captureDevice,
+      "--fanout-mode",
+      "qm",
+      "--fanout-id",
+      "4343",
+    ];
+    const { results } = await capture(lab, trace.path, trace.packets, [args, args]);
+    assertFlowsWhole(trace, results);
+    assert.equal(results[0]!.received + results[1]!.received, trace.packets);
+    assert.ok(
+      results.every((r) => r.received > 0),
+      `both members get packets: ${results.map((r) => r.received)}`,
+    );
+  },
+);
+
+liveTest("pcap:: libpcap live source sees every packet, VLAN tags in the frame", async (dir) => {
+  const trace = await makeTrace(dir, {
+    flows: 1_000,
+    packetsPerFlow: 6,
+    vlanShare: 0.2,
+    seed: 5,
+  });
+  await using lab = await VethLab.create();
+  const { results } = await capture(lab, trace.path, trace.packets, [
+    ["--interface", `pcap::${lab.captureDevice}`],
+  ]);
+  assertFlowsWhole(trace, results);
+  assert.equal(results[0]!.received, trace.packets);
+  assert.equal(results[0]!.stats.dropped, 0);
 });
 
-Deno.test({
-  name: "af_packet: FANOUT_QM on a 4-queue veth spreads by queue and keeps flows whole",
-  ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "weir-live-" });
-    try {
-      const trace = await makeTrace(dir, { flows: 2_000, packetsPerFlow: 6, seed: 11 });
-      await using lab = await VethLab.create({ queues: 4 });
-      const args = [
-        "--interface",
-        lab.captureDevice,
-        "--fanout-mode",
-        "qm",
-        "--fanout-id",
-        "4343",
-      ];
-      const { results } = await capture(lab, trace.path, trace.packets, [args, args]);
-      assertFlowsWhole(trace, results);
-      assert.equal(results[0]!.received + results[1]!.received, trace.packets);
-      assert.ok(
-        results.every((r) => r.received > 0),
-        `both members get packets: ${results.map((r) => r.received)}`,
-      );
-    } finally {
-      await Deno.remove(dir, { recursive: true });
+liveTest(
+  "BPF filter: attached to AF_PACKET and set on libpcap, same packets as on the file",
+  async (dir) => {
+    // No VLANs: the kernel strips tags before an AF_PACKET filter runs but
+    // not in the file, so "udp" would match differently on tagged frames.
+    const options = { flows: 2_000, packetsPerFlow: 6, udpShare: 0.4, seed: 3 };
+    const all = await makeTrace(dir, options);
+    const filter = "udp or icmp";
+    const udp = await makeTrace(dir, options, filter);
+    assert.ok(udp.packets > 0 && udp.packets < all.packets, `${udp.packets} of ${all.packets}`);
+    await using lab = await VethLab.create();
+    const { results } = await capture(
+      lab,
+      all.path,
+      all.packets,
+      [
+        ["--interface", lab.captureDevice, "--no-fanout", "--filter", filter],
+        ["--interface", `pcap::${lab.captureDevice}`, "--filter", filter],
+      ],
+      20_000,
+      2 * udp.packets,
+    );
+    for (const r of results) {
+      assert.equal(r.received, udp.packets);
+      assertFlowsWhole(udp, [r]);
     }
   },
+);
+
+liveTest("af_packet: kernel drops are counted when the ring overflows", async (dir) => {
+  const trace = await makeTrace(dir, { flows: 2_000, packetsPerFlow: 6, seed: 9 });
+  await using lab = await VethLab.create();
+  // Two 4 KiB blocks and a reader that starts late: most packets must drop.
+  const { results } = await capture(
+    lab,
+    trace.path,
+    trace.packets,
+    [[
+      "--interface",
+      lab.captureDevice,
+      "--no-fanout",
+      "--block-size",
+      "4096",
+      "--buffer-size",
+      "8192",
+      "--stall-ms",
+      "3000",
+    ]],
+    50_000,
+    1,
+  );
+  const r = results[0]!;
+  assert.ok(r.stats.dropped > 0, `drops: ${r.stats.dropped}`);
+  assert.equal(r.received + r.stats.dropped, trace.packets, "read + dropped = sent");
+  assert.equal(r.stats.link, trace.packets);
 });
 
-Deno.test({
-  name: "pcap:: libpcap live source sees every packet, VLAN tags in the frame",
-  ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "weir-live-" });
-    try {
-      const trace = await makeTrace(dir, {
-        flows: 1_000,
-        packetsPerFlow: 6,
-        vlanShare: 0.2,
-        seed: 5,
-      });
-      await using lab = await VethLab.create();
-      const { results } = await capture(lab, trace.path, trace.packets, [
-        ["--interface", `pcap::${lab.captureDevice}`],
-      ]);
-      assertFlowsWhole(trace, results);
-      assert.equal(results[0]!.received, trace.packets);
-      assert.equal(results[0]!.stats.dropped, 0);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-});
-
-Deno.test({
-  name: "BPF filter: attached to AF_PACKET and set on libpcap, same packets as on the file",
-  ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "weir-live-" });
-    try {
-      // No VLANs: the kernel strips tags before an AF_PACKET filter runs but
-      // not in the file, so "udp" would match differently on tagged frames.
-      const options = { flows: 2_000, packetsPerFlow: 6, udpShare: 0.4, seed: 3 };
-      const all = await makeTrace(dir, options);
-      const filter = "udp or icmp";
-      const udp = await makeTrace(dir, options, filter);
-      assert.ok(udp.packets > 0 && udp.packets < all.packets, `${udp.packets} of ${all.packets}`);
-      await using lab = await VethLab.create();
-      const { results } = await capture(
-        lab,
-        all.path,
-        all.packets,
-        [
-          ["--interface", lab.captureDevice, "--no-fanout", "--filter", filter],
-          ["--interface", `pcap::${lab.captureDevice}`, "--filter", filter],
-        ],
-        20_000,
-        2 * udp.packets,
-      );
-      for (const r of results) {
-        assert.equal(r.received, udp.packets);
-        assertFlowsWhole(udp, [r]);
-      }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-});
-
-Deno.test({
-  name: "af_packet: kernel drops are counted when the ring overflows",
-  ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "weir-live-" });
-    try {
-      const trace = await makeTrace(dir, { flows: 2_000, packetsPerFlow: 6, seed: 9 });
-      await using lab = await VethLab.create();
-      // Two 4 KiB blocks and a reader that starts late: most packets must drop.
-      const { results } = await capture(
-        lab,
-        trace.path,
-        trace.packets,
-        [[
-          "--interface",
-          lab.captureDevice,
-          "--no-fanout",
-          "--block-size",
-          "4096",
-          "--buffer-size",
-          "8192",
-          "--stall-ms",
-          "3000",
-        ]],
-        50_000,
-        1,
-      );
-      const r = results[0]!;
-      assert.ok(r.stats.dropped > 0, `drops: ${r.stats.dropped}`);
-      assert.equal(r.received + r.stats.dropped, trace.packets, "read + dropped = sent");
-      assert.equal(r.stats.link, trace.packets);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-});
-
-Deno.test({
-  name: "live sources: clean errors for a missing interface, a down one and no CAP_NET_RAW",
-  ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
+liveTest(
+  "live sources: clean errors for a missing interface, a down one and no CAP_NET_RAW",
+  async () => {
     await using lab = await VethLab.create();
     const expectError = async (
       args: string[],
@@ -312,4 +284,4 @@ Deno.test({
       ["setpriv", "--bounding-set", "-net_raw,-net_admin", "--inh-caps", "-all"],
     );
   },
-});
+);
