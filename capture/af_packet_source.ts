@@ -28,7 +28,7 @@
 
 import { setImmediate } from "node:timers";
 import {
-  FdReadiness,
+  FdWaiter,
   IFF_UP,
   interfaceIndex,
   OwnedSocket,
@@ -273,7 +273,7 @@ export class AfPacketSource implements PacketSource {
   readonly checksumVouched: Uint8Array;
   readonly #socket: OwnedSocket;
   readonly #mapping: SharedMapping;
-  readonly #waiter: FdReadiness;
+  readonly #waiter: FdWaiter;
   readonly #batch: PacketBatch;
   readonly #ring: Uint8Array;
   readonly #words: Uint32Array;
@@ -302,7 +302,7 @@ export class AfPacketSource implements PacketSource {
     settings: Resolved,
     socket: OwnedSocket,
     mapping: SharedMapping,
-    waiter: FdReadiness,
+    waiter: FdWaiter,
   ) {
     this.name = `af_packet::${device}`;
     this.device = device;
@@ -390,7 +390,7 @@ export class AfPacketSource implements PacketSource {
         action,
         "PACKET_STATISTICS",
       );
-      const waiter = stack.use(new FdReadiness(socket.fd, POLL_EVENTS.IN));
+      const waiter = stack.use(new FdWaiter([socket.fd], POLL_EVENTS.IN));
       const source = new AfPacketSource(device, o, socket, mapping, waiter);
       stack.move();
       return source;

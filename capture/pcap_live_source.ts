@@ -16,7 +16,7 @@
  */
 
 import { setImmediate } from "node:timers";
-import { FdReadiness, IFF_UP, interfaceIndex, OwnedSocket } from "../ffi/libc.ts";
+import { FdWaiter, IFF_UP, interfaceIndex, OwnedSocket } from "../ffi/libc.ts";
 import { LibraryMissingError } from "../ffi/libraries.ts";
 import {
   NEXT_END_OF_FILE,
@@ -140,7 +140,7 @@ export function openPcapLive(device: string, options: PcapLiveSourceOptions = {}
       `Cannot capture on interface "${device}" with libpcap: it offers no descriptor to wait on`,
     );
   }
-  const waiter = stack.use(new FdReadiness(fd));
+  const waiter = stack.use(new FdWaiter([fd]));
   const source = new PcapLiveSource(device, handle, waiter, capacity, bytes, snaplen);
   stack.move();
   return source;
@@ -153,7 +153,7 @@ export class PcapLiveSource implements PacketSource {
   /** libpcap's LINKTYPE_* for the interface. */
   readonly linkType: number;
   readonly #handle: PcapHandle;
-  readonly #waiter: FdReadiness;
+  readonly #waiter: FdWaiter;
   readonly #batch: PacketBatch;
   readonly #buffer: PacketBuffer;
   readonly #header = new PcapPacketHeader();
@@ -168,7 +168,7 @@ export class PcapLiveSource implements PacketSource {
   constructor(
     device: string,
     handle: PcapHandle,
-    waiter: FdReadiness,
+    waiter: FdWaiter,
     capacity: number,
     bytes: number,
     snaplen: number,

@@ -100,53 +100,63 @@ export class SystemCallError extends Error {
   }
 }
 
-const POLLIN = 1;
 const EFD_NONBLOCK = 0o4000;
 const EFD_CLOEXEC = 0o2000000;
 
 /**
- * Waits for any of a set of file descriptors to become readable on a native
- * thread, so the event loop stays free, and can be woken from JS at once.
- * One wait is in flight at a time.
+ * Waits for any of a set of file descriptors on a native thread (nonblocking
+ * FFI `poll`), so the event loop stays free, and reports the events of the
+ * first one; `wake()` ends a wait at once (an eventfd is polled too). One
+ * wait is in flight at a time.
  */
 export class FdWaiter implements Disposable {
-  #fds: Int32Array;
-  #pollfds: Int16Array;
-  #wakeFd: number;
-  #eight = new BigUint64Array([1n]);
+  readonly #count: number;
+  readonly #pollfds: Int16Array;
+  readonly #wakeFd: number;
+  readonly #eight = new BigUint64Array([1n]);
   #sleeping = false;
   #wakePending = false;
   #closed = false;
 
-  /** `fds` are watched for POLLIN; an internal eventfd is added for wake-ups. */
-  constructor(fds: readonly number[]) {
+  /**
+   * `fds` are watched for `events` (POLLIN by default; POLLERR, POLLHUP and
+   * POLLNVAL are always reported); an internal eventfd is added for wake-ups.
+   */
+  constructor(fds: readonly number[], events: number = POLL_EVENTS.IN) {
     const wakeFd = libc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wakeFd < 0) throw new SystemCallError("Cannot create an eventfd", lastErrno());
     this.#wakeFd = wakeFd;
-    this.#fds = Int32Array.from([wakeFd, ...fds]);
-    // struct pollfd { int fd; short events; short revents; }: 8 bytes each.
-    this.#pollfds = new Int16Array(this.#fds.length * 4);
+    this.#count = fds.length + 1;
+    // struct pollfd { int fd; short events; short revents; }: 8 bytes each,
+    // the watched fds first, the eventfd last.
+    this.#pollfds = new Int16Array(this.#count * 4);
     const asI32 = new Int32Array(this.#pollfds.buffer);
-    for (let i = 0; i < this.#fds.length; i++) {
-      asI32[i * 2] = this.#fds[i]!;
-      this.#pollfds[i * 4 + 2] = POLLIN;
+    for (let i = 0; i < this.#count; i++) {
+      asI32[i * 2] = i < fds.length ? fds[i]! : wakeFd;
+      this.#pollfds[i * 4 + 2] = i < fds.length ? events : POLL_EVENTS.IN;
     }
   }
 
-  /** Resolves when a descriptor is readable, `wake()` was called, or `timeoutMs` passed. */
-  async wait(timeoutMs: number): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Resolves when a descriptor is ready, `wake()` was called, or `timeoutMs`
+   * passed, to the first descriptor's `revents` (0 on timeout, wake or close).
+   */
+  async wait(timeoutMs: number): Promise<number> {
+    if (this.#closed) return 0;
     if (this.#wakePending) {
       this.#drainWake();
-      return;
+      return 0;
     }
+    const pollfds = this.#pollfds;
+    for (let i = 3; i < pollfds.length; i += 4) pollfds[i] = 0;
     this.#sleeping = true;
     try {
-      await libc().poll_nb(this.#pollfds, BigInt(this.#fds.length), timeoutMs);
+      await libc().poll_nb(pollfds, BigInt(this.#count), timeoutMs);
     } finally {
       this.#sleeping = false;
     }
     if (this.#wakePending) this.#drainWake();
+    return this.#closed ? 0 : pollfds[3]!;
   }
 
   /** Ends a pending `wait()` now (one eventfd write per sleep, however often it is called). */
@@ -167,14 +177,16 @@ export class FdWaiter implements Disposable {
     this.#eight[0] = 1n;
   }
 
-  /** Wakes any pending wait and releases the eventfd. Idempotent. */
+  /**
+   * Wakes any pending wait and releases the eventfd (never the watched fds).
+   * Idempotent. The in-flight poll (if any) still references the eventfd;
+   * closing it only makes that poll return POLLNVAL, which is harmless.
+   */
   close(): void {
     if (this.#closed) return;
     this.#wakePending = false;
     this.wake();
     this.#closed = true;
-    // The in-flight poll (if any) still references the fd; closing it only
-    // makes that poll return POLLNVAL, which is harmless.
     libc().close(this.#wakeFd);
   }
 
@@ -183,7 +195,7 @@ export class FdWaiter implements Disposable {
   }
 }
 
-/** `poll()` event bits (`revents` of `FdReadiness.wait`). */
+/** `poll()` event bits (`revents` of `FdWaiter.wait`). */
 export const POLL_EVENTS = Object.freeze({
   IN: 0x1,
   PRI: 0x2,
@@ -429,76 +441,3 @@ export function copyFromAddress(destination: number, source: number, length: num
 
 /** Deno accepts numbers for 64-bit parameters; its types ask for BigInt, which would allocate per call. */
 let copyNumbers: ((destination: number, source: number, length: number) => void) | undefined;
-
-/**
- * Waits for one descriptor on a native thread (nonblocking FFI `poll`), so
- * the event loop stays free, and reports which events fired; `wake()` ends
- * a wait at once (an eventfd is polled too). One wait at a time.
- */
-export class FdReadiness implements Disposable {
-  readonly #pollfds = new Int16Array(8);
-  readonly #wakeFd: number;
-  readonly #eight = new BigUint64Array([1n]);
-  #sleeping = false;
-  #wakePending = false;
-  #closed = false;
-
-  /** `events` defaults to POLLIN; POLLERR, POLLHUP and POLLNVAL are always reported. */
-  constructor(fd: number, events: number = POLL_EVENTS.IN) {
-    const wakeFd = libc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wakeFd < 0) throw new SystemCallError("Cannot create an eventfd", lastErrno());
-    this.#wakeFd = wakeFd;
-    // struct pollfd { int fd; short events; short revents; }: the watched fd first.
-    const asI32 = new Int32Array(this.#pollfds.buffer);
-    asI32[0] = fd;
-    this.#pollfds[2] = events;
-    asI32[2] = wakeFd;
-    this.#pollfds[6] = POLL_EVENTS.IN;
-  }
-
-  /** Resolves to the descriptor's `revents` (0 on timeout or `wake()`). */
-  async wait(timeoutMs: number): Promise<number> {
-    if (this.#closed) return 0;
-    if (this.#wakePending) {
-      this.#drainWake();
-      return 0;
-    }
-    const pollfds = this.#pollfds;
-    pollfds[3] = 0;
-    pollfds[7] = 0;
-    this.#sleeping = true;
-    try {
-      await libc().poll_nb(pollfds, 2n, timeoutMs);
-    } finally {
-      this.#sleeping = false;
-    }
-    if (this.#wakePending) this.#drainWake();
-    return this.#closed ? 0 : pollfds[3]!;
-  }
-
-  /** Ends a pending `wait()` now. */
-  wake(): void {
-    if (this.#closed || this.#wakePending) return;
-    this.#wakePending = true;
-    if (this.#sleeping) libc().write(this.#wakeFd, this.#eight, 8n);
-  }
-
-  /** Wakes any pending wait and releases the eventfd (never the watched fd). Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#wakePending = false;
-    this.wake();
-    this.#closed = true;
-    libc().close(this.#wakeFd);
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  #drainWake(): void {
-    this.#wakePending = false;
-    libc().read(this.#wakeFd, this.#eight, 8n);
-    this.#eight[0] = 1n;
-  }
-}

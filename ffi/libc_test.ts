@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import {
   addressOf,
   copyFromAddress,
-  FdReadiness,
+  FdWaiter,
   IFF_UP,
   interfaceIndex,
   OwnedSocket,
@@ -75,11 +75,11 @@ Deno.test("copyFromAddress copies between native addresses", () => {
   assert.equal(to[105], 0);
 });
 
-Deno.test("FdReadiness reports events, times out, and wakes at once", async () => {
+Deno.test("FdWaiter reports events, times out, and wakes at once", async () => {
   using socket = OwnedSocket.open(AF_INET, SOCK_DGRAM, 0, "Cannot open a test socket");
-  using writable = new FdReadiness(socket.fd, POLL_EVENTS.OUT);
+  using writable = new FdWaiter([socket.fd], POLL_EVENTS.OUT);
   assert.equal((await writable.wait(1000)) & POLL_EVENTS.OUT, POLL_EVENTS.OUT);
-  using readable = new FdReadiness(socket.fd);
+  using readable = new FdWaiter([socket.fd]);
   const started = performance.now();
   assert.equal(await readable.wait(50), 0);
   assert.ok(performance.now() - started >= 40);
