@@ -370,15 +370,8 @@ export function appendJsonString(buf: RowBuffer, s: string): void {
       i++;
       continue;
     }
-    let cp = c;
-    let units = 1;
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
-      const lo = s.charCodeAt(i + 1);
-      if (lo >= 0xdc00 && lo <= 0xdfff) {
-        cp = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
-        units = 2;
-      }
-    }
+    let cp = s.codePointAt(i)!;
+    const units = cp > 0xffff ? 2 : 1;
     if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
     if (escaping) {
       const q = utf8Into(SCRATCH, 0, cp);
