@@ -45,6 +45,17 @@ function ephemeralLow(): number {
   }
 }
 
+/** True when `path` exists; otherwise says that `what` is skipped and which Debian package has it. */
+export function toolInstalled(path: string, what: string, debianPackage: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    console.warn(`SKIPPING ${what}: ${path} is not installed (Debian package "${debianPackage}")`);
+    return false;
+  }
+}
+
 /** True when nothing listens on `port` of 127.0.0.1. */
 export function portIsFree(port: number): boolean {
   try {

@@ -2,24 +2,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startMetricsServer } from "./server.ts";
 import { createServiceDiscovery } from "./service_discovery.ts";
-import { findFreePortRange } from "../../../tests/harness.ts";
+import { findFreePortRange, toolInstalled } from "../../../tests/harness.ts";
 
 const PROMETHEUS = "/usr/bin/prometheus";
 const READY_LINE = "Server is ready to receive web requests.";
 const STARTUP_TIMEOUT_MS = 30_000;
 const SCRAPE_TIMEOUT_MS = 30_000;
-
-function installed(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    console.warn(
-      `SKIPPING the Prometheus test: ${path} is not installed (Debian package "prometheus")`,
-    );
-    return false;
-  }
-}
 
 /** A real Prometheus server on loopback; stops and leaves nothing behind on dispose. */
 class PrometheusProcess implements AsyncDisposable {
@@ -134,7 +122,7 @@ async function until<T>(
 
 Deno.test({
   name: "a real Prometheus discovers nodes through /services.json and scrapes every one up",
-  ignore: !installed(PROMETHEUS),
+  ignore: !toolInstalled(PROMETHEUS, "the Prometheus test", "prometheus"),
 }, async () => {
   const dir = await Deno.makeTempDir({ prefix: "weir-prometheus-" });
   try {

@@ -10,6 +10,7 @@ import { packetSamples } from "./packet_metrics.ts";
 import type { MetricSource } from "./sample.ts";
 import { MetricsListenError, startMetricsServer } from "./server.ts";
 import { createServiceDiscovery } from "./service_discovery.ts";
+import { toolInstalled } from "../../../tests/harness.ts";
 import { sessionSamples } from "./session_metrics.ts";
 import { webSocketSamples } from "./websocket_metrics.ts";
 
@@ -67,18 +68,6 @@ async function promtoolCheck(text: string): Promise<{ code: number; output: stri
   return { code, output: decoder.decode(stdout) + decoder.decode(stderr) };
 }
 
-function installed(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    console.warn(
-      `SKIPPING the promtool test: ${path} is not installed (Debian package "prometheus")`,
-    );
-    return false;
-  }
-}
-
 Deno.test("a started server answers a real HTTP scrape with every series labelled with the node", async () => {
   await using server = startMetricsServer({ node: "worker-1", port: 0, sources: everySource() });
   assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
@@ -104,7 +93,7 @@ Deno.test("a started server answers a real HTTP scrape with every series labelle
 
 Deno.test({
   name: "promtool check metrics accepts the whole /metrics output",
-  ignore: !installed(PROMTOOL),
+  ignore: !toolInstalled(PROMTOOL, "the promtool test", "prometheus"),
 }, async () => {
   await using server = startMetricsServer({ node: "manager", port: 0, sources: everySource() });
   const body = await (await fetch(new URL("metrics", server.url))).text();
