@@ -87,49 +87,18 @@ import {
   type PacketSource,
   type SourceStats,
 } from "./packet_source.ts";
+import {
+  type AfPacketFanoutMode,
+  type AfPacketSettings,
+  DEFAULT_AF_PACKET_SETTINGS,
+} from "./af_packet_settings.ts";
 
-/** PACKET_FANOUT modes weir offers (Zeek's FANOUT_* without the eBPF/cBPF ones). */
-export type AfPacketFanoutMode = "hash" | "lb" | "cpu" | "rollover" | "rnd" | "qm";
-/** Zeek's `AF_Packet::checksum_validation_mode`: CHECKSUM_ON, _OFF, _KERNEL. */
-export type AfPacketChecksumMode = "on" | "off" | "kernel";
-
-/**
- * Zeek's `AF_Packet::*` options. Field for field the shape of the layout's
- * `NodeSpec.afPacket`, so a worker passes its node's settings as they are.
- */
-export interface AfPacketSettings {
-  /** Ring size in bytes (Zeek: `buffer_size`, 128 MiB). */
-  readonly bufferSize: number;
-  /** Block size in bytes, a multiple of the 4096-byte page (Zeek: `block_size`, 32 KiB). */
-  readonly blockSize: number;
-  /** Milliseconds after which the kernel hands over a block that is not full (Zeek: 10). */
-  readonly blockTimeoutMs: number;
-  /** PACKET_FANOUT group id, 0 … 65535 (Zeek: 23). */
-  readonly fanoutId: number;
-  readonly fanoutMode: AfPacketFanoutMode;
-  readonly enableFanout: boolean;
-  /** PACKET_FANOUT_FLAG_DEFRAG: the kernel reassembles IPv4 before hashing (the sockets then see no fragments). */
-  readonly enableDefrag: boolean;
-  /** NIC timestamps: not supported by weir; `true` is refused. */
-  readonly enableHwTimestamping: boolean;
-  /** The LINKTYPE_* reported for the packets (Zeek: 1, Ethernet). */
-  readonly linkType: number;
-  readonly checksumValidation: AfPacketChecksumMode;
-}
-
-/** Zeek's defaults (`scripts/init.zeek` of its AF_Packet plugin). */
-export const DEFAULT_AF_PACKET_SETTINGS: AfPacketSettings = Object.freeze({
-  bufferSize: 128 * 1024 * 1024,
-  blockSize: 32 * 1024,
-  blockTimeoutMs: 10,
-  fanoutId: 23,
-  fanoutMode: "hash",
-  enableFanout: true,
-  enableDefrag: false,
-  enableHwTimestamping: false,
-  linkType: 1,
-  checksumValidation: "on",
-});
+export {
+  type AfPacketChecksumMode,
+  type AfPacketFanoutMode,
+  type AfPacketSettings,
+  DEFAULT_AF_PACKET_SETTINGS,
+} from "./af_packet_settings.ts";
 
 /** Milliseconds one native `poll` waits before the source looks again (bounds close latency). */
 export const DEFAULT_POLL_TIMEOUT_MS = 100;

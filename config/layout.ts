@@ -15,9 +15,11 @@ import { join, resolve } from "node:path";
 import { ConfigError, Problems } from "./errors.ts";
 import { createLocalNets, type LocalNet, parseNetworksCfg } from "./networks_cfg.ts";
 import {
-  type AfPacketOptions,
+  type AfPacketSettings,
+  DEFAULT_AF_PACKET_SETTINGS,
+} from "../capture/af_packet_settings.ts";
+import {
   type CaptureInterface,
-  DEFAULT_AF_PACKET,
   type NodeDraft,
   type NodeType,
   parseCaptureInterface,
@@ -40,7 +42,7 @@ export interface NodeSpec {
   readonly metricsPort?: number;
   /** Workers only. */
   readonly capture?: CaptureInterface;
-  readonly afPacket: AfPacketOptions;
+  readonly afPacket: AfPacketSettings;
   readonly pinCpu?: number;
   /** weir.cfg's Env_Vars overlaid with the node's env_vars. */
   readonly envVars: Readonly<Record<string, string>>;
@@ -311,7 +313,7 @@ function checkFanoutGroups(
       first.afPacket.enableDefrag !== afPacket.enableDefrag
     ) {
       reported.add(pair);
-      const describe = (a: AfPacketOptions) =>
+      const describe = (a: AfPacketSettings) =>
         `${FANOUT_MODE_NAMES[a.fanoutMode]}${a.enableDefrag ? " with defrag" : ""}`;
       problems.add(
         file,
@@ -482,7 +484,7 @@ export async function createStandaloneLayout(options: StandaloneOptions = {}): P
     type,
     host: "localhost",
     ...(type === "worker" ? { capture } : {}),
-    afPacket: DEFAULT_AF_PACKET,
+    afPacket: DEFAULT_AF_PACKET_SETTINGS,
     envVars: Object.freeze({}),
     auxScripts: Object.freeze([]),
     section: name,

@@ -51,13 +51,5 @@ export {
   PRIVATE_ADDRESS_SPACE,
   PRIVATE_LOCAL_NETS,
 } from "./networks_cfg.ts";
-export {
-  type AfPacketOptions,
-  type CaptureInterface,
-  type ChecksumValidation,
-  DEFAULT_AF_PACKET,
-  type FanoutMode,
-  type NodeType,
-  parseCaptureInterface,
-} from "./node_cfg.ts";
+export { type CaptureInterface, type NodeType, parseCaptureInterface } from "./node_cfg.ts";
 export { createDefaultSettings, type JsonTimestamps, type WeirSettings } from "./weir_cfg.ts";

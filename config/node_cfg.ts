@@ -23,38 +23,14 @@ import {
   splitList,
   type ValueKind,
 } from "./ini.ts";
+import {
+  type AfPacketChecksumMode,
+  type AfPacketFanoutMode,
+  type AfPacketSettings,
+  DEFAULT_AF_PACKET_SETTINGS,
+} from "../capture/af_packet_settings.ts";
 
 export type NodeType = "manager" | "logger" | "proxy" | "worker";
-export type FanoutMode = "hash" | "lb" | "cpu" | "rollover" | "rnd" | "qm";
-export type ChecksumValidation = "on" | "off" | "kernel";
-
-/** Zeek's `AF_Packet::*` options for one worker. */
-export interface AfPacketOptions {
-  readonly bufferSize: number;
-  readonly blockSize: number;
-  readonly blockTimeoutMs: number;
-  readonly fanoutId: number;
-  readonly fanoutMode: FanoutMode;
-  readonly enableFanout: boolean;
-  readonly enableDefrag: boolean;
-  readonly enableHwTimestamping: boolean;
-  readonly linkType: number;
-  readonly checksumValidation: ChecksumValidation;
-}
-
-/** Zeek's defaults (`scripts/init.zeek` of the AF_Packet plugin). */
-export const DEFAULT_AF_PACKET: AfPacketOptions = Object.freeze({
-  bufferSize: 128 * 1024 * 1024,
-  blockSize: 32768,
-  blockTimeoutMs: 10,
-  fanoutId: 23,
-  fanoutMode: "hash",
-  enableFanout: true,
-  enableDefrag: false,
-  enableHwTimestamping: false,
-  linkType: 1,
-  checksumValidation: "on",
-});
 
 /** Where a worker captures: `af_packet::eth1`, `pcap::eth1`, or a plain name, which means AF_PACKET. */
 export interface CaptureInterface {
@@ -68,7 +44,7 @@ export interface NodeDraft {
   readonly type: NodeType;
   readonly host: string;
   readonly capture?: CaptureInterface;
-  readonly afPacket: AfPacketOptions;
+  readonly afPacket: AfPacketSettings;
   readonly pinCpu?: number;
   readonly envVars: Readonly<Record<string, string>>;
   readonly auxScripts: readonly string[];
@@ -139,12 +115,12 @@ const FANOUT_MODES = {
   FANOUT_LB: "lb",
   FANOUT_ROLLOVER: "rollover",
   FANOUT_RND: "rnd",
-} as const satisfies Record<string, FanoutMode>;
+} as const satisfies Record<string, AfPacketFanoutMode>;
 const CHECKSUM_MODES = {
   CHECKSUM_ON: "on",
   CHECKSUM_OFF: "off",
   CHECKSUM_KERNEL: "kernel",
-} as const satisfies Record<string, ChecksumValidation>;
+} as const satisfies Record<string, AfPacketChecksumMode>;
 
 /** The node.cfg keys weir reads; `zeekbase` and `ether` are accepted and mean nothing to weir. */
 const KNOWN_KEYS = [
@@ -205,8 +181,8 @@ const CHECKSUM_MODE = oneOf(
   "af_packet::",
 );
 
-function readAfPacket(reader: EntryReader): AfPacketOptions {
-  const d = DEFAULT_AF_PACKET;
+function readAfPacket(reader: EntryReader): AfPacketSettings {
+  const d = DEFAULT_AF_PACKET_SETTINGS;
   let blockSize = reader.read("af_packet_block_size", BLOCK_SIZE);
   if (blockSize !== undefined && blockSize % PAGE_SIZE !== 0) {
     reader.report(reader.entry("af_packet_block_size")!, `must be ${BLOCK_SIZE.expects}`);

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { ConfigError, Problems } from "./errors.ts";
-import {
-  DEFAULT_AF_PACKET,
-  type NodeCfg,
-  parseCaptureInterface,
-  parseNodeCfg,
-} from "./node_cfg.ts";
+import { DEFAULT_AF_PACKET_SETTINGS } from "../capture/af_packet_settings.ts";
+import { type NodeCfg, parseCaptureInterface, parseNodeCfg } from "./node_cfg.ts";
 
 function parse(text: string): { cfg: NodeCfg; problems: string[] } {
   const problems = new Problems();
@@ -83,7 +79,7 @@ Deno.test("lb_procs expands a worker into <name>-1..N with pin_cpus reused cycli
   ]);
   assert.deepEqual(workers.map((w) => w.pinCpu), [2, 3, 2, 3, 2]);
   assert.ok(workers.every((w) => w.section === "worker" && w.capture?.device === "eth1"));
-  assert.deepEqual(workers[0]!.afPacket, DEFAULT_AF_PACKET);
+  assert.deepEqual(workers[0]!.afPacket, DEFAULT_AF_PACKET_SETTINGS);
 });
 
 Deno.test("every af_packet_* key is read, in Zeek's spellings", () => {
@@ -122,7 +118,7 @@ Deno.test("every af_packet_* key is read, in Zeek's spellings", () => {
 });
 
 Deno.test("Zeek's AF_PACKET defaults: hash, id 23, 128 MiB, 32 KiB blocks, 10 ms, Ethernet, checksums on", () => {
-  assert.deepEqual(DEFAULT_AF_PACKET, {
+  assert.deepEqual(DEFAULT_AF_PACKET_SETTINGS, {
     bufferSize: 128 * 1024 * 1024,
     blockSize: 32 * 1024,
     blockTimeoutMs: 10,
