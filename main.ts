@@ -18,16 +18,15 @@ import {
 import { LibraryMissingError } from "./ffi/libraries.ts";
 import { checkNodeScripts } from "./mod/cluster/site_scripts.ts";
 import { createNodeId } from "./mod/bus/node_id.ts";
-import { setIdentity } from "./mod/identity.ts";
-import { createStderrReporter } from "./mod/logger.ts";
+import { createStderrReporter } from "./mod/runtime/reporter.ts";
 import { runLogger } from "./mod/logger/run_logger.ts";
 import { runManager } from "./mod/manager/run_manager.ts";
 import { runProxy } from "./mod/proxy/run_proxy.ts";
 import { openNode } from "./mod/runtime/node_context.ts";
-import { announceReady } from "./mod/runtime/readiness.ts";
+import { announceReady } from "./mod/supervisor/readiness.ts";
 import { createShutdownSignal } from "./mod/runtime/shutdown.ts";
 import type { LaunchSpec } from "./mod/supervisor/supervisor.ts";
-import { WEIR_VERSION } from "./mod/version.ts";
+import { WEIR_VERSION } from "./mod/runtime/version.ts";
 import { runWorker } from "./mod/worker/run_worker.ts";
 import { runTrace, runTraceWorker } from "./mod/trace/run_trace.ts";
 import { runVerb, type Verb, VERBS } from "./mod/api/control/verbs.ts";
@@ -116,7 +115,6 @@ async function runRole(
   }
   if (self.type !== role) fail(`node "${nodeName}" is a ${self.type} in the layout, not a ${role}`);
   const nodeId = createNodeId(self.name, Deno.hostname(), Deno.pid);
-  setIdentity({ node: self.name, nodeId, role });
   const reporter = createStderrReporter(self.name);
   const shutdown = createShutdownSignal({ watchStdin: supervised });
   const onFatal = (error: unknown) => {

@@ -14,7 +14,7 @@
  *
  * Block size: the research note measured 32 KiB blocks (Zeek's default) at
  * 3–4× the CPU per packet of 1 MiB blocks, because a reader that keeps up
- * wakes once per block; `bench_live.ts` measures both on this machine.
+ * wakes once per block; `bench/live.ts` measures both on this machine.
  * weir keeps Zeek's default so node.cfg means what it means for Zeek; set
  * `af_packet_block_size=1048576` for less CPU at high rates.
  *

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { compileBpf, filterSource, FilterSyntaxError } from "./bpf.ts";
 import { DecodedPacket, OUTCOME_IP } from "./decoded_packet.ts";
 import { PacketDecoder } from "./decode.ts";
-import { generateTrace } from "./generate.ts";
+import { generateTrace } from "../testing/generate.ts";
 import { openPcapFile } from "./pcap_file.ts";
 
 Deno.test("compileBpf: a program for the link type, or a named syntax error", () => {

@@ -16,7 +16,7 @@ import {
   udp,
   v4,
   vxlan,
-} from "./_frames.ts";
+} from "../testing/frames.ts";
 import { PacketDecoder } from "./decode.ts";
 import {
   CHECKSUM_ABSENT,

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { ethernet, fragmentV4, icmp, ipv4, ipv6, tcp, udp, vxlan } from "./_frames.ts";
+import { ethernet, fragmentV4, icmp, ipv4, ipv6, tcp, udp, vxlan } from "../testing/frames.ts";
 import { PacketDecoder } from "./decode.ts";
 import { DecodedPacket, OUTCOME_FRAGMENT, OUTCOME_IP } from "./decoded_packet.ts";
 import { flowHash, flowKeyInto, hashTuple, workerFor } from "./flow_hash.ts";
-import { generateTraceBytes } from "./generate.ts";
+import { generateTraceBytes } from "../testing/generate.ts";
 import { openPcapFile } from "./pcap_file.ts";
 
 function hashOf(frame: Uint8Array, decoder = new PacketDecoder()): number {

@@ -113,19 +113,6 @@ export {
   type TraceWriteFormat,
 } from "./pcap_writer.ts";
 export {
-  type FlowTruth,
-  type GenerateOptions,
-  generateTrace,
-  generateTraceBytes,
-  type TraceTruth,
-} from "./generate.ts";
-export {
-  type BenchOptions,
-  benchReadDecodeHash,
-  type BenchResult,
-  timeTcpdump,
-} from "./bench_decode.ts";
-export {
   type AfPacketChecksumMode,
   type AfPacketFanoutMode,
   type AfPacketOptions,
@@ -165,4 +152,3 @@ export {
   InterfaceDownError,
   InterfaceNotFoundError,
 } from "./capture_errors.ts";
-export { benchLiveCapture, type LiveBenchOptions } from "./bench_live.ts";

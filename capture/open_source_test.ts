@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { FilterSyntaxError } from "./bpf.ts";
 import { InterfaceNotFoundError } from "./capture_errors.ts";
-import { generateTrace } from "./generate.ts";
+import { generateTrace } from "../testing/generate.ts";
 import {
   InterfaceSyntaxError,
   openInterface,

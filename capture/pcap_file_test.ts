@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { PacketDecoder } from "./decode.ts";
 import { DecodedPacket, OUTCOME_IP, OUTCOME_MALFORMED } from "./decoded_packet.ts";
-import { generateTraceBytes, type TraceTruth } from "./generate.ts";
+import { generateTraceBytes, type TraceTruth } from "../testing/generate.ts";
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW } from "./link_type.ts";
 import { openPcapFile, type PcapFileOptions } from "./pcap_file.ts";
 import { createPcapWriter, type TraceWriteFormat } from "./pcap_writer.ts";

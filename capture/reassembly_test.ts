@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { bytes, concat, fragmentV4, fragmentV6, ipv4, ipv6, udp } from "./_frames.ts";
+import { bytes, concat, fragmentV4, fragmentV6, ipv4, ipv6, udp } from "../testing/frames.ts";
 import { internetChecksum } from "./checksum.ts";
 import {
   FRAG_COMPLETE,

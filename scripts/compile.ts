@@ -2,7 +2,8 @@
  * `deno task compile`: builds `dist/weir`. `deno compile` downloads Deno's
  * `denort` runtime on first use; where that download is impossible this
  * stops with one line saying so (exit code 1), and weir still runs from
- * source (`./weir`).
+ * source (`./weir`). The binary holds what `main.ts` imports and nothing
+ * else: no tests, no benchmarks, no test support (`testing/`).
  */
 
 const out = new URL("../dist/weir", import.meta.url).pathname;
@@ -13,8 +14,6 @@ const result = await new Deno.Command(Deno.execPath(), {
     "compile",
     "-A",
     "--quiet",
-    "--include",
-    new URL("../mod", import.meta.url).pathname,
     "--output",
     out,
     main,

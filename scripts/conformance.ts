@@ -11,7 +11,7 @@ import {
   formatCase,
   formatSummary,
   runConformance,
-} from "../mod/analysis/conn/mod.ts";
+} from "../testing/mod.ts";
 
 const dir = Deno.args[0] ?? DEFAULT_CORPUS_DIR;
 if (!(await corpusAvailable(dir))) {

@@ -10,9 +10,9 @@ import assert from "node:assert/strict";
 import { DecodedPacket, OUTCOME_IP } from "../capture/decoded_packet.ts";
 import { PacketDecoder } from "../capture/decode.ts";
 import { flowKeyInto } from "../capture/flow_hash.ts";
-import { type GenerateOptions, generateTrace } from "../capture/generate.ts";
-import { labUnavailable, type ProbeProcess, VethLab, waitForTotal } from "../capture/live_lab.ts";
-import type { ProbeResult } from "../capture/capture_probe.ts";
+import { type GenerateOptions, generateTrace } from "../testing/generate.ts";
+import { labUnavailable, type ProbeProcess, VethLab, waitForTotal } from "../testing/live_lab.ts";
+import type { ProbeResult } from "../testing/capture_probe.ts";
 import { openTrace } from "../capture/open_source.ts";
 
 const unavailable = await labUnavailable();

@@ -10,7 +10,7 @@ import {
   formatCase,
   formatSummary,
   runConformance,
-} from "../mod/analysis/conn/mod.ts";
+} from "../testing/mod.ts";
 
 const available = await corpusAvailable();
 if (!available) {

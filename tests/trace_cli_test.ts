@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { generateTrace } from "../capture/generate.ts";
+import { generateTrace } from "../testing/generate.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 

@@ -7,8 +7,8 @@
 
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
-import { generateTrace } from "../capture/generate.ts";
-import { labUnavailable, VethLab } from "../capture/live_lab.ts";
+import { generateTrace } from "../testing/generate.ts";
+import { labUnavailable, VethLab } from "../testing/live_lab.ts";
 import { killLeftovers, WeirProcess, writeConfig } from "./harness.ts";
 
 const reason = await labUnavailable();

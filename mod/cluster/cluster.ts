@@ -8,7 +8,7 @@
  */
 
 import type { Layout, NodeSpec, NodeType } from "../../config/mod.ts";
-import { ByteWriter, decodeEvent, encodeEvent } from "../bus/broker_bin.ts";
+import { ByteWriter, decodeEvent, encodeEvent } from "../codec/broker_bin.ts";
 import { type Bus, type BusMessage, FORMAT_BROKER_BIN } from "../bus/bus.ts";
 import { type EventHandler, EventRegistry } from "../bus/events.ts";
 import {
@@ -18,8 +18,8 @@ import {
   nodeTypeTopic,
   POOL_TOPICS,
 } from "../bus/topics.ts";
-import type { Reporter } from "../logger.ts";
-import { T, type ZeekType, type ZeekValue } from "../zeek/types.ts";
+import type { Reporter } from "../runtime/reporter.ts";
+import { T, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
 import { Pool, type PoolSpec } from "./pools.ts";
 
 /** Zeek's `hello_expiration`: a half-finished handshake is reported after this long. */

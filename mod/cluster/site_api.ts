@@ -18,7 +18,7 @@
 import type { NodeType } from "../../config/mod.ts";
 import { nodeIdTopic, nodeTopic, nodeTypeTopic, POOL_TOPICS } from "../bus/topics.ts";
 import type { EventHandler } from "../bus/events.ts";
-import { T, type ZeekType, type ZeekValue } from "../zeek/types.ts";
+import { T, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
 import type { Cluster } from "./cluster.ts";
 import type { FilterSpec, LogFilter, LogRegistry, LogStream, StreamSpec } from "../log/stream.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { T, type ZeekType, type ZeekValue } from "../zeek/types.ts";
+import { T, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
 import { RowBuffer } from "./ascii_values.ts";
 import { AsciiWriter, type AsciiWriterOptions } from "./ascii_writer.ts";
 import {

@@ -26,7 +26,7 @@
  * @module
  */
 
-import { typeName, type ZeekType, type ZeekValue } from "../zeek/types.ts";
+import { typeName, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
 import type { LogColumn } from "./stream.ts";
 import { formatLogTimestamp } from "./rotation.ts";
 import { AsciiTranscoder } from "./ascii_transcoder.ts";

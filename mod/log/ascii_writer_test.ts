@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { T, type ZeekType, type ZeekValue } from "../zeek/types.ts";
+import { T, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
 import type { LogColumn } from "./stream.ts";
 import { AsciiWriter } from "./ascii_writer.ts";
 import { formatZeekDouble, RowBuffer } from "./ascii_values.ts";

@@ -11,11 +11,11 @@
 
 import type { JsonTimestamps, Layout, NodeSpec } from "../../config/mod.ts";
 import { tcpEndpoint, type ZmqContext } from "../../ffi/libzmq.ts";
-import type { Reporter } from "../logger.ts";
-import { T } from "../zeek/types.ts";
+import type { Reporter } from "../runtime/reporter.ts";
+import { T } from "../../zeek/types.ts";
 import type { JsonTimestamps as WriterTimestamps } from "./json_writer.ts";
-import { LogReceiver } from "./log_receiver.ts";
-import { LogWriterPool } from "./log_writer_pool.ts";
+import { LogReceiver } from "../logger/log_receiver.ts";
+import { LogWriterPool } from "../logger/log_writer_pool.ts";
 import { LogShipper } from "./shipper.ts";
 import { LogRegistry, type LogStream } from "./stream.ts";
 

@@ -28,7 +28,7 @@
  * @module
  */
 
-import { typeName, type ZeekType, type ZeekValue } from "../zeek/types.ts";
+import { typeName, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
 import type { LogColumn } from "./stream.ts";
 import type { LogFormatter } from "./ascii_writer.ts";
 import {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { T, type ZeekType, type ZeekValue } from "../zeek/types.ts";
+import { T, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
 import type { LogColumn } from "./stream.ts";
 import { RowBuffer } from "./ascii_values.ts";
 import { formatIso8601, formatJsonDouble, type JsonTimestamps, JsonWriter } from "./json_writer.ts";

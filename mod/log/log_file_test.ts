@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
-import { T, type ZeekValue } from "../zeek/types.ts";
+import { T, type ZeekValue } from "../../zeek/types.ts";
 import type { LogColumn } from "./stream.ts";
 import { LogFile, LogFileClosedError, type LogFileOptions } from "./log_file.ts";
 

@@ -36,7 +36,7 @@
  * @module
  */
 
-import { T, type ZeekType, type ZeekValue } from "../zeek/types.ts";
+import { T, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
 import {
   formatAddr,
   formatSubnet,
@@ -47,7 +47,7 @@ import {
   parsePortPacked,
   parseSubnetInto,
   PORT_PROTOS,
-} from "../bus/addr.ts";
+} from "../../zeek/addr.ts";
 import type { LogColumn } from "./stream.ts";
 
 /** Zeek's `TypeTag` numbers (Z: src/Type.h) as they travel in log batches. */

@@ -20,8 +20,8 @@
 
 import type { ZmqContext, ZmqSocket } from "../../ffi/libzmq.ts";
 import { ZMQ_OPTION } from "../../ffi/libzmq.ts";
-import type { Reporter } from "../logger.ts";
-import type { ZeekValue } from "../zeek/types.ts";
+import type { Reporter } from "../runtime/reporter.ts";
+import type { ZeekValue } from "../../zeek/types.ts";
 import { encodeLogBatch, LOG_SERIALIZER_FORMAT, LogBatchWriter } from "./log_serializer.ts";
 import type { LogFilter, LogSink, LogStream } from "./stream.ts";
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { ZmqContext } from "../../ffi/libzmq.ts";
-import { T } from "../zeek/types.ts";
-import { LogReceiver } from "./log_receiver.ts";
+import { T } from "../../zeek/types.ts";
+import { LogReceiver } from "../logger/log_receiver.ts";
 import { decodeLogBatch } from "./log_serializer.ts";
-import { LogWriterPool } from "./log_writer_pool.ts";
+import { LogWriterPool } from "../logger/log_writer_pool.ts";
 import { LOG_WRITE_TOPIC, LogShipper } from "./shipper.ts";
 import { LogRegistry } from "./stream.ts";
 

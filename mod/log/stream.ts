@@ -16,8 +16,8 @@ import {
   typeName,
   type ZeekType,
   type ZeekValue,
-} from "../zeek/types.ts";
-import { parseAddrInto, parsePortPacked, parseSubnetInto } from "../bus/addr.ts";
+} from "../../zeek/types.ts";
+import { parseAddrInto, parsePortPacked, parseSubnetInto } from "../../zeek/addr.ts";
 
 /** One column of a log stream after flattening. */
 export interface LogColumn {

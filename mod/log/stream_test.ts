@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { T, type ZeekValue } from "../zeek/types.ts";
+import { T, type ZeekValue } from "../../zeek/types.ts";
 import {
   createFilter,
   defineStream,

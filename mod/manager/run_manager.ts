@@ -8,13 +8,13 @@
 
 import type { Layout, NodeSpec } from "../../config/mod.ts";
 import { ZmqContext, ZmqForwarder } from "../../ffi/libzmq.ts";
-import type { Reporter } from "../logger.ts";
+import type { Reporter } from "../runtime/reporter.ts";
 import { linkCurrentLogs } from "../log/cluster_logging.ts";
 import { startControlServer } from "../api/control/control_server.ts";
 import { ensureControlToken } from "../api/control/token.ts";
 import { createManagerControl } from "./control_handlers.ts";
 import { forwarderEndpoints, openNode } from "../runtime/node_context.ts";
-import { announceReady } from "../runtime/readiness.ts";
+import { announceReady } from "../supervisor/readiness.ts";
 import { aborted } from "../runtime/shutdown.ts";
 import { formatStatusTable } from "../supervisor/status_table.ts";
 import { type ChildState, type LaunchSpec, Supervisor } from "../supervisor/supervisor.ts";

@@ -12,7 +12,7 @@ import { Bus } from "../bus/bus.ts";
 import { Cluster } from "../cluster/cluster.ts";
 import { createSiteApi } from "../cluster/site_api.ts";
 import { loadSiteScripts } from "../cluster/site_scripts.ts";
-import type { Reporter } from "../logger.ts";
+import type { Reporter } from "./reporter.ts";
 import { CLUSTER_LOG, type ClusterLogging, openClusterLogging } from "../log/cluster_logging.ts";
 import {
   busSamples,

@@ -9,7 +9,7 @@
  */
 
 import type { LocalNet } from "../../config/mod.ts";
-import { analyzeTrace, type TraceJobResult } from "../analysis/conn/mod.ts";
+import { analyzeTrace, type TraceJobResult } from "./trace_job.ts";
 
 export interface TraceRunOptions {
   readonly path: string;

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type RecordField, T, type ZeekType } from "../../zeek/types.ts";
+import { type RecordField, T, type ZeekType } from "../../../zeek/types.ts";
 import { defineStream, type LogStream } from "../../log/stream.ts";
 
 /** Which optional columns a conn.log carries. */

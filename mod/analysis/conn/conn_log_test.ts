@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { typeName } from "../../zeek/types.ts";
+import { typeName } from "../../../zeek/types.ts";
 import { defineConnStream } from "./conn_log.ts";
 
 const ZEEK_FIELDS =

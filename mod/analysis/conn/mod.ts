@@ -41,12 +41,6 @@ export {
   DEFAULT_MAX_TUNNEL_CHANGES,
 } from "./tracker.ts";
 export {
-  analyzeTrace,
-  TraceJobOptionError,
-  type TraceJobOptions,
-  type TraceJobResult,
-} from "./trace_job.ts";
-export {
   connIdType,
   connInfoFields,
   connInfoType,
@@ -75,25 +69,3 @@ export {
 } from "./conn_state.ts";
 export { ConnTable, type ConnTableOptions } from "./conn_table.ts";
 export { icmpCounterpart } from "./icmp_ports.ts";
-export {
-  type BaselineResult,
-  type CaseResult,
-  compareTables,
-  corpusAvailable,
-  DEFAULT_CORPUS_DIR,
-  formatCase,
-  formatSummary,
-  type LogTable,
-  parseLogText,
-  readSeededUids,
-  runConformance,
-} from "./conformance.ts";
-export {
-  benchConnMemory,
-  benchConnThroughput,
-  type ConnMemoryResult,
-  type ConnThroughputOptions,
-  type ConnThroughputResult,
-  measureConnMemory,
-  measureConnThroughput,
-} from "./bench_conn.ts";

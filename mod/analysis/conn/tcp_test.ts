@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DecodedPacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../../../capture/mod.ts";
-import { fill, type PacketSpec, trackerWithRows } from "./_test_packets.ts";
+import { fill, type PacketSpec, trackerWithRows } from "../../../testing/conn_packets.ts";
 
 const c = (flags: number, seq: number, ack: number, len = 0): PacketSpec => ({
   src: "10.0.0.1",

@@ -28,7 +28,7 @@ import { isLocalAddress, type LocalNet, PRIVATE_LOCAL_NETS } from "../../../conf
 import type { EventRegistry } from "../../bus/events.ts";
 import type { LogStream } from "../../log/stream.ts";
 import type { LogRegistry } from "../../log/stream.ts";
-import { T, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
+import { T, type ZeekType, type ZeekValue } from "../../../zeek/types.ts";
 import { connIdType, type ConnLogColumns, defineConnStream } from "./conn_log.ts";
 import {
   CF_HAS_INNER_VLAN,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DecodedPacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../../../capture/mod.ts";
 import { EventRegistry } from "../../bus/events.ts";
-import { fill, type PacketSpec, trackerWithRows } from "./_test_packets.ts";
+import { fill, type PacketSpec, trackerWithRows } from "../../../testing/conn_packets.ts";
 import { ConnTracker } from "./tracker.ts";
 
 const C = "10.0.0.1";

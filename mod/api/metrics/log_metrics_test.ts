@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { LogRegistry } from "../../log/stream.ts";
-import { T } from "../../zeek/types.ts";
+import { T } from "../../../zeek/types.ts";
 import { logReceiverSamples, logShipperSamples, logWriteSamples } from "./log_metrics.ts";
 
 Deno.test("a real LogRegistry's write counters keep Zeek's names and labels and gain help", () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { generateTrace, openPcapFile } from "../../../capture/mod.ts";
+import { openPcapFile } from "../../../capture/mod.ts";
+import { generateTrace } from "../../../testing/mod.ts";
 import { packetSamples } from "./packet_metrics.ts";
 
 Deno.test("capture counters map to Zeek's zeek_net_* names; optional ones only when known", () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { EventRegistry } from "../../bus/events.ts";
 import { LogRegistry } from "../../log/stream.ts";
-import { T } from "../../zeek/types.ts";
+import { T } from "../../../zeek/types.ts";
 import { WebSocketCounters } from "../websocket/mod.ts";
 import { busSamples } from "./bus_metrics.ts";
 import { eventSamples } from "./event_metrics.ts";

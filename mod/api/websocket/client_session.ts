@@ -8,10 +8,10 @@
  * @module
  */
 
-import { ByteWriter, encodeEvent, type EventTypesLookup } from "../../bus/broker_bin.ts";
-import { decodeJsonEvent, jsonToEvent, parseBrokerJson } from "../../bus/broker_json.ts";
+import { ByteWriter, encodeEvent, type EventTypesLookup } from "../../codec/broker_bin.ts";
+import { decodeJsonEvent, jsonToEvent, parseBrokerJson } from "../../codec/broker_json.ts";
 import type { Bus } from "../../bus/bus.ts";
-import { T } from "../../zeek/types.ts";
+import { T } from "../../../zeek/types.ts";
 import type { WebSocketConnection } from "./connection.ts";
 import type { ApplicationCounters, WebSocketCounters } from "./counters.ts";
 import { CLOSE_CODE } from "./frames.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { encodeEventToBytes } from "../../bus/broker_bin.ts";
-import { T } from "../../zeek/types.ts";
+import { encodeEventToBytes } from "../../codec/broker_bin.ts";
+import { T } from "../../../zeek/types.ts";
 import { DataMessageEncoder } from "./outbound.ts";
 
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { decodeEvent } from "../../bus/broker_bin.ts";
-import { PyClient, RawClient, until, withHarness } from "./_test_support.ts";
+import { decodeEvent } from "../../codec/broker_bin.ts";
+import { PyClient, RawClient, until, withHarness } from "../../../testing/websocket.ts";
 import { startWebSocketApi } from "./server.ts";
 import { TokenFileModeError } from "./tokens.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { encodeEventToBytes } from "../../bus/broker_bin.ts";
-import { PyClient, RawClient, until, withHarness } from "./_test_support.ts";
+import { encodeEventToBytes } from "../../codec/broker_bin.ts";
+import { PyClient, RawClient, until, withHarness } from "../../../testing/websocket.ts";
 
 Deno.test("a client that answers no ping is closed with 1011 Ping timeout; one that answers stays", async () => {
   await withHarness({ pingIntervalMs: 400 }, async (h) => {

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
-import { decodeEvent, encodeEventToBytes } from "../../bus/broker_bin.ts";
-import { type Harness, PyClient, SERVER_NODE_ID, until, withHarness } from "./_test_support.ts";
-import { WEIR_VERSION } from "../../version.ts";
+import { decodeEvent, encodeEventToBytes } from "../../codec/broker_bin.ts";
+import {
+  type Harness,
+  PyClient,
+  SERVER_NODE_ID,
+  until,
+  withHarness,
+} from "../../../testing/websocket.ts";
+import { WEIR_VERSION } from "../../runtime/version.ts";
 
 const count = (n: number) => ({ "@data-type": "count", data: n });
 const string = (s: string) => ({ "@data-type": "string", data: s });

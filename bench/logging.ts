@@ -1,0 +1,158 @@
+/**
+ * Logging benchmark: conn-like records (22 columns) from one sender process
+ * through the shipper, PUSH/PULL and a logger process into its file, against
+ * the same records written by the same writer inside one process, measured
+ * in the same run. The logger's peak RSS is sampled while it runs.
+ *
+ *   deno run -A bench/logging.ts                 # prints the table
+ *   deno run -A bench/logging.ts logger|sender ENDPOINT N DIR   (internal)
+ */
+
+import { lineReader } from "./_lines.ts";
+import { ZmqContext } from "../ffi/libzmq.ts";
+import { defineConnStream } from "../mod/analysis/conn/conn_log.ts";
+import { benchAsciiWriter, connLikeRows } from "./log_writer.ts";
+import { LogReceiver } from "../mod/logger/log_receiver.ts";
+import { LogWriterPool } from "../mod/logger/log_writer_pool.ts";
+import { LogShipper } from "../mod/log/shipper.ts";
+import { createStderrReporter } from "../mod/runtime/reporter.ts";
+import { residentKiB } from "../mod/supervisor/process_info.ts";
+import { LogRegistry } from "../mod/log/stream.ts";
+
+const RECORDS = Number(Deno.env.get("WEIR_BENCH_RECORDS") ?? 1_000_000);
+const ROUNDS = Math.max(1, Number(Deno.env.get("WEIR_BENCH_ROUNDS") ?? 3));
+/** Distinct rows cycled through; building a million row objects would measure the generator. */
+const DISTINCT_ROWS = 10_000;
+
+async function logger(endpoint: string, n: number, dir: string): Promise<void> {
+  await using zmq = new ZmqContext();
+  const reporter = createStderrReporter("bench-logger");
+  const pool = new LogWriterPool({ spoolDir: dir, rotationIntervalSec: 0, reporter });
+  const receiver = new LogReceiver({ zmq, endpoint, pool, reporter });
+  console.log(JSON.stringify({ endpoint: receiver.endpoint }));
+  let first = 0;
+  const deadline = Date.now() + 120_000;
+  while (receiver.counters.records < n && Date.now() < deadline) {
+    if (first === 0 && receiver.counters.records > 0) first = performance.now();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await pool.flush();
+  const last = performance.now();
+  console.log(
+    JSON.stringify({ records: receiver.counters.records, seconds: (last - first) / 1000 }),
+  );
+  await receiver.close();
+  await pool.close();
+}
+
+async function sender(endpoint: string, n: number): Promise<void> {
+  await using zmq = new ZmqContext();
+  const shipper = new LogShipper({ zmq, nodeId: "bench-worker", endpoints: [endpoint] });
+  const registry = new LogRegistry({ sink: shipper, validate: false });
+  const stream = registry.add(defineConnStream());
+  const rows = connLikeRows(DISTINCT_ROWS);
+  let sent = 0;
+  while (sent < n) {
+    const end = Math.min(n, sent + 10_000);
+    for (; sent < end; sent++) registry.write(stream, rows[sent % DISTINCT_ROWS]!);
+    // Let the retry timer and libzmq breathe when the logger is behind.
+    if (shipper.counters.queuedBatches > 0) await new Promise((r) => setTimeout(r, 1));
+    else await new Promise((r) => setTimeout(r, 0));
+  }
+  await shipper.close(60_000);
+  if (shipper.counters.recordsDropped > 0) {
+    console.error(`bench sender: ${shipper.counters.recordsDropped} records dropped`);
+  }
+}
+
+/** One end-to-end run: a fresh logger and sender process; records/s at the logger and its peak RSS. */
+async function endToEndOnce(
+  dir: string,
+): Promise<{ rate: number; records: number; peakKiB: number }> {
+  const self = new URL(import.meta.url).pathname;
+  const run = (role: string, endpoint: string) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", self, role, endpoint, String(RECORDS), dir],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+  const loggerProc = run("logger", "tcp://127.0.0.1:*");
+  const nextLine = lineReader(loggerProc.stdout, "the bench logger");
+  const { endpoint } = JSON.parse(await nextLine());
+  let peakKiB = 0;
+  const sampler = setInterval(
+    () => (peakKiB = Math.max(peakKiB, residentKiB(loggerProc.pid) ?? 0)),
+    50,
+  );
+  try {
+    const senderProc = run("sender", endpoint);
+    const result = JSON.parse(await nextLine()) as { records: number; seconds: number };
+    await senderProc.status;
+    await loggerProc.status;
+    return { rate: result.records / result.seconds, records: result.records, peakKiB };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/**
+ * Runs the logging benchmark and returns its table rows. Both figures are
+ * the median of ROUNDS interleaved runs (in-process, then end to end), so
+ * disk writeback or a noisy neighbour hits both alike.
+ */
+export async function benchLogging(): Promise<string[]> {
+  const dir = await Deno.makeTempDir({ prefix: "weir-bench-log-" });
+  try {
+    const inProcess: number[] = [];
+    const endToEnd: number[] = [];
+    let peakKiB = 0;
+    let records = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      inProcess.push((await benchAsciiWriter(RECORDS)).rowsPerSec);
+      const e2e = await endToEndOnce(dir);
+      endToEnd.push(e2e.rate);
+      peakKiB = Math.max(peakKiB, e2e.peakKiB);
+      records = e2e.records;
+      for await (const entry of Deno.readDir(dir)) {
+        await Deno.remove(`${dir}/${entry.name}`, { recursive: true });
+      }
+    }
+    const local = median(inProcess);
+    const shipped = median(endToEnd);
+    const ratio = shipped / local;
+    const verdict = (ok: boolean) => (ok ? "ok" : "MISSED");
+    const range = (xs: number[]) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
+    return [
+      `${"log: same writer in one process".padEnd(50)} ${
+        fmt(local)
+      } records/s (median of ${ROUNDS}: ${range(inProcess)})`,
+      `${"log: worker → PUSH/PULL → logger file".padEnd(50)} ${
+        fmt(shipped)
+      } records/s (median of ${ROUNDS}: ${range(endToEnd)}; ${fmt(records)} records each)  ${
+        ratio.toFixed(2)
+      } × in-process  [target ≥ 500,000/s: ${verdict(shipped >= 500_000)}; ≥ 0.5 ×: ${
+        verdict(ratio >= 0.5)
+      }]`,
+      `${"log: logger peak RSS".padEnd(50)} ${(peakKiB / 1024).toFixed(0)} MiB`,
+    ];
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+if (import.meta.main) {
+  const [role, endpoint, n, dir] = Deno.args;
+  if (role === "logger") await logger(endpoint!, Number(n), dir!);
+  else if (role === "sender") await sender(endpoint!, Number(n));
+  else for (const row of await benchLogging()) console.log(row);
+}

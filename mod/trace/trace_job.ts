@@ -1,0 +1,239 @@
+/**
+ * `zeek -r` for conn.log: reads a pcap or pcapng file, decodes every
+ * packet, tracks connections with Zeek's semantics and writes `conn.log`
+ * (Zeek's ASCII format, or JSON lines) into a directory. Several workers
+ * can share one file: each keeps only the flows the symmetric flow hash
+ * gives it, the way a flow-balanced capture would split them.
+ *
+ * @module
+ */
+
+import {
+  DecodedPacket,
+  flowHash,
+  LINKTYPE_RAW,
+  openPcapFile,
+  openTrace,
+  OUTCOME_IP,
+  PacketDecoder,
+  packetTime,
+  workerFor,
+} from "../../capture/mod.ts";
+import { type LocalNet, parseCidr } from "../../config/mod.ts";
+import type { EventRegistry } from "../bus/events.ts";
+import { LogFile, type LogFileFormat } from "../log/log_file.ts";
+import type { JsonTimestamps } from "../log/json_writer.ts";
+import { type LogFilter, LogRegistry, type LogStream } from "../log/stream.ts";
+import type { ZeekValue } from "../../zeek/types.ts";
+import { type ConnTimeouts, ConnTracker, type ConnTrackerStats } from "../analysis/conn/tracker.ts";
+import {
+  BARE_LIKELY_SERVER_PORTS,
+  LikelyServerPorts,
+} from "../analysis/conn/likely_server_ports.ts";
+import { UidGenerator, type UidOptions } from "../analysis/conn/uid.ts";
+
+/** What `analyzeTrace` does; only `path` and `logDir` are required. */
+export interface TraceJobOptions {
+  /** The pcap or pcapng file. */
+  readonly path: string;
+  /** Where `conn.log` is written (created if missing). */
+  readonly logDir: string;
+  /** `ascii` (Zeek's TSV, default) or `json` (`LogAscii::use_json=T`). */
+  readonly format?: LogFileFormat;
+  /** `LogAscii::json_timestamps` for JSON output. */
+  readonly jsonTimestamps?: JsonTimestamps;
+  /** Enforce checksums (default true); false is `zeek -C`. */
+  readonly checksums?: boolean;
+  /** `ignore_checksums_nets`, as CIDRs. */
+  readonly ignoreChecksumsNets?: readonly string[];
+  /** `likely_server_ports` as `80/tcp` strings (default: bare mode's tunnel ports). */
+  readonly likelyServerPorts?: readonly string[];
+  /** `Site::local_nets` (default: Zeek's private address space). */
+  readonly localNets?: readonly LocalNet[];
+  /** `report_gaps_for_partial` (default false). */
+  readonly reportGapsForPartial?: boolean;
+  /** VLAN-aware connection key with `id.ctx.*` columns (default false). */
+  readonly vlanKey?: boolean;
+  /** `orig_l2_addr`/`resp_l2_addr` columns (default false). */
+  readonly macAddresses?: boolean;
+  /** Bytes to drop from the front of every frame before decoding it as raw IP (Zeek's SKIP analyzer). */
+  readonly skipBytes?: number;
+  /** Keep only flows whose hash falls to worker `index` of `count`. */
+  readonly worker?: { readonly index: number; readonly count: number };
+  readonly uids?: UidOptions;
+  readonly timeouts?: Partial<ConnTimeouts>;
+  /** Handlers for the connection events. */
+  readonly events?: EventRegistry;
+  /** A BPF filter (tcpdump syntax): only matching packets are analysed. */
+  readonly filter?: string;
+  /** Write `#open`/`#close` in UTC (default: local time, as Zeek). */
+  readonly utc?: boolean;
+}
+
+/** What a trace job did. */
+export interface TraceJobResult {
+  /** Packets read from the file. */
+  readonly packets: number;
+  /** Packets this worker analysed (all of them without `worker`). */
+  readonly analyzed: number;
+  /** Connections created (rows written to conn.log). */
+  readonly connections: number;
+  /** Weirds the decoder counted, and their names. */
+  readonly weirds: number;
+  readonly weirdNames: readonly (readonly [string, number])[];
+  readonly tracker: ConnTrackerStats;
+  /** The file written. */
+  readonly logPath: string;
+}
+
+/** Thrown when the options of a trace job cannot be used. */
+export class TraceJobOptionError extends Error {
+  override readonly name = "TraceJobOptionError";
+}
+
+class ConnLogSink {
+  readonly #file: LogFile;
+  constructor(file: LogFile) {
+    this.#file = file;
+  }
+  write(_stream: LogStream, filter: LogFilter, values: readonly ZeekValue[]): void {
+    this.#file.writeRow(values, filter.indices);
+  }
+}
+
+/**
+ * Analyses a trace file and writes `conn.log` into `logDir`.
+ *
+ * @example
+ * ```ts
+ * const r = await analyzeTrace({ path: "trace.pcap", logDir: ".", checksums: false });
+ * console.log(`${r.packets} packets, ${r.connections} connections`);
+ * ```
+ */
+export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobResult> {
+  const worker = options.worker;
+  if (
+    worker !== undefined &&
+    (!Number.isInteger(worker.count) || worker.count < 1 || !Number.isInteger(worker.index) ||
+      worker.index < 0 || worker.index >= worker.count)
+  ) {
+    throw new TraceJobOptionError(
+      `Cannot analyse ${options.path} as worker ${worker.index} of ${worker.count}: ` +
+        `use an integer count ≥ 1 and an index from 0 to count-1`,
+    );
+  }
+  const skip = options.skipBytes ?? 0;
+  if (!Number.isInteger(skip) || skip < 0) {
+    throw new TraceJobOptionError(
+      `Cannot skip ${skip} bytes per frame of ${options.path}: use a non-negative integer`,
+    );
+  }
+  const ignoreNets = parseNets(options.ignoreChecksumsNets ?? [], "ignoreChecksumsNets");
+  const checksums = options.checksums ?? true;
+  const ports = LikelyServerPorts.parse(options.likelyServerPorts ?? BARE_LIKELY_SERVER_PORTS);
+
+  await using source = options.filter === undefined
+    ? await openPcapFile(options.path)
+    : await openTrace(options.path, { filter: options.filter });
+  const logs = new LogRegistry({ validate: false });
+  const tracker = new ConnTracker({
+    likelyServerPorts: ports,
+    checksums,
+    ignoreChecksumsNets: ignoreNets,
+    reportGapsForPartial: options.reportGapsForPartial ?? false,
+    vlanKey: options.vlanKey ?? false,
+    macAddresses: options.macAddresses ?? false,
+    uids: new UidGenerator(options.uids),
+    logs,
+    ...(options.localNets === undefined ? {} : { localNets: options.localNets }),
+    ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),
+    ...(options.events === undefined ? {} : { events: options.events }),
+  });
+  const filter = logs.filters(tracker.stream)[0]!;
+  const file = await LogFile.open({
+    dir: options.logDir,
+    path: filter.path,
+    fields: filter.fields,
+    format: options.format ?? "ascii",
+    utc: options.utc ?? false,
+    flushIntervalMs: 0,
+    recoverLeftover: false,
+    ...(options.jsonTimestamps === undefined
+      ? {}
+      : { json: { timestamps: options.jsonTimestamps } }),
+  });
+  logs.setSink(new ConnLogSink(file));
+
+  const decoder = new PacketDecoder({ checksums });
+  const d = new DecodedPacket();
+  let packets = 0;
+  let analyzed = 0;
+  const mac = options.macAddresses ?? false;
+  try {
+    for (let batch = await source.next(); batch !== null; batch = await source.next()) {
+      const data = batch.data;
+      if (mac) tracker.setFrame(data);
+      for (let i = 0; i < batch.count; i++) {
+        packets++;
+        const ts = packetTime(batch, i);
+        if (skip === 0) decoder.decode(batch, i, d);
+        else {
+          const caplen = batch.caplen[i]!;
+          if (caplen <= skip) {
+            tracker.advance(ts);
+            continue;
+          }
+          decoder.decodeFrame(
+            data,
+            batch.offset[i]! + skip,
+            caplen - skip,
+            batch.wireLen[i]! - skip,
+            LINKTYPE_RAW,
+            0,
+            ts,
+            d,
+          );
+        }
+        if (
+          worker !== undefined && d.outcome === OUTCOME_IP &&
+          workerFor(flowHash(d), worker.count) !== worker.index
+        ) {
+          tracker.advance(ts);
+          continue;
+        }
+        analyzed++;
+        tracker.packet(d, ts);
+      }
+      await file.ready();
+    }
+    tracker.flush();
+  } finally {
+    await file.close();
+  }
+  const stats = tracker.stats();
+  return Object.freeze({
+    packets,
+    analyzed,
+    connections: stats.connections,
+    weirds: decoder.weirds.total(),
+    weirdNames: Object.freeze(decoder.weirds.entries()),
+    tracker: stats,
+    logPath: file.filePath,
+  });
+}
+
+function parseNets(cidrs: readonly string[], option: string): LocalNet[] {
+  const nets: LocalNet[] = [];
+  const bad: string[] = [];
+  for (const cidr of cidrs) {
+    const net = parseCidr(cidr.trim());
+    if (typeof net === "string") bad.push(`"${cidr}" (${net})`);
+    else nets.push(net);
+  }
+  if (bad.length > 0) {
+    throw new TraceJobOptionError(
+      `Cannot use ${option} ${bad.join(", ")}: write each network as a CIDR such as 10.0.0.0/8`,
+    );
+  }
+  return nets;
+}
