@@ -15,22 +15,18 @@ import {
   loadLayout,
   type NodeSpec,
 } from "./config/mod.ts";
-import { LibraryMissingError } from "./ffi/libraries.ts";
-import { checkNodeScripts } from "./mod/cluster/site_scripts.ts";
-import { createNodeId } from "./mod/bus/node_id.ts";
-import { createStderrReporter } from "./mod/runtime/reporter.ts";
-import { runLogger } from "./mod/logger/run_logger.ts";
-import { runManager } from "./mod/manager/run_manager.ts";
-import { runProxy } from "./mod/proxy/run_proxy.ts";
-import { openNode } from "./mod/runtime/node_context.ts";
-import { announceReady } from "./mod/supervisor/readiness.ts";
-import { createShutdownSignal } from "./mod/runtime/shutdown.ts";
-import type { LaunchSpec } from "./mod/supervisor/supervisor.ts";
-import { WEIR_VERSION } from "./mod/runtime/version.ts";
-import { runWorker } from "./mod/worker/run_worker.ts";
-import { runTrace, runTraceWorker } from "./mod/trace/run_trace.ts";
-import { runVerb, type Verb, VERBS } from "./mod/api/control/verbs.ts";
-import { ControlTokenError } from "./mod/api/control/token.ts";
+import { LibraryMissingError } from "./ffi/mod.ts";
+import { checkNodeScripts } from "./mod/cluster/mod.ts";
+import { createNodeId } from "./mod/bus/mod.ts";
+import { createShutdownSignal, createStderrReporter, WEIR_VERSION } from "./mod/process/mod.ts";
+import type { NodeStart } from "./mod/runtime/mod.ts";
+import type { LaunchSpec } from "./mod/supervisor/mod.ts";
+import { openLogWriting, runLogger } from "./mod/logger/mod.ts";
+import { runManager } from "./mod/manager/mod.ts";
+import { runProxy } from "./mod/proxy/mod.ts";
+import { runWorker } from "./mod/worker/mod.ts";
+import { runTrace, runTraceWorker } from "./mod/trace/mod.ts";
+import { ControlTokenError, runVerb, type Verb, VERBS } from "./mod/api/control/mod.ts";
 import {
   InsecureWebSocketError,
   TokenFileError,
@@ -93,12 +89,17 @@ function layoutArgs(configDir: string | undefined, iface: string | undefined): s
   return iface === undefined ? [] : ["--interface", iface];
 }
 
+/** The arguments that run this program again with `args`: the binary, or `deno run … main.ts`. */
+function selfArgs(args: readonly string[]): string[] {
+  return Deno.build.standalone ? [...args] : ["run", "-A", "--quiet", Deno.mainModule, ...args];
+}
+
 function launchSpec(node: NodeSpec, extraArgs: readonly string[]): LaunchSpec {
-  const roleArgs = ["--role", node.type, "--node", node.name, "--supervised", ...extraArgs];
-  const args = Deno.build.standalone
-    ? roleArgs
-    : ["run", "-A", "--quiet", Deno.mainModule, ...roleArgs];
-  return { command: Deno.execPath(), args, env: { ...node.envVars, CLUSTER_NODE: node.name } };
+  return {
+    command: Deno.execPath(),
+    args: selfArgs(["--role", node.type, "--node", node.name, "--supervised", ...extraArgs]),
+    env: { ...node.envVars, CLUSTER_NODE: node.name },
+  };
 }
 
 async function runRole(
@@ -117,44 +118,42 @@ async function runRole(
   const nodeId = createNodeId(self.name, Deno.hostname(), Deno.pid);
   const reporter = createStderrReporter(self.name);
   const shutdown = createShutdownSignal({ watchStdin: supervised });
-  const onFatal = (error: unknown) => {
-    reporter.error(`fatal: ${error instanceof Error ? error.stack ?? error.message : error}`);
-    Deno.exit(1);
-  };
-
-  if (role === "manager") {
-    const encoder = new TextEncoder();
-    await runManager({
-      layout,
-      self,
-      nodeId,
-      reporter,
-      shutdown: shutdown.signal,
-      launch: (node) => launchSpec(node, launchArgs),
-      printStatus: (table) => Deno.stdout.writeSync(encoder.encode(table + "\n")),
-      onChildOutput: (node, line) => {
-        if (line.startsWith("{")) Deno.stdout.writeSync(encoder.encode(line + "\n"));
-        else Deno.stdout.writeSync(encoder.encode(`[${node}] ${line}\n`));
-      },
-      onChildError: (_node, line) => Deno.stderr.writeSync(encoder.encode(line + "\n")),
-      onFatal,
-      insecureWebSocket: flags.insecureWebSocket,
-      requestStop: () => shutdown.abort("weir stop"),
-    });
-    return;
-  }
-
-  await using ctx = await openNode({
+  const start: NodeStart = {
     layout,
     self,
     nodeId,
     reporter,
     shutdown: shutdown.signal,
-    onFatal,
-  });
-  announceReady(self.name, role, nodeId);
-  const runners = { worker: runWorker, proxy: runProxy, logger: runLogger } as const;
-  await runners[role](ctx);
+    onFatal: (error: unknown) => {
+      reporter.error(`fatal: ${error instanceof Error ? error.stack ?? error.message : error}`);
+      Deno.exit(1);
+    },
+    insecureWebSocket: flags.insecureWebSocket,
+  };
+  switch (role) {
+    case "worker":
+      return await runWorker(start);
+    case "proxy":
+      return await runProxy(start);
+    case "logger":
+      return await runLogger(start);
+    case "manager": {
+      const encoder = new TextEncoder();
+      return await runManager({
+        ...start,
+        // A layout without loggers has the manager write the files, with the logger's writing.
+        openLogWriting,
+        launch: (node) => launchSpec(node, launchArgs),
+        printStatus: (table) => Deno.stdout.writeSync(encoder.encode(table + "\n")),
+        onChildOutput: (node, line) => {
+          if (line.startsWith("{")) Deno.stdout.writeSync(encoder.encode(line + "\n"));
+          else Deno.stdout.writeSync(encoder.encode(`[${node}] ${line}\n`));
+        },
+        onChildError: (_node, line) => Deno.stderr.writeSync(encoder.encode(line + "\n")),
+        requestStop: () => shutdown.abort("weir stop"),
+      });
+    }
+  }
 }
 
 /**
@@ -162,11 +161,7 @@ async function runRole(
  * appended to files, stdin from /dev/null (so no pipe ties it to us).
  */
 function launchManagerInBackground(args: string[], stdoutFile: string, stderrFile: string) {
-  const argv = [
-    Deno.execPath(),
-    ...(Deno.build.standalone ? [] : ["run", "-A", "--quiet", Deno.mainModule]),
-    ...args,
-  ];
+  const argv = [Deno.execPath(), ...selfArgs(args)];
   const child = new Deno.Command("/bin/sh", {
     args: [
       "-c",
@@ -211,8 +206,7 @@ async function readTrace(file: string, o: {
     ...(layout === undefined ? {} : { localNets: layout.localNets }),
     say: (line: string) => console.error(`weir: ${line}`),
     spawnWorker: (index: number, count: number, dir: string) => {
-      const args = [
-        ...(Deno.build.standalone ? [] : ["run", "-A", "--quiet", Deno.mainModule]),
+      const args = selfArgs([
         "-r",
         path,
         "--trace-worker",
@@ -221,7 +215,7 @@ async function readTrace(file: string, o: {
         ...(o.filter === undefined ? [] : ["-f", o.filter]),
         ...(o.json ? ["--json"] : []),
         ...(configDir === undefined ? [] : ["--config", configDir]),
-      ];
+      ]);
       return new Deno.Command(Deno.execPath(), {
         args,
         cwd: dir,

@@ -15,7 +15,7 @@ import { benchAsciiWriter, connLikeRows } from "./log_writer.ts";
 import { LogReceiver } from "../mod/logger/log_receiver.ts";
 import { LogWriterPool } from "../mod/logger/log_writer_pool.ts";
 import { LogShipper } from "../mod/log/shipper.ts";
-import { createStderrReporter } from "../mod/runtime/reporter.ts";
+import { createStderrReporter } from "../mod/process/reporter.ts";
 import { residentKiB } from "../mod/supervisor/process_info.ts";
 import { LogRegistry } from "../mod/log/stream.ts";
 

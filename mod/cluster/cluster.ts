@@ -18,7 +18,7 @@ import {
   nodeTypeTopic,
   POOL_TOPICS,
 } from "../bus/topics.ts";
-import type { Reporter } from "../runtime/reporter.ts";
+import type { Reporter } from "../process/reporter.ts";
 import { T, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
 import { Pool, type PoolSpec } from "./pools.ts";
 

@@ -13,14 +13,14 @@
  * burst loses nothing. Only when that queue is full is a batch dropped, and
  * then every dropped record is counted (`counters.recordsDropped`, exported
  * as a metric) and reported, and the logger-side `weir.log` carries the
- * totals (see `WEIR_STATS` in cluster_logging.ts).
+ * totals (see `WEIR_STATS` in node_logging.ts).
  *
  * @module
  */
 
 import type { ZmqContext, ZmqSocket } from "../../ffi/libzmq.ts";
 import { ZMQ_OPTION } from "../../ffi/libzmq.ts";
-import type { Reporter } from "../runtime/reporter.ts";
+import type { Reporter } from "../process/reporter.ts";
 import type { ZeekValue } from "../../zeek/types.ts";
 import { encodeLogBatch, LOG_SERIALIZER_FORMAT, LogBatchWriter } from "./log_serializer.ts";
 import type { LogFilter, LogSink, LogStream } from "./stream.ts";

@@ -12,9 +12,10 @@
  * @module
  */
 
+import type { LogReceiverCounters } from "../log/node_logging.ts";
 import { FdWaiter } from "../../ffi/libc.ts";
 import { yieldToEventLoop, ZMQ_OPTION, type ZmqContext, type ZmqSocket } from "../../ffi/libzmq.ts";
-import type { Reporter } from "../runtime/reporter.ts";
+import type { Reporter } from "../process/reporter.ts";
 import {
   LOG_SERIALIZER_FORMAT,
   LogDecodeError,
@@ -36,16 +37,6 @@ export interface LogReceiverOptions {
   readonly reporter?: Reporter;
   readonly rcvHwm?: number;
   readonly ipv6?: boolean;
-}
-
-/** What the receiver counts (metrics and tests). */
-export interface LogReceiverCounters {
-  batches: number;
-  records: number;
-  /** Messages dropped as malformed (wrong frames, unknown format, undecodable payload). */
-  malformed: number;
-  /** Records received per sending node id. */
-  readonly bySender: Map<string, number>;
 }
 
 const decoder = new TextDecoder();

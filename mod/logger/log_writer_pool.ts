@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Reporter } from "../runtime/reporter.ts";
+import type { Reporter } from "../process/reporter.ts";
 import type { ZeekValue } from "../../zeek/types.ts";
 import type { AsciiWriterOptions } from "../log/ascii_writer.ts";
 import type { JsonWriterOptions } from "../log/json_writer.ts";

@@ -10,7 +10,7 @@
 import { BUILT_IN, ConfigError, type Layout, loadLayout, type NodeSpec } from "../../config/mod.ts";
 import { type ControlHandlers, ControlRequestError } from "../api/control/control_server.ts";
 import { nodeTypeTopic } from "../bus/topics.ts";
-import type { Reporter } from "../runtime/reporter.ts";
+import type { Reporter } from "../process/reporter.ts";
 import { expireArchives } from "../log/rotation.ts";
 import type { NodeContext } from "../runtime/node_context.ts";
 import type { ChildState, Supervisor } from "../supervisor/supervisor.ts";

@@ -1,30 +1,30 @@
 /**
  * The manager role: hosts the central forwarder, joins the bus like any
- * node, supervises this host's other nodes, and (in later layers) serves
- * the WebSocket API, service discovery and the control API.
+ * node, supervises this host's other nodes, and serves the WebSocket API,
+ * `/services.json` for Prometheus and the control API the verbs talk to.
  *
  * @module
  */
 
 import type { Layout, NodeSpec } from "../../config/mod.ts";
 import { ZmqContext, ZmqForwarder } from "../../ffi/libzmq.ts";
-import type { Reporter } from "../runtime/reporter.ts";
-import { linkCurrentLogs } from "../log/cluster_logging.ts";
+import { linkCurrentLogs, type OpenLogging, openLogShipping } from "../log/node_logging.ts";
 import { startControlServer } from "../api/control/control_server.ts";
 import { ensureControlToken } from "../api/control/token.ts";
 import { createManagerControl } from "./control_handlers.ts";
-import { forwarderEndpoints, openNode } from "../runtime/node_context.ts";
-import { announceReady } from "../supervisor/readiness.ts";
-import { aborted } from "../runtime/shutdown.ts";
+import { forwarderEndpoints, type NodeStart, openNode } from "../runtime/node_context.ts";
+import { createManagerDiscovery } from "./discovery.ts";
+import { announceReady } from "../process/readiness.ts";
+import { aborted } from "../process/shutdown.ts";
 import { formatStatusTable } from "../supervisor/status_table.ts";
 import { type ChildState, type LaunchSpec, Supervisor } from "../supervisor/supervisor.ts";
 
-export interface ManagerOptions {
-  readonly layout: Layout;
-  readonly self: NodeSpec;
-  readonly nodeId: string;
-  readonly reporter: Reporter;
-  readonly shutdown: AbortSignal;
+export interface ManagerOptions extends NodeStart {
+  /**
+   * The logging of a log writer (the logger role's), used when the layout
+   * has no logger and the manager writes the files (Zeek's `manager_is_logger`).
+   */
+  readonly openLogWriting: OpenLogging;
   /** How to start another node of this host as a child process. */
   readonly launch: (node: NodeSpec) => LaunchSpec;
   /** Where the human-readable status table goes once the cluster is up. */
@@ -32,9 +32,6 @@ export interface ManagerOptions {
   /** Relays a child's output lines. */
   readonly onChildOutput: (node: string, line: string) => void;
   readonly onChildError: (node: string, line: string) => void;
-  readonly onFatal: (error: unknown) => void;
-  /** `--insecure-websocket`: allow a non-loopback WebSocket without token file or TLS. */
-  readonly insecureWebSocket?: boolean;
   /** Stops the manager as SIGTERM would (the `weir stop` verb asks for it). */
   readonly requestStop: () => void;
 }
@@ -52,6 +49,12 @@ export function hostAddresses(): Set<string> {
   const addresses = new Set(["127.0.0.1", "::1"]);
   for (const iface of Deno.networkInterfaces()) addresses.add(iface.address);
   return addresses;
+}
+
+/** The manager serves the WebSocket API on WebSocketHost:WebSocketPort unless UseWebSocket=0. */
+export function managerWebSocketPort(layout: Layout, self: NodeSpec): number | undefined {
+  if (!layout.settings.useWebSocket) return undefined;
+  return self.webSocketPort ?? layout.settings.webSocketPort;
 }
 
 /** Runs the manager until its shutdown signal, then stops everything in reverse order. */
@@ -72,17 +75,16 @@ export async function runManager(options: ManagerOptions): Promise<void> {
   );
 
   await linkCurrentLogs(layout);
+  const discovery = createManagerDiscovery(layout);
   const node = await openNode({
-    layout,
-    self,
-    nodeId: options.nodeId,
-    reporter,
-    shutdown: options.shutdown,
+    ...options,
     zmq,
-    onFatal: options.onFatal,
-    insecureWebSocket: options.insecureWebSocket ?? false,
+    openLogging: layout.managerIsLogger ? options.openLogWriting : openLogShipping,
+    webSocketPort: managerWebSocketPort(layout, self),
+    serviceDiscovery: discovery.targets,
   });
   stack.use(node);
+  discovery.follow(node.cluster);
 
   const startedAt = new Date();
   const managerState = (): ChildState => ({

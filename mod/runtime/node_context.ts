@@ -1,22 +1,24 @@
 /**
- * What every role runner gets: the layout, this node's entry, its bus
- * connection and cluster view, a reporter, and one shutdown signal.
+ * The node setup every role shares: join the bus, see the cluster, open the
+ * logging the role chose, serve `/metrics`, load site scripts, and serve
+ * the WebSocket API where the role asks for it. It knows no roles: what
+ * differs between them arrives as arguments (`openLogging`, `webSocketPort`,
+ * `serviceDiscovery`).
  *
  * @module
  */
 
-import { openWebSocketEntry, webSocketPortOf } from "./websocket_entry.ts";
+import { openWebSocketEntry } from "./websocket_entry.ts";
 import { BUILT_IN, type Layout, loadLayout, type NodeSpec } from "../../config/mod.ts";
 import { tcpEndpoint, ZmqContext } from "../../ffi/libzmq.ts";
 import { Bus } from "../bus/bus.ts";
 import { Cluster } from "../cluster/cluster.ts";
 import { createSiteApi } from "../cluster/site_api.ts";
 import { loadSiteScripts } from "../cluster/site_scripts.ts";
-import type { Reporter } from "./reporter.ts";
-import { CLUSTER_LOG, type ClusterLogging, openClusterLogging } from "../log/cluster_logging.ts";
+import type { Reporter } from "../process/reporter.ts";
+import { CLUSTER_LOG, type NodeLogging, type OpenLogging } from "../log/node_logging.ts";
 import {
   busSamples,
-  createServiceDiscovery,
   eventSamples,
   logReceiverSamples,
   logShipperSamples,
@@ -27,6 +29,33 @@ import {
   startMetricsServer,
 } from "../api/metrics/mod.ts";
 
+/** Who this process is and how it stops: what `main.ts` hands every role runner. */
+export interface NodeStart {
+  readonly layout: Layout;
+  readonly self: NodeSpec;
+  readonly nodeId: string;
+  readonly reporter: Reporter;
+  /** Aborted when the node should stop (signal, or the supervisor's pipe closed). */
+  readonly shutdown: AbortSignal;
+  /** Hears about a failure the node cannot survive (the bus died). */
+  readonly onFatal: (error: unknown) => void;
+  /** `--insecure-websocket`: allow a non-loopback WebSocket without token file or TLS. */
+  readonly insecureWebSocket: boolean;
+}
+
+/** What a role opens its node with, beyond `NodeStart`. */
+export interface NodeOptions extends NodeStart {
+  /** Where this node's log records go: written here, or shipped to the loggers. */
+  readonly openLogging: OpenLogging;
+  /** Serve Zeek's WebSocket API on this port (none when undefined). */
+  readonly webSocketPort?: number | undefined;
+  /** Serve `/services.json` from it beside `/metrics`. */
+  readonly serviceDiscovery?: ServiceDiscovery | undefined;
+  /** A ZeroMQ context to share (the manager's, which also runs the forwarder). */
+  readonly zmq?: ZmqContext;
+}
+
+/** What every role runner works with once its node is open. */
 export interface NodeContext extends AsyncDisposable {
   readonly layout: Layout;
   readonly self: NodeSpec;
@@ -35,11 +64,10 @@ export interface NodeContext extends AsyncDisposable {
   readonly bus: Bus;
   readonly cluster: Cluster;
   /** Log streams and where their records go (files here, or the loggers). */
-  readonly logging: ClusterLogging;
-  /** `/metrics` (and `/services.json` on the manager); undefined when MetricsPort is 0. */
+  readonly logging: NodeLogging;
+  /** `/metrics` (and `/services.json` where asked); undefined when MetricsPort is 0. */
   readonly metrics: MetricsServer | undefined;
   readonly reporter: Reporter;
-  /** Aborted when the node should stop (signal, or the supervisor's pipe closed). */
   readonly shutdown: AbortSignal;
   /** Site scripts loaded, in order. */
   readonly siteScripts: readonly string[];
@@ -59,17 +87,7 @@ export function forwarderEndpoints(layout: Layout): { xpub: string; xsub: string
  * Joins the cluster as `self`: connects to the forwarder, runs the hello
  * handshake, loads site scripts. Closing the context leaves the bus.
  */
-export async function openNode(options: {
-  layout: Layout;
-  self: NodeSpec;
-  nodeId: string;
-  reporter: Reporter;
-  shutdown: AbortSignal;
-  zmq?: ZmqContext;
-  onFatal: (error: unknown) => void;
-  /** `--insecure-websocket`: allow a non-loopback WebSocket without token file or TLS. */
-  insecureWebSocket?: boolean;
-}): Promise<NodeContext> {
+export async function openNode(options: NodeOptions): Promise<NodeContext> {
   const { layout, self, nodeId, reporter } = options;
   // Whatever opened is closed again if a later step fails (say a taken port).
   await using stack = new AsyncDisposableStack();
@@ -98,12 +116,12 @@ export async function openNode(options: {
     },
   });
   stack.defer(() => cluster.close());
-  const logging = stack.use(openClusterLogging({ layout, self, nodeId, zmq, reporter }));
+  const logging = stack.use(options.openLogging({ layout, self, nodeId, zmq, reporter }));
   const clusterLog = logging.registry.defineStream(CLUSTER_LOG);
   cluster.logTo((message) =>
     logging.registry.write(clusterLog, [Date.now() / 1000, self.name, message])
   );
-  const metrics = openMetrics(layout, self, bus, cluster, logging, reporter);
+  const metrics = openMetrics(options, bus, cluster, logging);
   if (metrics !== undefined) stack.use(metrics);
   const siteScripts = await loadSiteScripts(
     {
@@ -114,8 +132,25 @@ export async function openNode(options: {
     createSiteApi(cluster, logging.registry),
   );
   await cluster.start();
-  let owned: AsyncDisposableStack | undefined;
-  const context: NodeContext = {
+  if (options.webSocketPort !== undefined) {
+    stack.use(
+      await openWebSocketEntry({
+        zmq,
+        endpoints,
+        nodeId,
+        events: cluster.events,
+        settings: layout.settings,
+        port: options.webSocketPort,
+        insecure: options.insecureWebSocket,
+        reporter,
+        metrics,
+      }),
+    );
+  }
+  // Closes in reverse: WebSocket, metrics, logging (last records shipped), cluster, bus, context.
+  const owned = stack.move();
+  let closing: Promise<void> | undefined;
+  return {
     layout,
     self,
     nodeId,
@@ -127,75 +162,35 @@ export async function openNode(options: {
     reporter,
     shutdown: options.shutdown,
     siteScripts,
-    async [Symbol.asyncDispose]() {
-      // Closes in reverse: WebSocket, metrics, logging (last records shipped), cluster, bus, context.
-      const resources = owned;
-      owned = undefined;
-      await resources?.disposeAsync();
-    },
+    [Symbol.asyncDispose]: () => closing ??= owned.disposeAsync(),
   };
-  const webSocketPort = webSocketPortOf(context);
-  if (webSocketPort !== undefined) {
-    stack.use(
-      await openWebSocketEntry(
-        zmq,
-        context,
-        endpoints,
-        webSocketPort,
-        options.insecureWebSocket ?? false,
-      ),
-    );
-  }
-  owned = stack.move();
-  return context;
 }
 
-/**
- * Every process serves `/metrics` on its layout port; the manager adds
- * `/services.json`, kept current as nodes `weir deploy` added come and go.
- */
+/** Every process serves `/metrics` on its layout port, with `/services.json` when given one. */
 function openMetrics(
-  layout: Layout,
-  self: NodeSpec,
+  options: NodeOptions,
   bus: Bus,
   cluster: Cluster,
-  logging: ClusterLogging,
-  reporter: Reporter,
+  logging: NodeLogging,
 ): MetricsServer | undefined {
+  const { layout, self, reporter } = options;
   if (self.metricsPort === undefined) return undefined;
   const sources: MetricSource[] = [
     () => busSamples(bus.counters),
     () => eventSamples(cluster.events.invocations),
     () => logWriteSamples(logging.registry.counters()),
   ];
-  if (logging.shipper !== undefined) {
-    const shipper = logging.shipper;
-    sources.push(() => logShipperSamples(shipper.counters));
-  }
-  if (logging.receiver !== undefined) {
-    const receiver = logging.receiver;
-    sources.push(() => logReceiverSamples(receiver.counters));
-  }
-  let discovery: ServiceDiscovery | undefined;
-  if (self.type === "manager") {
-    discovery = createServiceDiscovery(layout);
-    const known = new Set(layout.nodes.map((n) => n.name));
-    cluster.on("Cluster::node_up", async (name) => {
-      if (known.has(String(name)) || layout.source === BUILT_IN) return;
-      const node = (await loadLayout(layout.source).catch(() => undefined))?.nodes
-        .find((n) => n.name === name);
-      if (node !== undefined) discovery!.addTarget(node);
-    });
-    cluster.on("Cluster::node_down", (name) => {
-      if (!known.has(String(name))) discovery!.removeTarget(String(name));
-    });
-  }
+  const { shipper, received } = logging;
+  if (shipper !== undefined) sources.push(() => logShipperSamples(shipper.counters));
+  if (received !== undefined) sources.push(() => logReceiverSamples(received));
   return startMetricsServer({
     node: self.name,
     host: layout.settings.metricsAddress,
     port: self.metricsPort,
     sources,
-    ...(discovery === undefined ? {} : { serviceDiscovery: discovery }),
+    ...(options.serviceDiscovery === undefined
+      ? {}
+      : { serviceDiscovery: options.serviceDiscovery }),
     onError: (error) => reporter.warning(`a metrics scrape failed: ${error}`),
   });
 }

@@ -1,65 +1,61 @@
 /**
- * Zeek's WebSocket API as a node serves it: the manager on WebSocketHost:
- * WebSocketPort (UseWebSocket), any other node on its node.cfg
- * `websocket_port` (say every proxy, behind a load-balancing reverse proxy).
+ * Zeek's WebSocket API as a node serves it, on the port its role chose: the
+ * manager's WebSocketHost:WebSocketPort (UseWebSocket), any other node's
+ * node.cfg `websocket_port` (say every proxy, behind a load-balancing
+ * reverse proxy).
  *
  * @module
  */
 
+import type { WeirSettings } from "../../config/mod.ts";
 import type { ZmqContext } from "../../ffi/libzmq.ts";
-import { webSocketSamples } from "../api/metrics/mod.ts";
+import { type MetricsServer, webSocketSamples } from "../api/metrics/mod.ts";
 import { startWebSocketApi } from "../api/websocket/mod.ts";
 import { Bus } from "../bus/bus.ts";
-import type { NodeContext } from "./node_context.ts";
-
-/** The port this node serves the WebSocket API on, or undefined for none. */
-export function webSocketPortOf(node: NodeContext): number | undefined {
-  const { self, layout } = node;
-  if (self.type === "manager") {
-    return layout.settings.useWebSocket
-      ? self.webSocketPort ?? layout.settings.webSocketPort
-      : undefined;
-  }
-  return self.webSocketPort;
-}
+import type { EventRegistry } from "../bus/events.ts";
+import type { Reporter } from "../process/reporter.ts";
 
 /**
  * Starts the API with a bus connection of its own: a bus drops messages
  * carrying its own node id, and this node's own publications must still
  * reach the clients.
  */
-export async function openWebSocketEntry(
-  zmq: ZmqContext,
-  node: NodeContext,
-  endpoints: { xpub: string; xsub: string; ipv6: boolean },
-  port: number,
-  insecure: boolean,
-): Promise<AsyncDisposable> {
-  const settings = node.layout.settings;
-  const bus = Bus.open(zmq, {
-    nodeId: `${node.nodeId}-websocket`,
+export async function openWebSocketEntry(options: {
+  readonly zmq: ZmqContext;
+  readonly endpoints: { xpub: string; xsub: string; ipv6: boolean };
+  readonly nodeId: string;
+  readonly events: EventRegistry;
+  readonly settings: WeirSettings;
+  readonly port: number;
+  readonly insecure: boolean;
+  readonly reporter: Reporter;
+  readonly metrics: MetricsServer | undefined;
+}): Promise<AsyncDisposable> {
+  const { settings, endpoints, reporter } = options;
+  const bus = Bus.open(options.zmq, {
+    nodeId: `${options.nodeId}-websocket`,
     connectXpub: endpoints.xsub,
     connectXsub: endpoints.xpub,
     ipv6: endpoints.ipv6,
-  }, (error) => node.reporter.error(`WebSocket bus failed: ${error}`));
+  }, (error) => reporter.error(`WebSocket bus failed: ${error}`));
   try {
     const api = await startWebSocketApi({
       bus,
-      events: node.cluster.events.argTypes,
+      events: options.events.argTypes,
       host: settings.webSocketHost,
-      port,
+      port: options.port,
       handshakeTimeoutMs: settings.webSocketTimeoutSec * 1000,
       maxConnections: settings.webSocketMaxConnections,
       maxQueuedMessages: settings.webSocketQueueSize,
-      insecure,
+      insecure: options.insecure,
       ...(settings.webSocketTokenFile === "" ? {} : { tokenFile: settings.webSocketTokenFile }),
       ...(settings.webSocketTlsCert === ""
         ? {}
         : { tlsCertFile: settings.webSocketTlsCert, tlsKeyFile: settings.webSocketTlsKey }),
     });
     bus.start();
-    node.reporter.info(`WebSocket API on ${api.url}`);
-    const removeSource = node.metrics?.addSource(() => webSocketSamples(api.snapshot()));
+    reporter.info(`WebSocket API on ${api.url}`);
+    const removeSource = options.metrics?.addSource(() => webSocketSamples(api.snapshot()));
     return {
       async [Symbol.asyncDispose]() {
         removeSource?.();

@@ -10,8 +10,8 @@
  */
 
 import type { NodeSpec, NodeType } from "../../config/mod.ts";
-import type { Reporter } from "../runtime/reporter.ts";
-import { parseReadyLine } from "./readiness.ts";
+import type { Reporter } from "../process/reporter.ts";
+import { parseReadyLine } from "../process/readiness.ts";
 
 /** How long a child may take to print its readiness line. */
 export const DEFAULT_READY_TIMEOUT_MS = 60_000;

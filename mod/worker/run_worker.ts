@@ -1,18 +1,27 @@
 /**
  * The worker role: joins the bus, runs site scripts, captures on its
- * interface and tracks connections, its conn.log going to the loggers.
+ * interface and runs the packet pipeline, its logs going to the loggers;
+ * answers zeekctl's netstats.
  *
  * @module
  */
 
-import type { NodeContext } from "../runtime/node_context.ts";
-import { aborted } from "../runtime/shutdown.ts";
+import { openLogShipping } from "../log/node_logging.ts";
+import { type NodeStart, openNode } from "../runtime/node_context.ts";
+import { aborted } from "../process/shutdown.ts";
+import { announceReady } from "../process/readiness.ts";
 import { nodeTopic } from "../bus/topics.ts";
 import { packetSamples, sessionSamples } from "../api/metrics/mod.ts";
 import { type CaptureLoop, startCaptureLoop } from "./capture_loop.ts";
 
 /** Runs a worker until its shutdown signal. */
-export async function runWorker(ctx: NodeContext): Promise<void> {
+export async function runWorker(start: NodeStart): Promise<void> {
+  await using ctx = await openNode({
+    ...start,
+    openLogging: openLogShipping,
+    webSocketPort: start.self.webSocketPort,
+  });
+  announceReady(ctx.self.name, "worker", ctx.nodeId);
   let capture: CaptureLoop | undefined;
   if (ctx.self.capture === undefined) {
     ctx.reporter.warning(`no interface in node.cfg for ${ctx.self.name}: not capturing`);

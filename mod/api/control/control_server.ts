@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Reporter } from "../../runtime/reporter.ts";
+import type { Reporter } from "../../process/reporter.ts";
 
 /** What the manager does for each verb; the server only routes and guards. */
 export interface ControlHandlers {

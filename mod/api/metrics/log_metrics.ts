@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { LogReceiverCounters } from "../../logger/log_receiver.ts";
+import type { LogReceiverCounters } from "../../log/node_logging.ts";
 import type { LogShipperCounters } from "../../log/shipper.ts";
 import type { LogCounterSample } from "../../log/stream.ts";
 import type { MetricSample } from "./sample.ts";

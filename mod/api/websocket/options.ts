@@ -9,7 +9,7 @@
 
 import type { EventTypesLookup } from "../../codec/broker_bin.ts";
 import type { Bus } from "../../bus/bus.ts";
-import { WEIR_VERSION } from "../../runtime/version.ts";
+import { WEIR_VERSION } from "../../process/version.ts";
 
 /** zeekctl's `WebSocketHost`. */
 export const DEFAULT_WEBSOCKET_HOST = "127.0.0.1";

@@ -7,7 +7,7 @@ import {
   until,
   withHarness,
 } from "../../../testing/websocket.ts";
-import { WEIR_VERSION } from "../../runtime/version.ts";
+import { WEIR_VERSION } from "../../process/version.ts";
 
 const count = (n: number) => ({ "@data-type": "count", data: n });
 const string = (s: string) => ({ "@data-type": "string", data: s });

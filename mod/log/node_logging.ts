@@ -1,33 +1,24 @@
 /**
- * Logging as a node of the layout does it: loggers (and the manager when the
- * layout has no logger, Zeek's `manager_is_logger`) write files and bind the
- * PULL socket other nodes push to; every other node ships its records to
- * them. Both kinds write a `weir.log` row about their log traffic every
- * minute and when they stop, so the loggers' files say what was shipped,
- * received and dropped.
+ * Logging as a node of the layout does it. Every node has a registry of
+ * streams; where its records go is the role's choice: a logger (and the
+ * manager when the layout has no logger, Zeek's `manager_is_logger`) writes
+ * files and receives the other nodes' batches (`mod/logger/`), every other
+ * node ships its records to the loggers (`openLogShipping`, here). Both
+ * write a `weir.log` row about their log traffic every minute and when they
+ * stop, so the loggers' files say what was shipped, received and dropped.
  *
  * @module
  */
 
-import type { JsonTimestamps, Layout, NodeSpec } from "../../config/mod.ts";
+import type { Layout, NodeSpec } from "../../config/mod.ts";
 import { tcpEndpoint, type ZmqContext } from "../../ffi/libzmq.ts";
-import type { Reporter } from "../runtime/reporter.ts";
+import type { Reporter } from "../process/reporter.ts";
 import { T } from "../../zeek/types.ts";
-import type { JsonTimestamps as WriterTimestamps } from "./json_writer.ts";
-import { LogReceiver } from "../logger/log_receiver.ts";
-import { LogWriterPool } from "../logger/log_writer_pool.ts";
 import { LogShipper } from "./shipper.ts";
 import { LogRegistry, type LogStream } from "./stream.ts";
 
 /** How often the `weir.log` traffic row is written. */
 export const DEFAULT_STATS_INTERVAL_MS = 60_000;
-
-const WRITER_TIMESTAMPS: Readonly<Record<JsonTimestamps, WriterTimestamps>> = Object.freeze({
-  epoch: "JSON::TS_EPOCH",
-  millis: "JSON::TS_MILLIS",
-  millis_unsigned: "JSON::TS_MILLIS_UNSIGNED",
-  iso8601: "JSON::TS_ISO8601",
-});
 
 /** The nodes that write log files in this layout. */
 export function logWriters(layout: Layout): NodeSpec[] {
@@ -46,91 +37,88 @@ export function logEndpoint(node: NodeSpec): string {
   return tcpEndpoint(node.address, node.port);
 }
 
+/** What a log receiver counts (metrics, `weir.log` and tests). */
+export interface LogReceiverCounters {
+  batches: number;
+  records: number;
+  /** Messages dropped as malformed (wrong frames, unknown format, undecodable payload). */
+  malformed: number;
+  /** Records received per sending node id. */
+  readonly bySender: Map<string, number>;
+}
+
 /** The logging half of a running node. */
-export interface ClusterLogging extends AsyncDisposable {
+export interface NodeLogging extends AsyncDisposable {
   readonly registry: LogRegistry;
   /** Set on nodes that ship their records. */
   readonly shipper: LogShipper | undefined;
-  /** Set on nodes that write files. */
-  readonly pool: LogWriterPool | undefined;
-  readonly receiver: LogReceiver | undefined;
+  /** Set on nodes that receive other nodes' records. */
+  readonly received: Readonly<LogReceiverCounters> | undefined;
   /** Writes the `weir.log` traffic row now. */
   writeStats(): void;
 }
 
-/** Sets up logging for `self`: files and a receiver on log writers, a shipper elsewhere. */
-export function openClusterLogging(options: {
-  layout: Layout;
-  self: NodeSpec;
-  nodeId: string;
-  zmq: ZmqContext;
-  reporter: Reporter;
-  statsIntervalMs?: number;
-}): ClusterLogging {
-  const { layout, self, zmq, reporter } = options;
-  const settings = layout.settings;
-  const writers = logWriters(layout);
+/** What opening a node's logging needs. */
+export interface LoggingDeps {
+  readonly layout: Layout;
+  readonly self: NodeSpec;
+  readonly nodeId: string;
+  readonly zmq: ZmqContext;
+  readonly reporter: Reporter;
+  readonly statsIntervalMs?: number;
+}
+
+/** Opens a node's logging: the role decides which (`openLogShipping`, or the logger's writing). */
+export type OpenLogging = (deps: LoggingDeps) => NodeLogging;
+
+/** Logging for a node that writes no files: its records go to the layout's log writers. */
+export function openLogShipping(deps: LoggingDeps): NodeLogging {
+  const settings = deps.layout.settings;
   const registry = new LogRegistry();
-  let shipper: LogShipper | undefined;
-  let pool: LogWriterPool | undefined;
-  let receiver: LogReceiver | undefined;
-  if (writers.some((w) => w.name === self.name)) {
-    pool = new LogWriterPool({
-      spoolDir: spoolDirOf(layout, self),
-      format: settings.useJson ? "json" : "ascii",
-      json: { timestamps: WRITER_TIMESTAMPS[settings.jsonTimestamps] },
-      archive: {
-        logDir: settings.logDir,
-        compress: settings.compressLogs,
-        logger: writers.length > 1 ? self.name : undefined,
-      },
-      rotationIntervalSec: settings.logRotationIntervalSec,
-      expireIntervalSec: settings.logExpireIntervalSec,
-      reporter,
-    });
-    try {
-      receiver = new LogReceiver({
-        zmq,
-        endpoint: logEndpoint(self),
-        pool,
-        reporter,
-        ipv6: self.address.includes(":"),
-      });
-    } catch (error) {
-      void pool.close();
-      throw error;
-    }
-    registry.setSink(pool);
-  } else {
-    shipper = new LogShipper({
-      zmq,
-      nodeId: options.nodeId,
-      endpoints: writers.map(logEndpoint),
-      flushRecords: settings.logFlushRecords,
-      flushIntervalMs: settings.logFlushIntervalSec * 1000,
-      reporter,
-    });
-    registry.setSink(shipper);
-  }
+  const shipper = new LogShipper({
+    zmq: deps.zmq,
+    nodeId: deps.nodeId,
+    endpoints: logWriters(deps.layout).map(logEndpoint),
+    flushRecords: settings.logFlushRecords,
+    flushIntervalMs: settings.logFlushIntervalSec * 1000,
+    reporter: deps.reporter,
+  });
+  registry.setSink(shipper);
+  return createNodeLogging(deps, registry, {
+    shipper,
+    close: () => shipper.close(settings.stopTimeoutSec * 500),
+  });
+}
+
+/**
+ * Adds the `weir.log` traffic row (every interval and at close) to a
+ * registry whose sink is set; `close` runs after the last row is written.
+ */
+export function createNodeLogging(
+  deps: LoggingDeps,
+  registry: LogRegistry,
+  parts: {
+    readonly shipper?: LogShipper;
+    readonly received?: Readonly<LogReceiverCounters>;
+    readonly close: () => Promise<void>;
+  },
+): NodeLogging {
   const stats = registry.defineStream(WEIR_STATS);
-  const writeStats = () => writeStatsRow(registry, stats, self, shipper, receiver);
-  const interval = options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS;
+  const writeStats = () => writeStatsRow(registry, stats, deps.self, parts.shipper, parts.received);
+  const interval = deps.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS;
   const timer = interval > 0 ? setInterval(writeStats, interval) : undefined;
   let closed = false;
   return {
     registry,
-    shipper,
-    pool,
-    receiver,
+    shipper: parts.shipper,
+    received: parts.received,
     writeStats,
     async [Symbol.asyncDispose]() {
       if (closed) return;
       closed = true;
       clearInterval(timer);
       writeStats();
-      await shipper?.close(settings.stopTimeoutSec * 500);
-      await receiver?.close();
-      await pool?.close();
+      await parts.close();
     },
   };
 }
@@ -166,18 +154,17 @@ function writeStatsRow(
   stream: LogStream,
   self: NodeSpec,
   shipper: LogShipper | undefined,
-  receiver: LogReceiver | undefined,
+  received: Readonly<LogReceiverCounters> | undefined,
 ): void {
   const s = shipper?.counters;
-  const r = receiver?.counters;
   registry.write(stream, [
     Date.now() / 1000,
     self.name,
     s?.recordsSent,
     s?.queuedBatches,
     s?.recordsDropped,
-    r?.records,
-    r?.malformed,
+    received?.records,
+    received?.malformed,
   ]);
   shipper?.flush();
 }

@@ -1,0 +1,71 @@
+/**
+ * The receiving and writing half of logging: a log writer (a logger, or the
+ * manager of a layout without loggers) writes its own records and the
+ * batches other nodes push to its PULL socket into files under
+ * `<SpoolDir>/<node>`, rotated and archived as zeekctl does.
+ *
+ * @module
+ */
+
+import type { JsonTimestamps } from "../../config/mod.ts";
+import {
+  createNodeLogging,
+  logEndpoint,
+  type LoggingDeps,
+  logWriters,
+  type NodeLogging,
+  spoolDirOf,
+} from "../log/node_logging.ts";
+import type { JsonTimestamps as WriterTimestamps } from "../log/json_writer.ts";
+import { LogRegistry } from "../log/stream.ts";
+import { LogReceiver } from "./log_receiver.ts";
+import { LogWriterPool } from "./log_writer_pool.ts";
+
+const WRITER_TIMESTAMPS: Readonly<Record<JsonTimestamps, WriterTimestamps>> = Object.freeze({
+  epoch: "JSON::TS_EPOCH",
+  millis: "JSON::TS_MILLIS",
+  millis_unsigned: "JSON::TS_MILLIS_UNSIGNED",
+  iso8601: "JSON::TS_ISO8601",
+});
+
+/** Logging for a node that writes the files: a writer pool and the receiver other nodes push to. */
+export function openLogWriting(deps: LoggingDeps): NodeLogging {
+  const { layout, self, reporter } = deps;
+  const settings = layout.settings;
+  const writers = logWriters(layout);
+  const pool = new LogWriterPool({
+    spoolDir: spoolDirOf(layout, self),
+    format: settings.useJson ? "json" : "ascii",
+    json: { timestamps: WRITER_TIMESTAMPS[settings.jsonTimestamps] },
+    archive: {
+      logDir: settings.logDir,
+      compress: settings.compressLogs,
+      logger: writers.length > 1 ? self.name : undefined,
+    },
+    rotationIntervalSec: settings.logRotationIntervalSec,
+    expireIntervalSec: settings.logExpireIntervalSec,
+    reporter,
+  });
+  let receiver: LogReceiver;
+  try {
+    receiver = new LogReceiver({
+      zmq: deps.zmq,
+      endpoint: logEndpoint(self),
+      pool,
+      reporter,
+      ipv6: self.address.includes(":"),
+    });
+  } catch (error) {
+    void pool.close();
+    throw error;
+  }
+  const registry = new LogRegistry();
+  registry.setSink(pool);
+  return createNodeLogging(deps, registry, {
+    received: receiver.counters,
+    async close() {
+      await receiver.close();
+      await pool.close();
+    },
+  });
+}

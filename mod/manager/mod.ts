@@ -1,0 +1,21 @@
+/**
+ * The manager role: the central forwarder, the supervisor of this host's
+ * nodes, the control API the verbs talk to, `/services.json` for
+ * Prometheus, and Zeek's WebSocket API.
+ *
+ * ```ts
+ * import { runManager } from "./mod.ts";
+ *
+ * await runManager({ ...start, openLogWriting, launch, printStatus, onChildOutput, onChildError, requestStop });
+ * ```
+ *
+ * @module
+ */
+
+export {
+  hostAddresses,
+  localNodes,
+  type ManagerOptions,
+  managerWebSocketPort,
+  runManager,
+} from "./run_manager.ts";
