@@ -29,8 +29,7 @@ import type { LaunchSpec } from "./mod/supervisor/supervisor.ts";
 import { WEIR_VERSION } from "./mod/runtime/version.ts";
 import { runWorker } from "./mod/worker/run_worker.ts";
 import { runTrace, runTraceWorker } from "./mod/trace/run_trace.ts";
-import { runVerb, type Verb, VERBS } from "./mod/api/control/verbs.ts";
-import { ControlTokenError } from "./mod/api/control/token.ts";
+import { ControlTokenError, runVerb, type Verb, VERBS } from "./mod/api/control/mod.ts";
 import {
   InsecureWebSocketError,
   TokenFileError,
