@@ -18,6 +18,8 @@
  * @module
  */
 
+import { formatAddr } from "../zeek/mod.ts";
+
 /** The packet is an IP datagram whose transport fields are filled (per `proto`). */
 export const OUTCOME_IP = 1;
 /** An IP fragment held for reassembly (or not reassembled): addresses and `proto` only. */
@@ -272,47 +274,16 @@ export class DecodedPacket {
   }
 }
 
+// One address is formatted at a time, so one scratch serves every call.
+const ADDR_BYTES = new Uint8Array(16);
+const ADDR_VIEW = new DataView(ADDR_BYTES.buffer);
+
 /**
  * Text of the address in `words[base … base+4)` (base 0: source, 4:
- * destination): dotted quad for IPv4-mapped, RFC 5952 for IPv6. Allocates;
- * for logs and tests, not per packet.
+ * destination): dotted quad for IPv4-mapped, RFC 5952 for IPv6. Allocates
+ * only the string; for logs and tests, not per packet.
  */
 export function formatAddress(words: Uint32Array, base: number): string {
-  const w0 = words[base]!;
-  const w1 = words[base + 1]!;
-  const w2 = words[base + 2]!;
-  const w3 = words[base + 3]!;
-  if (w0 === 0 && w1 === 0 && w2 === 0xffff) {
-    return `${w3 >>> 24}.${(w3 >>> 16) & 0xff}.${(w3 >>> 8) & 0xff}.${w3 & 0xff}`;
-  }
-  const groups = [
-    w0 >>> 16,
-    w0 & 0xffff,
-    w1 >>> 16,
-    w1 & 0xffff,
-    w2 >>> 16,
-    w2 & 0xffff,
-    w3 >>> 16,
-    w3 & 0xffff,
-  ];
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  const head = hex.slice(0, bestStart).join(":");
-  const tail = hex.slice(bestStart + bestLen).join(":");
-  return `${head}::${tail}`;
+  for (let i = 0; i < 4; i++) ADDR_VIEW.setUint32(4 * i, words[base + i]!);
+  return formatAddr(ADDR_BYTES, 0, 16);
 }

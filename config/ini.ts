@@ -217,6 +217,9 @@ export function integer(
   };
 }
 
+/** A port to listen on: weir.cfg's WebSocketPort and node.cfg's websocket_port. */
+export const TCP_PORT: ValueKind<number> = integer(1, 65535, "a TCP port from 1 to 65535");
+
 /** Duration units as zeekctl and Zeek write them (singular or plural). */
 export type TimeUnit = "usec" | "msec" | "sec" | "min" | "hr" | "day";
 

@@ -19,7 +19,6 @@ import {
   DEFAULT_AF_PACKET_SETTINGS,
 } from "../capture/af_packet_settings.ts";
 import {
-  type CaptureInterface,
   type NodeDraft,
   type NodeType,
   parseCaptureInterface,
@@ -28,31 +27,19 @@ import {
 } from "./node_cfg.ts";
 import { createDefaultSettings, parseWeirCfg, type WeirSettings } from "./weir_cfg.ts";
 
-/** A node with its resolved address and its ports. */
-export interface NodeSpec {
-  readonly name: string;
-  readonly type: NodeType;
-  /** As written in node.cfg. */
-  readonly host: string;
+/**
+ * A node with its resolved address and its ports: node.cfg's draft less the
+ * parsing bookkeeping (`line`, `fanoutIdGiven`). Its `envVars` are weir.cfg's
+ * Env_Vars overlaid with the node's env_vars, its `auxScripts` absolute
+ * (relative ones resolve against SiteDir).
+ */
+export interface NodeSpec extends Omit<NodeDraft, "line" | "fanoutIdGiven"> {
   /** `host` resolved: an IPv4 or IPv6 literal. */
   readonly address: string;
   /** Zeek's `Cluster::nodes[name]$p`. */
   readonly port: number;
   /** Absent when MetricsPort=0. */
   readonly metricsPort?: number;
-  /** Workers only. */
-  readonly capture?: CaptureInterface;
-  readonly afPacket: AfPacketSettings;
-  readonly pinCpu?: number;
-  /** weir.cfg's Env_Vars overlaid with the node's env_vars. */
-  readonly envVars: Readonly<Record<string, string>>;
-  /** Absolute paths (relative ones resolve against SiteDir). */
-  readonly auxScripts: readonly string[];
-  readonly zoneId?: string;
-  /** node.cfg's `websocket_port`: this node's own WebSocket entry point. */
-  readonly webSocketPort?: number;
-  /** The node.cfg section it came from. */
-  readonly section: string;
 }
 
 /** The whole cluster as one frozen value. */

@@ -45,8 +45,6 @@ export {
   isLocalAddress,
   isLocalIpv4,
   type LocalNet,
-  parseAddress,
-  parseAddressInto,
   parseCidr,
   PRIVATE_ADDRESS_SPACE,
   PRIVATE_LOCAL_NETS,

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { parseAddrInto } from "../zeek/mod.ts";
 import type { Problems } from "./errors.ts";
 import { contentLines } from "./ini.ts";
 
@@ -82,124 +83,6 @@ export const PRIVATE_ADDRESS_SPACE: readonly string[] = Object.freeze([
   "fec0::/10",
 ]);
 
-const DOT = 46;
-const COLON = 58;
-const DIGIT_0 = 48;
-const DIGIT_9 = 57;
-
-function hexValue(code: number): number {
-  if (code >= DIGIT_0 && code <= DIGIT_9) return code - DIGIT_0;
-  const lower = code | 0x20;
-  return lower >= 97 && lower <= 102 ? lower - 87 : -1;
-}
-
-/** A dotted quad in text[start, end) as an unsigned 32-bit number, or -1. Leading zeros are refused, as inet_pton does. */
-function parseIpv4At(text: string, start: number, end: number): number {
-  let value = 0;
-  let parts = 0;
-  let i = start;
-  while (parts < 4) {
-    const first = i;
-    let part = 0;
-    while (i < end) {
-      const code = text.charCodeAt(i);
-      if (code < DIGIT_0 || code > DIGIT_9) break;
-      part = part * 10 + code - DIGIT_0;
-      i++;
-    }
-    const digits = i - first;
-    if (
-      digits === 0 || digits > 3 || part > 255 || (digits > 1 && text.charCodeAt(first) === DIGIT_0)
-    ) {
-      return -1;
-    }
-    value = value * 256 + part;
-    parts++;
-    if (parts < 4) {
-      if (text.charCodeAt(i) !== DOT) return -1;
-      i++;
-    }
-  }
-  return i === end ? value : -1;
-}
-
-const groups = new Uint16Array(8);
-
-/** IPv6 text in text[start, end) into `out` (16 bytes); false when malformed. */
-function parseIpv6At(text: string, start: number, end: number, out: Uint8Array): boolean {
-  let count = 0;
-  let gap = -1;
-  let i = start;
-  if (text.charCodeAt(i) === COLON) {
-    if (text.charCodeAt(i + 1) !== COLON) return false;
-    gap = 0;
-    i += 2;
-  }
-  while (i < end) {
-    let j = i;
-    let value = 0;
-    for (let digit; j < end && (digit = hexValue(text.charCodeAt(j))) >= 0; j++) {
-      value = value * 16 + digit;
-    }
-    if (j < end && text.charCodeAt(j) === DOT) {
-      const v4 = count <= 6 ? parseIpv4At(text, i, end) : -1;
-      if (v4 < 0) return false;
-      groups[count++] = v4 >>> 16;
-      groups[count++] = v4 & 0xffff;
-      i = end;
-      break;
-    }
-    if (j === i || j - i > 4 || count === 8) return false;
-    groups[count++] = value;
-    if (j === end) {
-      i = end;
-      break;
-    }
-    if (text.charCodeAt(j) !== COLON) return false;
-    j++;
-    if (text.charCodeAt(j) === COLON) {
-      if (gap >= 0) return false;
-      gap = count;
-      j++;
-    } else if (j === end) return false;
-    i = j;
-  }
-  if (gap < 0 ? count !== 8 : count > 7) return false;
-  const zeros = 8 - count;
-  for (let g = 0, k = 0; g < 8; g++) {
-    const word = gap >= 0 && g >= gap && g < gap + zeros ? 0 : groups[k++]!;
-    out[2 * g] = word >>> 8;
-    out[2 * g + 1] = word & 0xff;
-  }
-  return true;
-}
-
-/**
- * Writes the 16-byte form of an IPv4 or IPv6 address into `out` (IPv4 as
- * ::ffff:a.b.c.d); false when `text` is not an address. Allocates nothing.
- */
-export function parseAddressInto(text: string, out: Uint8Array): boolean {
-  if (text.indexOf(":") < 0) {
-    const v4 = parseIpv4At(text, 0, text.length);
-    if (v4 < 0) return false;
-    out.fill(0, 0, 10);
-    out[10] = 0xff;
-    out[11] = 0xff;
-    out[12] = v4 >>> 24;
-    out[13] = (v4 >>> 16) & 0xff;
-    out[14] = (v4 >>> 8) & 0xff;
-    out[15] = v4 & 0xff;
-    return true;
-  }
-  return parseIpv6At(text, 0, text.length, out);
-}
-
-/** The 16-byte form of an address, or undefined when `text` is not one. */
-export function parseAddress(text: string): Uint8Array | undefined {
-  const out = new Uint8Array(16);
-  return parseAddressInto(text, out) ? out : undefined;
-}
-
 function word(bytes: Uint8Array, index: number): number {
   const at = index * 4;
   return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>>
@@ -217,7 +100,7 @@ export function parseCidr(cidr: string, tag = ""): LocalNet | string {
   if (slash < 0) return `a network needs a prefix length (e.g. /32 for one host)`;
   const address = cidr.slice(0, slash).replace(/^\[(.*)\]$/, "$1");
   const bytes = new Uint8Array(16);
-  if (!parseAddressInto(address, bytes)) return `"${address}" is not an IPv4 or IPv6 address`;
+  if (!parseAddrInto(address, bytes, 0)) return `"${address}" is not an IPv4 or IPv6 address`;
   const family = address.includes(":") ? 6 : 4;
   const maxPrefix = family === 4 ? 32 : 128;
   const prefixText = cidr.slice(slash + 1);
@@ -271,7 +154,7 @@ const scratch = new Uint8Array(16);
 export function isLocalAddress(nets: readonly LocalNet[], address: string | Uint8Array): boolean {
   let bytes: Uint8Array;
   if (typeof address === "string") {
-    if (!parseAddressInto(address, scratch)) return false;
+    if (!parseAddrInto(address, scratch, 0)) return false;
     bytes = scratch;
   } else if (address.length === 4) {
     return isLocalIpv4(nets, word(address, 0));

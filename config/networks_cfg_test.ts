@@ -1,55 +1,15 @@
 import assert from "node:assert/strict";
+import { parseAddr } from "../zeek/mod.ts";
 import { ConfigError, Problems } from "./errors.ts";
 import {
   createLocalNets,
   isLocalAddress,
   isLocalIpv4,
-  parseAddress,
   parseCidr,
   parseNetworksCfg,
   PRIVATE_ADDRESS_SPACE,
   PRIVATE_LOCAL_NETS,
 } from "./networks_cfg.ts";
-
-function hex(bytes: Uint8Array | undefined): string | undefined {
-  return bytes === undefined
-    ? undefined
-    : [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-Deno.test("parseAddress reads IPv4 (as ::ffff:a.b.c.d) and every IPv6 form", () => {
-  assert.equal(hex(parseAddress("10.1.2.3")), "00000000000000000000ffff0a010203");
-  assert.equal(hex(parseAddress("255.255.255.255")), "00000000000000000000ffffffffffff");
-  assert.equal(hex(parseAddress("::")), "00000000000000000000000000000000");
-  assert.equal(hex(parseAddress("::1")), "00000000000000000000000000000001");
-  assert.equal(hex(parseAddress("fe80::")), "fe800000000000000000000000000000");
-  assert.equal(hex(parseAddress("2001:DB8::8:800:200C:417A")), "20010db80000000000080800200c417a");
-  assert.equal(hex(parseAddress("1:2:3:4:5:6:7:8")), "00010002000300040005000600070008");
-  assert.equal(hex(parseAddress("::ffff:192.0.2.1")), "00000000000000000000ffffc0000201");
-  assert.equal(hex(parseAddress("64:ff9b::1.2.3.4")), "0064ff9b000000000000000001020304");
-  for (
-    const bad of [
-      "",
-      "1.2.3",
-      "1.2.3.4.5",
-      "256.1.1.1",
-      "01.2.3.4",
-      "1.2.3.-4",
-      "1::2::3",
-      ":1",
-      "1:",
-      "12345::",
-      "1:2:3:4:5:6:7:8:9",
-      "1:2:3:4:5:6:7::8:9",
-      "g::1",
-      "::1.2.3",
-      "1:2:3:4:5:6:7:1.2.3.4",
-      "fe80::1%eth0",
-    ]
-  ) {
-    assert.equal(parseAddress(bad), undefined, bad);
-  }
-});
 
 Deno.test("parseCidr clears host bits and explains what is wrong", () => {
   const net = parseCidr("10.1.2.3/8", "lab");
@@ -146,8 +106,8 @@ Deno.test("isLocalAddress takes 4- or 16-byte addresses and isLocalIpv4 a number
   const nets = PRIVATE_LOCAL_NETS;
   assert.equal(isLocalAddress(nets, new Uint8Array([10, 1, 2, 3])), true);
   assert.equal(isLocalAddress(nets, new Uint8Array([8, 8, 8, 8])), false);
-  assert.equal(isLocalAddress(nets, parseAddress("fe80::1")!), true);
-  assert.equal(isLocalAddress(nets, parseAddress("192.168.0.1")!), true);
+  assert.equal(isLocalAddress(nets, parseAddr("fe80::1")), true);
+  assert.equal(isLocalAddress(nets, parseAddr("192.168.0.1")), true);
   assert.equal(isLocalAddress(nets, new Uint8Array(5)), false);
   assert.equal(isLocalIpv4(nets, 0x0a010203), true);
   assert.equal(isLocalIpv4(nets, 0xe00000fb), true);

@@ -21,6 +21,7 @@ import {
   parseIni,
   type Section,
   splitList,
+  TCP_PORT,
   type ValueKind,
 } from "./ini.ts";
 import {
@@ -42,7 +43,9 @@ export interface CaptureInterface {
 export interface NodeDraft {
   readonly name: string;
   readonly type: NodeType;
+  /** As written in node.cfg. */
   readonly host: string;
+  /** Workers only. */
   readonly capture?: CaptureInterface;
   readonly afPacket: AfPacketSettings;
   readonly pinCpu?: number;
@@ -174,7 +177,6 @@ const FANOUT_MODE = oneOf(
   Object.keys(FANOUT_MODES) as (keyof typeof FANOUT_MODES)[],
   "af_packet::",
 );
-const WEBSOCKET_PORT = integer(1, 65535, "a TCP port from 1 to 65535");
 const LINK_TYPE = integer(0, 0xffff, "a link-layer type number (1 is Ethernet)");
 const CHECKSUM_MODE = oneOf(
   Object.keys(CHECKSUM_MODES) as (keyof typeof CHECKSUM_MODES)[],
@@ -249,7 +251,7 @@ class SectionParser {
       );
     }
     const zoneId = reader.entry("zone_id")?.value;
-    const webSocketPort = reader.read("websocket_port", WEBSOCKET_PORT);
+    const webSocketPort = reader.read("websocket_port", TCP_PORT);
     const fanoutIdGiven = reader.entry("af_packet_fanout_id") !== undefined;
     const procs = reader.entry("lb_procs")?.value;
     if (webSocketPort !== undefined && procs !== undefined && procs.trim() !== "1") {

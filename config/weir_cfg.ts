@@ -21,6 +21,7 @@ import {
   oneOf,
   parseKeyValues,
   splitList,
+  TCP_PORT,
   type ValueKind,
 } from "./ini.ts";
 
@@ -148,7 +149,6 @@ const ZEEK_PORT = integer(
   65534,
   "a TCP port from 1 to 65534 (the forwarder takes it and the next one)",
 );
-const PORT = integer(1, 65535, "a TCP port from 1 to 65535");
 const METRICS_PORT = integer(0, 65535, "a TCP port from 1 to 65535, or 0 to serve no metrics");
 const IP_ADDRESS: ValueKind<string> = {
   expects: "an IP address to listen on (e.g. 127.0.0.1, 0.0.0.0 or ::1)",
@@ -223,7 +223,7 @@ export function parseWeirCfg(
     metricsAddress: read("MetricsAddress", IP_ADDRESS, "127.0.0.1"),
     useWebSocket: read("UseWebSocket", BOOLEAN, true),
     webSocketHost: read("WebSocketHost", IP_ADDRESS, "127.0.0.1"),
-    webSocketPort: read("WebSocketPort", PORT, 27759),
+    webSocketPort: read("WebSocketPort", TCP_PORT, 27759),
     webSocketTimeoutSec: read("WebSocketTimeout", SECONDS, 10),
     webSocketTokenFile: read("WebSocketTokenFile", path, ""),
     webSocketTlsCert: read("WebSocketTlsCert", path, ""),

@@ -11,7 +11,9 @@
  * printed as the bare IPv4 address, ports as `80/tcp`.
  *
  * The `*Into`/`*Packed` variants write into caller-owned buffers and report
- * failure by return value, so the codecs' hot paths allocate nothing.
+ * failure by return value, so the codecs' hot paths allocate nothing; the
+ * codecs, networks.cfg and packet decoding all parse and print addresses
+ * here, so a text form weir reads is one it also writes.
  *
  * @example
  * ```ts
@@ -23,7 +25,32 @@
  * @module
  */
 
-import { AddrSyntaxError } from "../mod/codec/codec_errors.ts";
+/** Which kind of text `AddrSyntaxError` was asked to parse. */
+export type AddrTextKind = "addr" | "subnet" | "port";
+
+const ADDR_TEXT_FORMS: Readonly<Record<AddrTextKind, string>> = Object.freeze({
+  addr: "a dotted IPv4 address (10.0.0.1) or an IPv6 address (2001:db8::1)",
+  subnet: "an address, a slash and a prefix length (10.0.0.0/8, 2001:db8::/32)",
+  port: "a number up to 65535, a slash and tcp, udp, icmp or unknown (80/tcp)",
+});
+
+const MAX_QUOTED = 40;
+
+/** Text is not a valid Zeek addr, subnet or port. */
+export class AddrSyntaxError extends SyntaxError {
+  override readonly name = "AddrSyntaxError";
+  readonly kind: AddrTextKind;
+  readonly text: string;
+
+  constructor(kind: AddrTextKind, text: string) {
+    const shown = text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}…` : text;
+    super(
+      `Cannot parse ${JSON.stringify(shown)} as a Zeek ${kind}: expected ${ADDR_TEXT_FORMS[kind]}`,
+    );
+    this.kind = kind;
+    this.text = text;
+  }
+}
 
 /** A port's transport protocol, in Zeek's spelling. */
 export type PortProto = "unknown" | "tcp" | "udp" | "icmp";
@@ -82,13 +109,14 @@ export function isIpv4Mapped(bytes: Uint8Array, offset = 0): boolean {
   return bytes[offset + 10] === 0xff && bytes[offset + 11] === 0xff;
 }
 
-/** Formats the 16 bytes at `offset`: dotted quad when IPv4-mapped, else RFC 5952 IPv6. */
-export function formatAddr(bytes: Uint8Array, offset = 0): string {
-  if (isIpv4Mapped(bytes, offset)) {
-    return `${bytes[offset + 12]}.${bytes[offset + 13]}.${bytes[offset + 14]}.${
-      bytes[offset + 15]
-    }`;
-  }
+/**
+ * Formats the address in `bytes[offset..offset+length)`: 4 bytes (an IPv4
+ * header's) as a dotted quad; 16 bytes as a dotted quad when IPv4-mapped,
+ * else as RFC 5952 IPv6. Allocates only the returned string.
+ */
+export function formatAddr(bytes: Uint8Array, offset = 0, length: 4 | 16 = 16): string {
+  if (length === 4) return formatIpv4(bytes, offset);
+  if (isIpv4Mapped(bytes, offset)) return formatIpv4(bytes, offset + 12);
   return formatIpv6(bytes, offset);
 }
 
@@ -292,6 +320,10 @@ function parseIpv6(text: string, out: Uint8Array, offset: number): boolean {
 function writeGroup(out: Uint8Array, at: number, value: number): void {
   out[at] = value >>> 8;
   out[at + 1] = value & 0xff;
+}
+
+function formatIpv4(bytes: Uint8Array, at: number): string {
+  return `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`;
 }
 
 function formatIpv6(bytes: Uint8Array, offset: number): string {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  AddrSyntaxError,
   formatAddr,
   formatPort,
   formatSubnet,
@@ -10,7 +11,6 @@ import {
   parsePortPacked,
   parseSubnet,
 } from "./addr.ts";
-import { AddrSyntaxError } from "../mod/codec/codec_errors.ts";
 
 function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -37,6 +37,8 @@ Deno.test("parseAddr() reads every IPv6 text form", () => {
     ["64:ff9b::192.0.2.33", "0064ff9b0000000000000000c0000221"],
     ["1:2:3:4:5:6:1.2.3.4", "00010002000300040005000601020304"],
     ["fe80::1:2", "fe800000000000000000000000010002"],
+    ["fe80::", "fe800000000000000000000000000000"],
+    ["2001:DB8::8:800:200C:417A", "20010db80000000000080800200c417a"],
   ];
   for (const [text, expected] of cases) assert.equal(hex(parseAddr(text)), expected, text);
 });
@@ -57,8 +59,10 @@ Deno.test("parseAddr() refuses malformed text with AddrSyntaxError", () => {
     "1:::2",
     ":1::2",
     "1::2:",
+    "1.2.3.-4",
     "1::2::3",
     "1:2:3:4:5:6:7:8:9",
+    "1:2:3:4:5:6:7::8:9",
     "1:2:3:4:5:6:7:8::",
     "::1:2:3:4:5:6:7:8",
     "12345::",
@@ -107,6 +111,8 @@ Deno.test("formatAddr() reads at an offset and parseAddrInto() writes at one", (
   assert.equal(buffer[11], 0xaa);
   assert.equal(buffer[28], 0xaa);
   assert.equal(formatAddr(buffer, 12), "2001:db8::7");
+  assert.equal(formatAddr(buffer, 12, 16), "2001:db8::7");
+  assert.equal(formatAddr(new Uint8Array([0, 0, 192, 168, 0, 255]), 2, 4), "192.168.0.255");
   assert.equal(parseAddrInto("nope", buffer, 0), false);
   assert.ok(isIpv4Mapped(parseAddr("1.2.3.4")));
   assert.ok(!isIpv4Mapped(parseAddr("::1")));

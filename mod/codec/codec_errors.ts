@@ -1,8 +1,8 @@
 /**
- * The errors of the Zeek value codecs: a payload that cannot be decoded, a
- * value that does not fit its declared type, and address/subnet/port text
- * that does not parse. Each names where it happened, what was expected and
- * what was found.
+ * The errors of the Zeek value codecs: a payload that cannot be decoded and
+ * a value that does not fit its declared type (address, subnet and port
+ * text that does not parse is zeek/addr.ts's `AddrSyntaxError`). Each
+ * names where it happened, what was expected and what was found.
  *
  * @module
  */
@@ -123,28 +123,6 @@ export function rethrowWithPath(error: unknown, segment: string): never {
     throw error.prependPath(segment);
   }
   throw error;
-}
-
-/** Which kind of text `AddrSyntaxError` was asked to parse. */
-export type AddrTextKind = "addr" | "subnet" | "port";
-
-const ADDR_TEXT_FORMS: Readonly<Record<AddrTextKind, string>> = Object.freeze({
-  addr: "a dotted IPv4 address (10.0.0.1) or an IPv6 address (2001:db8::1)",
-  subnet: "an address, a slash and a prefix length (10.0.0.0/8, 2001:db8::/32)",
-  port: "a number up to 65535, a slash and tcp, udp, icmp or unknown (80/tcp)",
-});
-
-/** Text is not a valid Zeek addr, subnet or port. */
-export class AddrSyntaxError extends SyntaxError {
-  override readonly name = "AddrSyntaxError";
-  readonly kind: AddrTextKind;
-  readonly text: string;
-
-  constructor(kind: AddrTextKind, text: string) {
-    super(`Cannot parse ${quote(text)} as a Zeek ${kind}: expected ${ADDR_TEXT_FORMS[kind]}`);
-    this.kind = kind;
-    this.text = text;
-  }
 }
 
 const MAX_QUOTED = 40;

@@ -8,7 +8,7 @@
  */
 
 import { BUILT_IN, ConfigError, type Layout, loadLayout, type NodeSpec } from "../../config/mod.ts";
-import { type ControlHandlers, ControlRequestError } from "../api/control/control_server.ts";
+import { type ControlHandlers, ControlRequestError } from "../api/control/mod.ts";
 import { nodeTypeTopic } from "../bus/topics.ts";
 import type { Reporter } from "../process/reporter.ts";
 import { expireArchives } from "../log/rotation.ts";

@@ -9,8 +9,7 @@
 import type { Layout, NodeSpec } from "../../config/mod.ts";
 import { ZmqContext, ZmqForwarder } from "../../ffi/libzmq.ts";
 import { linkCurrentLogs, type OpenLogging, openLogShipping } from "../log/node_logging.ts";
-import { startControlServer } from "../api/control/control_server.ts";
-import { ensureControlToken } from "../api/control/token.ts";
+import { ensureControlToken, startControlServer } from "../api/control/mod.ts";
 import { createManagerControl } from "./control_handlers.ts";
 import { forwarderEndpoints, type NodeStart, openNode } from "../runtime/node_context.ts";
 import { createManagerDiscovery } from "./discovery.ts";

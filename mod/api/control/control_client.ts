@@ -7,6 +7,7 @@
 
 import type { Layout } from "../../../config/mod.ts";
 import { readControlToken } from "./token.ts";
+import type { ControlVerb } from "./verb_names.ts";
 
 /** The manager answered. */
 export interface ControlReply {
@@ -18,7 +19,7 @@ export interface ControlReply {
 /** Sends `verb` to the manager of `layout`; `undefined` when no manager listens. */
 export async function controlRequest(
   layout: Layout,
-  verb: string,
+  verb: ControlVerb,
   nodes?: readonly string[],
   timeoutMs = 120_000,
 ): Promise<ControlReply | undefined> {

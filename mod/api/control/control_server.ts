@@ -8,6 +8,7 @@
  */
 
 import type { Reporter } from "../../process/reporter.ts";
+import { CONTROL_VERBS, type ControlVerb } from "./verb_names.ts";
 
 /** What the manager does for each verb; the server only routes and guards. */
 export interface ControlHandlers {
@@ -46,18 +47,6 @@ export interface ControlServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-const VERBS = [
-  "status",
-  "start",
-  "stop",
-  "restart",
-  "deploy",
-  "cron",
-  "netstats",
-  "print",
-  "shutdown",
-];
-
 /** Starts the control server. */
 export function startControlServer(options: ControlServerOptions): ControlServer {
   const expected = `Bearer ${options.token}`;
@@ -69,10 +58,11 @@ export function startControlServer(options: ControlServerOptions): ControlServer
     if (!timingSafeEqual(request.headers.get("authorization") ?? "", expected)) {
       return Response.json({ error: "missing or wrong control token" }, { status: 401 });
     }
-    const verb = new URL(request.url).pathname.slice(1);
-    if (!VERBS.includes(verb)) {
-      return Response.json({ error: `no such verb: ${verb}` }, { status: 404 });
+    const path = new URL(request.url).pathname.slice(1);
+    if (!(CONTROL_VERBS as readonly string[]).includes(path)) {
+      return Response.json({ error: `no such verb: ${path}` }, { status: 404 });
     }
+    const verb = path as ControlVerb;
     let nodes: string[] = [];
     if (request.method === "POST") {
       try {
@@ -97,7 +87,7 @@ export function startControlServer(options: ControlServerOptions): ControlServer
         ? await h.restart(nodes)
         : verb === "print"
         ? await h.print(nodes[0] ?? "")
-        : await h[verb as "status" | "deploy" | "cron" | "netstats" | "shutdown"]();
+        : await h[verb]();
       return Response.json(result ?? {});
     } catch (error) {
       if (error instanceof ControlRequestError || error instanceof RangeError) {

@@ -1,17 +1,33 @@
 /**
- * The control API between the verbs (`weir status`, `stop`, `deploy`, …)
- * and the running manager: the server the manager binds on ZeekPort+2, the
- * token file that guards it, and the client side every verb runs.
+ * The control API: the manager serves JSON over HTTP on the layout's control
+ * port (loopback by default), guarded by a token file of mode 0600; the
+ * operator's verbs (`weir status`, `stop`, `deploy`, `cron` …) are its
+ * clients. The verb names live once, in `verb_names.ts`.
  *
+ * @example
  * ```ts
- * import { runVerb } from "./mod.ts";
+ * import { ensureControlToken, runVerb, startControlServer } from "./mod/api/control/mod.ts";
  *
+ * // The manager's side.
+ * const token = await ensureControlToken(layout.settings.controlTokenFile);
+ * const { address: host, port } = layout.control;
+ * await using server = startControlServer({ host, port, token, handlers });
+ *
+ * // The operator's side: `weir status`.
  * const code = await runVerb("status", [], { layout, launchManager, out: console.log, err: console.error });
  * ```
  *
  * @module
  */
 
-export { type ControlHandlers, ControlRequestError, startControlServer } from "./control_server.ts";
-export { ControlTokenError, ensureControlToken } from "./token.ts";
-export { runVerb, type Verb, VERBS } from "./verbs.ts";
+export { type ControlReply, controlRequest } from "./control_client.ts";
+export {
+  type ControlHandlers,
+  ControlRequestError,
+  type ControlServer,
+  type ControlServerOptions,
+  startControlServer,
+} from "./control_server.ts";
+export { ControlTokenError, ensureControlToken, readControlToken } from "./token.ts";
+export { CONTROL_VERBS, type ControlVerb, type Verb, VERBS } from "./verb_names.ts";
+export { runVerb, type VerbContext } from "./verbs.ts";

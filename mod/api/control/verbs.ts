@@ -11,19 +11,7 @@ import type { Layout } from "../../../config/mod.ts";
 import { formatStatusTable } from "../../supervisor/status_table.ts";
 import type { ChildState } from "../../supervisor/supervisor.ts";
 import { type ControlReply, controlRequest } from "./control_client.ts";
-
-export const VERBS = [
-  "status",
-  "nodes",
-  "start",
-  "stop",
-  "restart",
-  "deploy",
-  "cron",
-  "netstats",
-  "print",
-] as const;
-export type Verb = (typeof VERBS)[number];
+import type { Verb } from "./verb_names.ts";
 
 export interface VerbContext {
   readonly layout: Layout;
