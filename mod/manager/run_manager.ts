@@ -9,7 +9,7 @@
 import type { Layout, NodeSpec } from "../../config/mod.ts";
 import { ZmqContext, ZmqForwarder } from "../../ffi/libzmq.ts";
 import { linkCurrentLogs, type OpenLogging, openLogShipping } from "../log/node_logging.ts";
-import { ensureControlToken, startControlServer } from "../api/control/mod.ts";
+import { ensureControlToken, openControlServer } from "../api/control/mod.ts";
 import { createManagerControl } from "./control_handlers.ts";
 import { forwarderEndpoints, type NodeStart, openNode } from "../runtime/node_context.ts";
 import { createManagerDiscovery } from "./discovery.ts";
@@ -121,7 +121,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     await supervisor.close();
   });
   const token = await ensureControlToken(layout.settings.controlTokenFile);
-  stack.use(startControlServer({
+  stack.use(openControlServer({
     host: layout.control.address,
     port: layout.control.port,
     token,

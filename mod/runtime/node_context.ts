@@ -25,8 +25,8 @@ import {
   logWriteSamples,
   type MetricSource,
   type MetricsServer,
+  openMetricsServer,
   type ServiceDiscovery,
-  startMetricsServer,
 } from "../api/metrics/mod.ts";
 
 /** Who this process is and how it stops: what `main.ts` hands every role runner. */
@@ -183,7 +183,7 @@ function openMetrics(
   const { shipper, received } = logging;
   if (shipper !== undefined) sources.push(() => logShipperSamples(shipper.counters));
   if (received !== undefined) sources.push(() => logReceiverSamples(received));
-  return startMetricsServer({
+  return openMetricsServer({
     node: self.name,
     host: layout.settings.metricsAddress,
     port: self.metricsPort,

@@ -48,7 +48,7 @@ export interface ControlServer extends AsyncDisposable {
 }
 
 /** Starts the control server. */
-export function startControlServer(options: ControlServerOptions): ControlServer {
+export function openControlServer(options: ControlServerOptions): ControlServer {
   const expected = `Bearer ${options.token}`;
   const server = Deno.serve({
     hostname: options.host,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ControlHandlers, startControlServer } from "./control_server.ts";
+import { type ControlHandlers, openControlServer } from "./control_server.ts";
 
 const TOKEN = "0123456789abcdef0123456789abcdef";
 
@@ -23,7 +23,7 @@ function recordingHandlers(calls: string[]): ControlHandlers {
 
 Deno.test("the control server routes the API's verbs and refuses the rest", async () => {
   const calls: string[] = [];
-  await using server = startControlServer({
+  await using server = openControlServer({
     host: "127.0.0.1",
     port: 0,
     token: TOKEN,

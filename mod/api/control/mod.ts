@@ -6,12 +6,12 @@
  *
  * @example
  * ```ts
- * import { ensureControlToken, runVerb, startControlServer } from "./mod/api/control/mod.ts";
+ * import { ensureControlToken, runVerb, openControlServer } from "./mod/api/control/mod.ts";
  *
  * // The manager's side.
  * const token = await ensureControlToken(layout.settings.controlTokenFile);
  * const { address: host, port } = layout.control;
- * await using server = startControlServer({ host, port, token, handlers });
+ * await using server = openControlServer({ host, port, token, handlers });
  *
  * // The operator's side: `weir status`.
  * const code = await runVerb("status", [], { layout, launchManager, out: console.log, err: console.error });
@@ -26,7 +26,7 @@ export {
   ControlRequestError,
   type ControlServer,
   type ControlServerOptions,
-  startControlServer,
+  openControlServer,
 } from "./control_server.ts";
 export { ControlTokenError, ensureControlToken, readControlToken } from "./token.ts";
 export { CONTROL_VERBS, type ControlVerb, type Verb, VERBS } from "./verb_names.ts";

@@ -1,7 +1,7 @@
 /**
  * The metrics HTTP app: `GET /metrics` on every node, `GET /services.json`
  * where a service discovery is given (the manager). It never listens;
- * `startMetricsServer` binds it.
+ * `openMetricsServer` binds it.
  *
  * @module
  */

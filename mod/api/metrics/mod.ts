@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * const discovery = createServiceDiscovery(layout);
- * const server = startMetricsServer({
+ * const server = openMetricsServer({
  *   node: "manager",
  *   host: layout.settings.metricsAddress,
  *   port: layout.manager.metricsPort!,
@@ -47,7 +47,7 @@ export {
   MetricsListenError,
   type MetricsServer,
   type MetricsServerOptions,
-  startMetricsServer,
+  openMetricsServer,
 } from "./server.ts";
 export {
   createServiceDiscovery,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startMetricsServer } from "./server.ts";
+import { openMetricsServer } from "./server.ts";
 import { createServiceDiscovery } from "./service_discovery.ts";
 import { findFreePortRange, toolInstalled } from "../../../tests/harness.ts";
 
@@ -126,9 +126,9 @@ Deno.test({
 }, async () => {
   const dir = await Deno.makeTempDir({ prefix: "weir-prometheus-" });
   try {
-    await using worker = startMetricsServer({ node: "worker-1", port: 0 });
+    await using worker = openMetricsServer({ node: "worker-1", port: 0 });
     const discovery = createServiceDiscovery({ nodes: [] });
-    await using manager = startMetricsServer({
+    await using manager = openMetricsServer({
       node: "manager",
       port: 0,
       serviceDiscovery: discovery,

@@ -42,7 +42,7 @@ function hostForUrl(host: string): string {
 }
 
 /** Serves `/metrics` (and `/services.json` with a service discovery) on `host:port`. */
-export function startMetricsServer(options: MetricsServerOptions): MetricsServer {
+export function openMetricsServer(options: MetricsServerOptions): MetricsServer {
   const host = options.host ?? DEFAULT_METRICS_HOST;
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
     throw new MetricsListenError(

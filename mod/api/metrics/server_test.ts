@@ -8,7 +8,7 @@ import { eventSamples } from "./event_metrics.ts";
 import { logReceiverSamples, logShipperSamples, logWriteSamples } from "./log_metrics.ts";
 import { packetSamples } from "./packet_metrics.ts";
 import type { MetricSource } from "./sample.ts";
-import { MetricsListenError, startMetricsServer } from "./server.ts";
+import { MetricsListenError, openMetricsServer } from "./server.ts";
 import { createServiceDiscovery } from "./service_discovery.ts";
 import { toolInstalled } from "../../../tests/harness.ts";
 import { sessionSamples } from "./session_metrics.ts";
@@ -69,7 +69,7 @@ async function promtoolCheck(text: string): Promise<{ code: number; output: stri
 }
 
 Deno.test("a started server answers a real HTTP scrape with every series labelled with the node", async () => {
-  await using server = startMetricsServer({ node: "worker-1", port: 0, sources: everySource() });
+  await using server = openMetricsServer({ node: "worker-1", port: 0, sources: everySource() });
   assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
   assert.ok(server.port > 0);
   const response = await fetch(new URL("metrics", server.url));
@@ -95,7 +95,7 @@ Deno.test({
   name: "promtool check metrics accepts the whole /metrics output",
   ignore: !toolInstalled(PROMTOOL, "the promtool test", "prometheus"),
 }, async () => {
-  await using server = startMetricsServer({ node: "manager", port: 0, sources: everySource() });
+  await using server = openMetricsServer({ node: "manager", port: 0, sources: everySource() });
   const body = await (await fetch(new URL("metrics", server.url))).text();
   const { code, output } = await promtoolCheck(body);
   assert.equal(output, "");
@@ -109,16 +109,16 @@ Deno.test({
 });
 
 Deno.test("a taken port is refused with the address and the way out; close is idempotent", async () => {
-  const first = startMetricsServer({ node: "a", port: 0 });
+  const first = openMetricsServer({ node: "a", port: 0 });
   try {
     assert.throws(
-      () => startMetricsServer({ node: "b", port: first.port }),
+      () => openMetricsServer({ node: "b", port: first.port }),
       (e) =>
         e instanceof MetricsListenError &&
         e.message.startsWith(`Cannot serve metrics on 127.0.0.1:${first.port}: `) &&
         e.message.endsWith("stop the process using it or change MetricsPort in weir.cfg"),
     );
-    assert.throws(() => startMetricsServer({ node: "b", port: 70000 }), MetricsListenError);
+    assert.throws(() => openMetricsServer({ node: "b", port: 70000 }), MetricsListenError);
   } finally {
     await first.close();
     await first.close();
@@ -130,7 +130,7 @@ Deno.test("the manager's server serves /services.json and follows runtime change
   const discovery = createServiceDiscovery({
     nodes: [{ name: "manager", address: "127.0.0.1", metricsPort: 9991 }],
   });
-  await using server = startMetricsServer({
+  await using server = openMetricsServer({
     node: "manager",
     port: 0,
     serviceDiscovery: discovery,
@@ -146,7 +146,7 @@ Deno.test("the manager's server serves /services.json and follows runtime change
 Deno.test("an IPv6 MetricsAddress gets a bracketed URL", async () => {
   let server;
   try {
-    server = startMetricsServer({ node: "v6", host: "::1", port: 0 });
+    server = openMetricsServer({ node: "v6", host: "::1", port: 0 });
   } catch (error) {
     console.warn(`SKIPPED the IPv6 case: no IPv6 loopback here (${error})`);
     return;
