@@ -135,7 +135,7 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
   await using source = options.filter === undefined
     ? await openPcapFile(options.path)
     : await openTrace(options.path, { filter: options.filter });
-  const logs = new LogRegistry({ validate: false });
+  const logs = new LogRegistry();
   const tracker = new ConnTracker({
     likelyServerPorts: ports,
     checksums,

@@ -3,7 +3,8 @@
  * from any node: the v1 JSON protocol exactly (subscription handshake, ack,
  * data messages, Zeek's errors and close codes), plus what Zeek leaves to a
  * reverse proxy: bearer tokens limited to topic prefixes, TLS, a connection
- * limit and bounded per-client queues.
+ * limit and bounded per-client queues. The RFC 6455 stack is weir's own;
+ * `server.ts` says, with measurements, why Deno's WebSocket server is not used.
  *
  * @example
  * ```ts
