@@ -24,7 +24,7 @@ import { Bus } from "../mod/bus/bus.ts";
 import { EventRegistry } from "../mod/bus/events.ts";
 import { T } from "../zeek/types.ts";
 import { CLIENT_SCRIPT, LineReader, PYTHON } from "../testing/websocket.ts";
-import { startWebSocketApi } from "../mod/api/websocket/server.ts";
+import { openWebSocketApi } from "../mod/api/websocket/server.ts";
 
 const OUT_TOPIC = "zeek.bench.ws.out.";
 const IN_TOPIC = "zeek.bench.ws.in.";
@@ -60,7 +60,7 @@ async function serve(xpub: string, xsub: string): Promise<void> {
   const events = new EventRegistry(() => {});
   events.declare(EVENT, [["sensor", T.string], ["n", T.count]]);
   bus.start();
-  await using api = await startWebSocketApi({
+  await using api = await openWebSocketApi({
     bus,
     events: events.argTypes,
     port: 0,

@@ -11,7 +11,7 @@ import { Bus, type BusMessage } from "../mod/bus/bus.ts";
 import { EventRegistry } from "../mod/bus/events.ts";
 import { T, type ZeekType } from "../zeek/types.ts";
 import type { WebSocketApiOptions } from "../mod/api/websocket/options.ts";
-import { startWebSocketApi, type WebSocketApi } from "../mod/api/websocket/server.ts";
+import { openWebSocketApi, type WebSocketApi } from "../mod/api/websocket/server.ts";
 
 export const PYTHON = "/usr/bin/python3";
 export const CLIENT_SCRIPT = new URL("../tests/ws_client.py", import.meta.url).pathname;
@@ -120,7 +120,7 @@ export async function withHarness(
     for (const prefix of options.peerPrefixes ?? []) {
       await until(() => serverSeen.has(prefix), `the server bus to see ${prefix}`);
     }
-    api = await startWebSocketApi({
+    api = await openWebSocketApi({
       bus: serverBus,
       events: registry.argTypes,
       nodeId: SERVER_NODE_ID,

@@ -20,7 +20,14 @@ import { nodeIdTopic, nodeTopic, nodeTypeTopic, POOL_TOPICS } from "../bus/topic
 import type { EventHandler } from "../bus/events.ts";
 import { T, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
 import type { Cluster } from "./cluster.ts";
-import type { FilterSpec, LogFilter, LogRegistry, LogStream, StreamSpec } from "../log/stream.ts";
+import {
+  type FilterSpec,
+  type LogFilter,
+  type LogRegistry,
+  type LogStream,
+  type StreamSpec,
+  validateRow,
+} from "../log/stream.ts";
 
 /** Zeek's logging framework as scripts see it (`Log::create_stream`, `Log::write`, filters). */
 export interface SiteLogApi {
@@ -88,10 +95,16 @@ export function createSiteApi(cluster: Cluster, logs: LogRegistry): SiteApi {
   };
   const log: SiteLogApi = {
     createStream: (spec: StreamSpec) => logs.defineStream(spec),
+    // Scripts are the one producer weir does not write itself: their rows are
+    // checked here, at the edge, from source and in the binary alike (the
+    // registry's own check is off for weir's streams; see LogRegistryOptions).
     write: (stream, record) => {
       const s = streamOf(stream);
-      if (Array.isArray(record)) logs.write(s, record);
-      else logs.writeRecord(s, record as { readonly [field: string]: ZeekValue | undefined });
+      const row = Array.isArray(record)
+        ? record
+        : s.row(record as { readonly [field: string]: ZeekValue | undefined });
+      validateRow(s, row);
+      logs.write(s, row);
     },
     addFilter: (stream, spec) => logs.addFilter(stream, spec),
     removeFilter: (stream, name) => logs.removeFilter(stream, name),

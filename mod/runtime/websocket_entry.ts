@@ -10,7 +10,7 @@
 import type { WeirSettings } from "../../config/mod.ts";
 import type { ZmqContext } from "../../ffi/libzmq.ts";
 import { type MetricsServer, webSocketSamples } from "../api/metrics/mod.ts";
-import { startWebSocketApi } from "../api/websocket/mod.ts";
+import { openWebSocketApi } from "../api/websocket/mod.ts";
 import { Bus } from "../bus/bus.ts";
 import type { EventRegistry } from "../bus/events.ts";
 import type { Reporter } from "../process/reporter.ts";
@@ -39,7 +39,7 @@ export async function openWebSocketEntry(options: {
     ipv6: endpoints.ipv6,
   }, (error) => reporter.error(`WebSocket bus failed: ${error}`));
   try {
-    const api = await startWebSocketApi({
+    const api = await openWebSocketApi({
       bus,
       events: options.events.argTypes,
       host: settings.webSocketHost,

@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * const api = await startWebSocketApi({
+ * const api = await openWebSocketApi({
  *   bus: webSocketBus, // a Bus with its own id, e.g. `${nodeId}-websocket`
  *   events: cluster.events.argTypes,
  *   host: "127.0.0.1",
@@ -48,5 +48,5 @@ export {
   type WebSocketClientInfo,
   WebSocketOptionsError,
 } from "./options.ts";
-export { startWebSocketApi, type WebSocketApi } from "./server.ts";
+export { openWebSocketApi, type WebSocketApi } from "./server.ts";
 export { TokenFileError, TokenFileModeError, type TokenGrant, TokenTable } from "./tokens.ts";

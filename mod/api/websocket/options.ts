@@ -44,9 +44,9 @@ export interface WebSocketClientInfo {
   readonly subscriptions: readonly string[];
 }
 
-/** Options of `startWebSocketApi`. */
+/** Options of `openWebSocketApi`. */
 export interface WebSocketApiOptions {
-  /** The bus clients publish and subscribe through. See `startWebSocketApi` on which bus to pass. */
+  /** The bus clients publish and subscribe through. See `openWebSocketApi` on which bus to pass. */
   readonly bus: Bus;
   /** Declared argument types of events (`cluster.events.argTypes`); client events are checked against them. */
   readonly events: EventTypesLookup;

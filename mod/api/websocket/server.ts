@@ -95,7 +95,7 @@ export interface WebSocketApi extends AsyncDisposable {
  * `<node id>-websocket`): a bus drops what it published itself, so a
  * shared node bus would keep the node's own publications from its clients.
  */
-export async function startWebSocketApi(options: WebSocketApiOptions): Promise<WebSocketApi> {
+export async function openWebSocketApi(options: WebSocketApiOptions): Promise<WebSocketApi> {
   const resolved = resolveWebSocketOptions(options);
   const tokens = resolved.tokenFile === undefined
     ? undefined

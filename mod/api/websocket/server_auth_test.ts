@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { decodeEvent } from "../../codec/broker_bin.ts";
 import { PyClient, RawClient, until, withHarness } from "../../../testing/websocket.ts";
-import { startWebSocketApi } from "./server.ts";
+import { openWebSocketApi } from "./server.ts";
 import { TokenFileModeError } from "./tokens.ts";
 
 const FULL = "full-access-token-0123456789abcdef";
@@ -42,7 +42,7 @@ Deno.test("a token file readable by others is refused before anything binds", as
     const path = await tokenFile(dir, 0o644);
     await withHarness({ port: 0 }, async (h) => {
       await assert.rejects(
-        startWebSocketApi({
+        openWebSocketApi({
           bus: h.serverBus,
           events: h.registry.argTypes,
           port: 0,
