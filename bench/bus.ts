@@ -18,7 +18,8 @@ import { T } from "../zeek/types.ts";
 
 const TOPIC = "zeek.bench.events.";
 const ARG_TYPES = [T.string, T.count];
-const THROUGHPUT_EVENTS = Number(Deno.env.get("WEIR_BENCH_EVENTS") ?? 1_000_000);
+/** Events sent in the throughput run (`WEIR_BENCH_EVENTS` in `deno task bench`). */
+export const DEFAULT_THROUGHPUT_EVENTS = 1_000_000;
 const LATENCY_RATE = 10_000;
 /**
  * Seconds measured. A node runs for hours, so the figure is the steady
@@ -285,7 +286,7 @@ async function runPair(
 }
 
 /** Runs the bus benchmark and returns its table rows. */
-export async function benchBus(): Promise<string[]> {
+export async function benchBus(events = DEFAULT_THROUGHPUT_EVENTS): Promise<string[]> {
   await using zmq = new ZmqContext({ ioThreads: 2 });
   await using forwarder = ZmqForwarder.open(zmq, {
     xpub: "tcp://127.0.0.1:*",
@@ -328,16 +329,16 @@ export async function benchBus(): Promise<string[]> {
     deno("sender", "latency", latencySent),
   );
   const rawFfi = await runPair(
-    deno("raw-receiver", "throughput", THROUGHPUT_EVENTS),
-    deno("raw-sender", "throughput", THROUGHPUT_EVENTS),
+    deno("raw-receiver", "throughput", events),
+    deno("raw-sender", "throughput", events),
   );
   const python = await runPair(
-    pythonCmd(PYTHON_RECEIVER, THROUGHPUT_EVENTS),
-    pythonCmd(PYTHON_SENDER, THROUGHPUT_EVENTS),
+    pythonCmd(PYTHON_RECEIVER, events),
+    pythonCmd(PYTHON_SENDER, events),
   );
   const weir = await runPair(
-    deno("receiver", "throughput", THROUGHPUT_EVENTS),
-    deno("sender", "throughput", THROUGHPUT_EVENTS),
+    deno("receiver", "throughput", events),
+    deno("sender", "throughput", events),
   );
   const rate = (r: { got: number; seconds: number }) => r.got / r.seconds;
   const rawRate = rate(rawFfi);

@@ -9,14 +9,15 @@
 import { benchReadDecodeHash, timeTcpdump } from "./decode.ts";
 import { generateTrace } from "../testing/generate.ts";
 
-const PACKETS = Number(Deno.env.get("WEIR_BENCH_PACKETS") ?? 2_000_000);
+/** Packets in the generated trace (`WEIR_BENCH_PACKETS` in `deno task bench`). */
+export const DEFAULT_PACKETS = 2_000_000;
 
 /** Runs P1 and returns its table rows. */
-export async function benchCapture(): Promise<string[]> {
+export async function benchCapture(packets = DEFAULT_PACKETS): Promise<string[]> {
   const dir = await Deno.makeTempDir({ prefix: "weir-bench-capture-" });
   try {
     const path = `${dir}/p1.pcap`;
-    const flows = Math.ceil(PACKETS / 10);
+    const flows = Math.ceil(packets / 10);
     await generateTrace(path, { flows, packetsPerFlow: 10, payloadMin: 0, payloadMax: 256 });
     // One warm-up pass so the file is in the page cache for both readers.
     await benchReadDecodeHash(path, { checksums: false });

@@ -19,8 +19,10 @@ import { createStderrReporter } from "../mod/process/reporter.ts";
 import { residentKiB } from "../mod/supervisor/process_info.ts";
 import { LogRegistry } from "../mod/log/stream.ts";
 
-const RECORDS = Number(Deno.env.get("WEIR_BENCH_RECORDS") ?? 1_000_000);
-const ROUNDS = Math.max(1, Number(Deno.env.get("WEIR_BENCH_ROUNDS") ?? 3));
+/** Records per round (`WEIR_BENCH_RECORDS` in `deno task bench`). */
+export const DEFAULT_RECORDS = 1_000_000;
+/** Interleaved rounds whose medians are reported (`WEIR_BENCH_ROUNDS`). */
+export const DEFAULT_ROUNDS = 3;
 /** Distinct rows cycled through; building a million row objects would measure the generator. */
 const DISTINCT_ROWS = 10_000;
 
@@ -68,11 +70,12 @@ async function sender(endpoint: string, n: number): Promise<void> {
 /** One end-to-end run: a fresh logger and sender process; records/s at the logger and its peak RSS. */
 async function endToEndOnce(
   dir: string,
+  n: number,
 ): Promise<{ rate: number; records: number; peakKiB: number }> {
   const self = new URL(import.meta.url).pathname;
   const run = (role: string, endpoint: string) =>
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", self, role, endpoint, String(RECORDS), dir],
+      args: ["run", "-A", "--quiet", self, role, endpoint, String(n), dir],
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
@@ -97,19 +100,22 @@ async function endToEndOnce(
 
 /**
  * Runs the logging benchmark and returns its table rows. Both figures are
- * the median of ROUNDS interleaved runs (in-process, then end to end), so
+ * the median of `rounds` interleaved runs (in-process, then end to end), so
  * disk writeback or a noisy neighbour hits both alike.
  */
-export async function benchLogging(): Promise<string[]> {
+export async function benchLogging(
+  n = DEFAULT_RECORDS,
+  rounds = DEFAULT_ROUNDS,
+): Promise<string[]> {
   const dir = await Deno.makeTempDir({ prefix: "weir-bench-log-" });
   try {
     const inProcess: number[] = [];
     const endToEnd: number[] = [];
     let peakKiB = 0;
     let records = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      inProcess.push((await benchAsciiWriter(RECORDS)).rowsPerSec);
-      const e2e = await endToEndOnce(dir);
+    for (let round = 0; round < rounds; round++) {
+      inProcess.push((await benchAsciiWriter(n)).rowsPerSec);
+      const e2e = await endToEndOnce(dir, n);
       endToEnd.push(e2e.rate);
       peakKiB = Math.max(peakKiB, e2e.peakKiB);
       records = e2e.records;
@@ -125,10 +131,10 @@ export async function benchLogging(): Promise<string[]> {
     return [
       `${"log: same writer in one process".padEnd(50)} ${
         fmt(local)
-      } records/s (median of ${ROUNDS}: ${range(inProcess)})`,
+      } records/s (median of ${rounds}: ${range(inProcess)})`,
       `${"log: worker → PUSH/PULL → logger file".padEnd(50)} ${
         fmt(shipped)
-      } records/s (median of ${ROUNDS}: ${range(endToEnd)}; ${fmt(records)} records each)  ${
+      } records/s (median of ${rounds}: ${range(endToEnd)}; ${fmt(records)} records each)  ${
         ratio.toFixed(2)
       } × in-process  [target ≥ 500,000/s: ${verdict(shipped >= 500_000)}; ≥ 0.5 ×: ${
         verdict(ratio >= 0.5)

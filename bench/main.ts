@@ -1,23 +1,43 @@
 /**
  * `deno task bench [name…]`: every benchmark (or the named ones), each
  * printing its figures next to a reference measured in the same run.
- * Names: bus, log, capture, live, conn, websocket.
+ * Names: bus, log, capture, live, conn, websocket. Sizes, for shorter or
+ * longer runs: WEIR_BENCH_EVENTS (bus), WEIR_BENCH_RECORDS and
+ * WEIR_BENCH_ROUNDS (log), WEIR_BENCH_PACKETS (capture),
+ * WEIR_BENCH_WS_EVENTS (websocket). This file is the one place benchmarks
+ * read the command line and the environment.
  */
 
 import { benchLiveCapture } from "./live.ts";
 import { benchConnMemory, benchConnThroughput } from "./conn.ts";
-import { benchWebSocket } from "./websocket.ts";
-import { benchBus } from "./bus.ts";
-import { benchCapture } from "./capture.ts";
-import { benchLogging } from "./logging.ts";
+import { benchWebSocket, DEFAULT_EVENTS } from "./websocket.ts";
+import { benchBus, DEFAULT_THROUGHPUT_EVENTS } from "./bus.ts";
+import { benchCapture, DEFAULT_PACKETS } from "./capture.ts";
+import { benchLogging, DEFAULT_RECORDS, DEFAULT_ROUNDS } from "./logging.ts";
+
+/** A positive whole number from the environment, or `fallback`. */
+function size(name: string, fallback: number): number {
+  const text = Deno.env.get(name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`weir bench: ${name} must be a whole number ≥ 1: current value is "${text}"`);
+    Deno.exit(2);
+  }
+  return n;
+}
 
 const BENCHES: Record<string, () => Promise<string[]>> = {
-  bus: benchBus,
-  log: benchLogging,
-  capture: benchCapture,
+  bus: () => benchBus(size("WEIR_BENCH_EVENTS", DEFAULT_THROUGHPUT_EVENTS)),
+  log: () =>
+    benchLogging(
+      size("WEIR_BENCH_RECORDS", DEFAULT_RECORDS),
+      size("WEIR_BENCH_ROUNDS", DEFAULT_ROUNDS),
+    ),
+  capture: () => benchCapture(size("WEIR_BENCH_PACKETS", DEFAULT_PACKETS)),
   live: () => benchLiveCapture(),
   conn: async () => [...await benchConnThroughput(), ...await benchConnMemory()],
-  websocket: () => benchWebSocket(),
+  websocket: () => benchWebSocket(size("WEIR_BENCH_WS_EVENTS", DEFAULT_EVENTS)),
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHES);

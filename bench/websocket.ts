@@ -30,7 +30,8 @@ const OUT_TOPIC = "zeek.bench.ws.out.";
 const IN_TOPIC = "zeek.bench.ws.in.";
 const EVENT = "Bench::event";
 const ARG_TYPES = [T.string, T.count];
-const DEFAULT_EVENTS = 200_000;
+/** Events per direction (`WEIR_BENCH_WS_EVENTS` in `deno task bench`). */
+export const DEFAULT_EVENTS = 200_000;
 const PROGRESS_EVERY = 500;
 /** Events the publishing peer may be ahead of the client (the server's queue bound is above it). */
 const WINDOW = 4000;
@@ -306,12 +307,9 @@ function rate(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }
 
-/**
- * Runs benchmark P5 and returns its table rows. `WEIR_BENCH_WS_EVENTS`
- * sets the events per direction (default 200,000).
- */
+/** Runs benchmark P5 and returns its table rows; `events` per direction. */
 export async function benchWebSocket(
-  events = Number(Deno.env.get("WEIR_BENCH_WS_EVENTS") ?? DEFAULT_EVENTS),
+  events = DEFAULT_EVENTS,
 ): Promise<string[]> {
   await using ctx = new ZmqContext();
   await using forwarder = ZmqForwarder.open(ctx, {
