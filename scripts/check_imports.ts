@@ -87,4 +87,8 @@ for await (const file of sourceFiles(".")) {
 }
 for (const p of problems) console.error(`check_imports: ${p}`);
 if (problems.length > 0) Deno.exit(1);
-console.log(`check_imports: ${files} files import down ${layers.length} layers, through doors`);
+console.log(
+  `check_imports: ${files} files import down ${layers.length} layers${
+    doors ? ", through doors" : ""
+  }`,
+);
