@@ -32,7 +32,6 @@
 
 export {
   CONN_EVENTS,
-  CONNECTION_TYPE,
   type ConnTimeouts,
   ConnTracker,
   type ConnTrackerOptions,
@@ -40,6 +39,7 @@ export {
   DEFAULT_CONN_TIMEOUTS,
   DEFAULT_MAX_TUNNEL_CHANGES,
 } from "./tracker.ts";
+export { CONNECTION_TYPE } from "./conn_record.ts";
 export {
   connIdType,
   connInfoFields,
