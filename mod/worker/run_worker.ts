@@ -9,7 +9,7 @@ import type { NodeContext } from "../runtime/node_context.ts";
 import { aborted } from "../runtime/shutdown.ts";
 import { nodeTopic } from "../bus/topics.ts";
 import { packetSamples, sessionSamples } from "../api/metrics/mod.ts";
-import { type CaptureLoop, startCaptureLoop } from "./capture_loop.ts";
+import { type CaptureLoop, openCaptureLoop } from "./capture_loop.ts";
 
 /** Runs a worker until its shutdown signal. */
 export async function runWorker(ctx: NodeContext): Promise<void> {
@@ -18,7 +18,7 @@ export async function runWorker(ctx: NodeContext): Promise<void> {
     ctx.reporter.warning(`no interface in node.cfg for ${ctx.self.name}: not capturing`);
   } else {
     try {
-      capture = await startCaptureLoop({
+      capture = await openCaptureLoop({
         self: ctx.self,
         logs: ctx.logging.registry,
         localNets: ctx.layout.localNets,
