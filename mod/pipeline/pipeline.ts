@@ -111,7 +111,7 @@ export class PacketPipeline {
   #analyzed = 0;
   #lastPacketAt = 0;
 
-  /** @throws RangeError for a flow split or skip that cannot be used. */
+  /** @throws RangeError for a flow split, skip or idle tick that cannot be used. */
   constructor(options: PacketPipelineOptions = {}) {
     const split = options.flowSplit;
     if (
