@@ -233,17 +233,17 @@ export class AfPacketSource implements PacketSource {
   readonly device: string;
   /** The settings in effect, defaults filled in. */
   readonly settings: AfPacketSettings;
-  /**
-   * Per packet of the current batch, 1 when the kernel vouches for the
-   * checksums (TP_STATUS_CSUM_VALID with CHECKSUM_KERNEL, or a locally
-   * sent packet whose checksum the NIC would fill in, TP_STATUS_CSUMNOTREADY,
-   * with CHECKSUM_ON or _KERNEL), as Zeek decides; 0 otherwise.
-   */
-  readonly checksumVouched: Uint8Array;
   readonly #socket: OwnedSocket;
   readonly #mapping: SharedMapping;
   readonly #waiter: FdWaiter;
   readonly #batch: PacketBatch;
+  /**
+   * The batch's `checksumVouched`: 1 when the kernel vouches for the
+   * checksums (TP_STATUS_CSUM_VALID with CHECKSUM_KERNEL, or a locally
+   * sent packet whose checksum the NIC would fill in, TP_STATUS_CSUMNOTREADY,
+   * with CHECKSUM_ON or _KERNEL), as Zeek decides; 0 otherwise.
+   */
+  readonly #vouched: Uint8Array;
   readonly #ring: Uint8Array;
   readonly #words: Uint32Array;
   readonly #status: Int32Array;
@@ -280,8 +280,8 @@ export class AfPacketSource implements PacketSource {
     this.#socket = socket;
     this.#mapping = mapping;
     this.#waiter = waiter;
-    this.#batch = new PacketBatch(batchCapacity);
-    this.checksumVouched = new Uint8Array(batchCapacity);
+    this.#batch = new PacketBatch(batchCapacity, { checksumVouched: true });
+    this.#vouched = this.#batch.checksumVouched!;
     this.#ring = mapping.bytes();
     this.#words = new Uint32Array(this.#ring.buffer, this.#ring.byteOffset, mapping.length >>> 2);
     this.#status = new Int32Array(this.#ring.buffer, this.#ring.byteOffset, mapping.length >>> 2);
@@ -417,7 +417,7 @@ export class AfPacketSource implements PacketSource {
     const linkTypes = batch.linkType;
     const ifaces = batch.iface;
     const vlans = batch.vlan;
-    const vouched = this.checksumVouched;
+    const vouched = this.#vouched;
     const vouchMask = this.#vouchMask;
     const linkType = this.settings.linkType;
     let left = this.#left;

@@ -30,6 +30,7 @@ export {
   DEFAULT_BATCH_CAPACITY,
   lend,
   PacketBatch,
+  type PacketBatchOptions,
   type PacketSource,
   packetTime,
   type SourceStats,

@@ -25,6 +25,12 @@ export const DEFAULT_BATCH_CAPACITY = 4096;
 
 const EMPTY = new Uint8Array(0);
 
+/** What a source asks of the batch it fills, beyond its capacity. */
+export interface PacketBatchOptions {
+  /** Carry `checksumVouched` (only a source that learns it from the kernel asks). */
+  readonly checksumVouched?: boolean;
+}
+
 /**
  * Packets `0 … count-1`, each at `data[offset[i] … offset[i] + caplen[i])`.
  * Sources reuse one batch for the whole capture and may point `data` at a
@@ -59,8 +65,15 @@ export class PacketBatch {
    * tags itself or has none.
    */
   readonly vlan: Uint16Array;
+  /**
+   * Per packet, 1 when the capture layer vouches for the transport checksum,
+   * so bytes that do not sum must not count against the connection; 0 when
+   * the bytes are to be judged. Only AF_PACKET knows this (from the ring's
+   * per-packet status); sources that do not leave it undefined.
+   */
+  readonly checksumVouched: Uint8Array | undefined;
 
-  constructor(capacity: number = DEFAULT_BATCH_CAPACITY) {
+  constructor(capacity: number = DEFAULT_BATCH_CAPACITY, options: PacketBatchOptions = {}) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 24) {
       throw new RangeError(
         `Cannot create a packet batch of capacity ${capacity}: use an integer from 1 to ${1 << 24}`,
@@ -75,6 +88,7 @@ export class PacketBatch {
     this.linkType = new Uint16Array(capacity);
     this.iface = new Uint32Array(capacity);
     this.vlan = new Uint16Array(capacity);
+    this.checksumVouched = options.checksumVouched ? new Uint8Array(capacity) : undefined;
   }
 
   /** The timestamp of packet `i` as fractional epoch seconds (microsecond-exact for today's dates). */

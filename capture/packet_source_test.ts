@@ -38,3 +38,10 @@ Deno.test("capacities outside 1 … 2^24 are refused", () => {
   assert.throws(() => new PacketBatch(2.5), /capacity 2.5/);
   assert.throws(() => new PacketBatch(2 ** 25), /use an integer from 1 to 16777216/);
 });
+
+Deno.test("only a batch that asks for it carries checksumVouched", () => {
+  assert.equal(new PacketBatch(4).checksumVouched, undefined);
+  const vouched = new PacketBatch(4, { checksumVouched: true }).checksumVouched;
+  assert.ok(vouched instanceof Uint8Array);
+  assert.equal(vouched.length, 4);
+});

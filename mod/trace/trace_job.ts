@@ -1,36 +1,29 @@
 /**
- * `zeek -r` for conn.log: reads a pcap or pcapng file, decodes every
- * packet, tracks connections with Zeek's semantics and writes `conn.log`
- * (Zeek's ASCII format, or JSON lines) into a directory. Several workers
- * can share one file: each keeps only the flows the symmetric flow hash
- * gives it, the way a flow-balanced capture would split them.
+ * `zeek -r` for conn.log: opens a pcap or pcapng file and a `conn.log`
+ * (Zeek's ASCII format, or JSON lines) in a directory, and runs the packet
+ * pipeline from one into the other. Several workers can share one file:
+ * each keeps only the flows the symmetric flow hash gives it, the way a
+ * flow-balanced capture would split them.
  *
  * @module
  */
 
-import {
-  DecodedPacket,
-  flowHash,
-  LINKTYPE_RAW,
-  openPcapFile,
-  openTrace,
-  OUTCOME_IP,
-  PacketDecoder,
-  packetTime,
-  workerFor,
-} from "../../capture/mod.ts";
+import { openPcapFile, openTrace } from "../../capture/mod.ts";
 import { type LocalNet, parseCidr } from "../../config/mod.ts";
 import type { EventRegistry } from "../bus/events.ts";
 import { LogFile, type LogFileFormat } from "../log/log_file.ts";
 import type { JsonTimestamps } from "../log/json_writer.ts";
 import { type LogFilter, LogRegistry, type LogStream } from "../log/stream.ts";
 import type { ZeekValue } from "../../zeek/types.ts";
-import { type ConnTimeouts, ConnTracker, type ConnTrackerStats } from "../analysis/conn/tracker.ts";
 import {
   BARE_LIKELY_SERVER_PORTS,
+  type ConnTimeouts,
+  type ConnTrackerStats,
   LikelyServerPorts,
-} from "../analysis/conn/likely_server_ports.ts";
-import { UidGenerator, type UidOptions } from "../analysis/conn/uid.ts";
+  UidGenerator,
+  type UidOptions,
+} from "../analysis/conn/mod.ts";
+import { PacketPipeline } from "../pipeline/mod.ts";
 
 /** What `analyzeTrace` does; only `path` and `logDir` are required. */
 export interface TraceJobOptions {
@@ -136,20 +129,24 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
     ? await openPcapFile(options.path)
     : await openTrace(options.path, { filter: options.filter });
   const logs = new LogRegistry();
-  const tracker = new ConnTracker({
-    likelyServerPorts: ports,
+  const pipeline = new PacketPipeline({
     checksums,
-    ignoreChecksumsNets: ignoreNets,
-    reportGapsForPartial: options.reportGapsForPartial ?? false,
-    vlanKey: options.vlanKey ?? false,
     macAddresses: options.macAddresses ?? false,
-    uids: new UidGenerator(options.uids),
-    logs,
-    ...(options.localNets === undefined ? {} : { localNets: options.localNets }),
-    ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),
-    ...(options.events === undefined ? {} : { events: options.events }),
+    skipBytes: skip,
+    ...(worker === undefined ? {} : { flowSplit: worker }),
+    sessions: {
+      likelyServerPorts: ports,
+      ignoreChecksumsNets: ignoreNets,
+      reportGapsForPartial: options.reportGapsForPartial ?? false,
+      vlanKey: options.vlanKey ?? false,
+      uids: new UidGenerator(options.uids),
+      logs,
+      ...(options.localNets === undefined ? {} : { localNets: options.localNets }),
+      ...(options.timeouts === undefined ? {} : { timeouts: options.timeouts }),
+      ...(options.events === undefined ? {} : { events: options.events }),
+    },
   });
-  const filter = logs.filters(tracker.stream)[0]!;
+  const filter = logs.filters(pipeline.sessions.stream)[0]!;
   const file = await LogFile.open({
     dir: options.logDir,
     path: filter.path,
@@ -164,60 +161,20 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
   });
   logs.setSink(new ConnLogSink(file));
 
-  const decoder = new PacketDecoder({ checksums });
-  const d = new DecodedPacket();
-  let packets = 0;
-  let analyzed = 0;
-  const mac = options.macAddresses ?? false;
   try {
-    for (let batch = await source.next(); batch !== null; batch = await source.next()) {
-      const data = batch.data;
-      if (mac) tracker.setFrame(data);
-      for (let i = 0; i < batch.count; i++) {
-        packets++;
-        const ts = packetTime(batch, i);
-        if (skip === 0) decoder.decode(batch, i, d);
-        else {
-          const caplen = batch.caplen[i]!;
-          if (caplen <= skip) {
-            tracker.advance(ts);
-            continue;
-          }
-          decoder.decodeFrame(
-            data,
-            batch.offset[i]! + skip,
-            caplen - skip,
-            batch.wireLen[i]! - skip,
-            LINKTYPE_RAW,
-            0,
-            ts,
-            d,
-          );
-        }
-        if (
-          worker !== undefined && d.outcome === OUTCOME_IP &&
-          workerFor(flowHash(d), worker.count) !== worker.index
-        ) {
-          tracker.advance(ts);
-          continue;
-        }
-        analyzed++;
-        tracker.packet(d, ts);
-      }
-      await file.ready();
-    }
-    tracker.flush();
+    await pipeline.run(source, { afterBatch: () => file.ready() });
+    pipeline.flush();
   } finally {
     await file.close();
   }
-  const stats = tracker.stats();
+  const stats = pipeline.stats();
   return Object.freeze({
-    packets,
-    analyzed,
-    connections: stats.connections,
-    weirds: decoder.weirds.total(),
-    weirdNames: Object.freeze(decoder.weirds.entries()),
-    tracker: stats,
+    packets: stats.packets,
+    analyzed: stats.analyzed,
+    connections: stats.sessions.connections,
+    weirds: pipeline.decoder.weirds.total(),
+    weirdNames: Object.freeze(pipeline.decoder.weirds.entries()),
+    tracker: stats.sessions,
     logPath: file.filePath,
   });
 }

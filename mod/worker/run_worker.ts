@@ -12,7 +12,7 @@ import { aborted } from "../process/shutdown.ts";
 import { announceReady } from "../process/readiness.ts";
 import { nodeTopic } from "../bus/topics.ts";
 import { packetSamples, sessionSamples } from "../api/metrics/mod.ts";
-import { type CaptureLoop, startCaptureLoop } from "./capture_loop.ts";
+import { type CaptureLoop, openCaptureLoop } from "./capture_loop.ts";
 
 /** Runs a worker until its shutdown signal. */
 export async function runWorker(start: NodeStart): Promise<void> {
@@ -27,7 +27,7 @@ export async function runWorker(start: NodeStart): Promise<void> {
     ctx.reporter.warning(`no interface in node.cfg for ${ctx.self.name}: not capturing`);
   } else {
     try {
-      capture = await startCaptureLoop({
+      capture = await openCaptureLoop({
         self: ctx.self,
         logs: ctx.logging.registry,
         localNets: ctx.layout.localNets,

@@ -432,3 +432,23 @@ function swap(a: Uint8Array | Uint32Array | Int32Array | Float64Array, i: number
   a[i] = a[i + 1]!;
   a[i + 1] = t;
 }
+
+/**
+ * Writes the address at `words[base … base+4)` (four 32-bit words, most
+ * significant first: the table's and the decoder's layout) into `out` as the
+ * 16 bytes `isLocalAddress` reads, and returns `out`.
+ */
+export function wordBytes(
+  words: Uint32Array | Int32Array,
+  base: number,
+  out: Uint8Array,
+): Uint8Array {
+  for (let i = 0; i < 4; i++) {
+    const w = words[base + i]!;
+    out[i * 4] = w >>> 24;
+    out[i * 4 + 1] = (w >>> 16) & 0xff;
+    out[i * 4 + 2] = (w >>> 8) & 0xff;
+    out[i * 4 + 3] = w & 0xff;
+  }
+  return out;
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConnTable } from "./conn_table.ts";
+import { ConnTable, wordBytes } from "./conn_table.ts";
 
 function words(a: number, b: number): Int32Array {
   return new Int32Array([0, 0, 0xffff, a, 0, 0, 0xffff, b]);
@@ -87,4 +87,12 @@ Deno.test("the VLAN-aware key separates tags", () => {
   const a = t.insert(w, 6, 1, 2, false, 10, 20, ConnTable.hashKey(w, 6, 1, 2, 10, 20));
   assert.equal(t.find(w, 6, 1, 2, false, 10, 20, ConnTable.hashKey(w, 6, 1, 2, 10, 20)), a);
   assert.equal(t.find(w, 6, 1, 2, false, 42, 0, ConnTable.hashKey(w, 6, 1, 2, 42, 0)), -1);
+});
+
+Deno.test("wordBytes writes an address's words most significant byte first", () => {
+  const out = new Uint8Array(16);
+  const w = words(0x0a000001, 0xc0a80102 | 0);
+  assert.equal(wordBytes(w, 4, out), out);
+  assert.deepEqual([...out.subarray(10)], [0xff, 0xff, 192, 168, 1, 2]);
+  assert.deepEqual([...wordBytes(w, 0, out).subarray(12)], [10, 0, 0, 1]);
 });

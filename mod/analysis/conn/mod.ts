@@ -2,16 +2,8 @@
  * Connection tracking with Zeek's semantics: a struct-of-arrays connection
  * table, TCP/UDP/ICMP/other-protocol rules, Zeek's default timers driven
  * by packet time, uids in Zeek's format, and `conn.log` through the
- * logging framework (`Conn::LOG`). `analyzeTrace` is the `zeek -r` job.
- *
- * Analysing a trace the way `zeek -b -C -r trace.pcap` does:
- *
- * ```ts
- * import { analyzeTrace } from "./mod.ts";
- *
- * const r = await analyzeTrace({ path: "trace.pcap", logDir: ".", checksums: false });
- * console.log(`${r.packets} packets, ${r.connections} connections, ${r.weirds} weirds`);
- * ```
+ * logging framework (`Conn::LOG`). The packet pipeline (`mod/pipeline`)
+ * runs it as its sessions stage, for the live worker and for `weir -r`.
  *
  * Tracking packets yourself and watching connections end:
  *
@@ -32,7 +24,6 @@
 
 export {
   CONN_EVENTS,
-  CONNECTION_TYPE,
   type ConnTimeouts,
   ConnTracker,
   type ConnTrackerOptions,
@@ -40,6 +31,7 @@ export {
   DEFAULT_CONN_TIMEOUTS,
   DEFAULT_MAX_TUNNEL_CHANGES,
 } from "./tracker.ts";
+export { CONNECTION_TYPE } from "./conn_record.ts";
 export {
   connIdType,
   connInfoFields,

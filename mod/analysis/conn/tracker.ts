@@ -3,7 +3,7 @@
  * Zeek's per-connection state for them (lookup by 5-tuple, originator
  * choice, TCP/UDP/ICMP/other rules, tunnels as parents), fires Zeek's
  * default timers from packet time, and when a connection is removed
- * builds its `Conn::Info` row and writes it to `Conn::LOG`.
+ * writes its `Conn::Info` row (built by `ConnRecords`) to `Conn::LOG`.
  *
  * Per packet nothing is allocated for untunnelled traffic; objects appear
  * only when a connection ends (its log row and, when a script asks, its
@@ -15,7 +15,6 @@
 import {
   CHECKSUM_BAD,
   type DecodedPacket,
-  formatAddress,
   OUTCOME_IP,
   TCP_ACK,
   TCP_SYN,
@@ -28,8 +27,8 @@ import { isLocalAddress, type LocalNet, PRIVATE_LOCAL_NETS } from "../../../conf
 import type { EventRegistry } from "../../bus/events.ts";
 import type { LogStream } from "../../log/stream.ts";
 import type { LogRegistry } from "../../log/stream.ts";
-import { T, type ZeekType, type ZeekValue } from "../../../zeek/types.ts";
-import { connIdType, type ConnLogColumns, defineConnStream } from "./conn_log.ts";
+import { type ConnLogColumns, defineConnStream } from "./conn_log.ts";
+import { CONNECTION_TYPE, ConnRecords, innermost, type TunnelInfo } from "./conn_record.ts";
 import {
   CF_HAS_INNER_VLAN,
   CF_HAS_MAC,
@@ -41,15 +40,9 @@ import {
   EF_ACTIVE,
   EF_DID_CLOSE,
   TIMER_KINDS,
+  wordBytes,
 } from "./conn_table.ts";
-import {
-  TCP_INACTIVE,
-  TCP_RESET,
-  TCP_SYN_ACK_SENT,
-  TCP_SYN_SENT,
-  tcpConnState,
-  udpConnState,
-} from "./conn_state.ts";
+import { TCP_INACTIVE, TCP_RESET, TCP_SYN_ACK_SENT, TCP_SYN_SENT } from "./conn_state.ts";
 import { COUNT_CHECKSUM, HIST_DATA, HistoryStore } from "./history.ts";
 import { icmpCounterpart } from "./icmp_ports.ts";
 import { BARE_LIKELY_SERVER_PORTS, LikelyServerPorts } from "./likely_server_ports.ts";
@@ -127,6 +120,12 @@ export interface ConnTrackerOptions {
   readonly logs?: LogRegistry;
   /** Where `new_connection`, `connection_established` and `connection_state_remove` go. */
   readonly events?: EventRegistry;
+  /**
+   * Hears that the connection in a slot ends, before its conn.log row is
+   * built and before the slot can be reused (the pipeline's analyzers
+   * stage finishes the connection here).
+   */
+  readonly onRemove?: (slot: number) => void;
   /** Initial connection slots (the table grows as needed). */
   readonly initialSlots?: number;
 }
@@ -153,13 +152,6 @@ interface UdpView {
   readonly addr: Uint32Array;
 }
 
-interface TunnelInfo {
-  encap: string;
-  parents: Set<number>;
-  changes: number;
-  limited: boolean;
-}
-
 const TAG_KIND_BITS = 3;
 const TAG_KGEN_SHIFT = 3;
 const TAG_GEN_SHIFT = 11;
@@ -170,26 +162,6 @@ const CH_D = 68;
 const CH_X = 88;
 const BROADCAST = 0xffffffff | 0;
 const LONG_INACTIVITY_PORTS = new Set([21, 22, 23, 513]);
-
-/** Zeek's `endpoint` record as the connection events carry it. */
-const ENDPOINT_TYPE: ZeekType = T.record("endpoint", [
-  ["size", T.count],
-  ["state", T.count],
-  ["num_pkts", T.count, "optional"],
-  ["num_bytes_ip", T.count, "optional"],
-]);
-
-/** Zeek's `connection` record, the members a conn-level script uses. */
-export const CONNECTION_TYPE: ZeekType = T.record("connection", [
-  ["id", connIdType(false)],
-  ["orig", ENDPOINT_TYPE],
-  ["resp", ENDPOINT_TYPE],
-  ["start_time", T.time],
-  ["duration", T.interval],
-  ["service", T.set(T.string)],
-  ["history", T.string],
-  ["uid", T.string],
-]);
 
 /** The connection events and their argument lists. */
 export const CONN_EVENTS = Object.freeze(
@@ -212,12 +184,13 @@ export class ConnTracker implements TcpHost {
   readonly #inactivitySeconds: Float64Array;
   readonly #logs: LogRegistry | undefined;
   readonly #events: EventRegistry | undefined;
+  readonly #onRemove: ((slot: number) => void) | undefined;
   readonly #tunnels = new Map<number, TunnelInfo>();
+  readonly #records: ConnRecords;
   /** Per IP protocol number: connections created, and live now. */
   readonly #createdByProto = new Float64Array(256);
   readonly #liveByProto = new Int32Array(256);
   readonly #ipTunnels = new Map<string, number>();
-  readonly #scratchAddr = new Uint32Array(8);
   readonly #scratchBytes = new Uint8Array(16);
   readonly #scratchWords = new Int32Array(8);
   #now = 0;
@@ -226,6 +199,8 @@ export class ConnTracker implements TcpHost {
   #connections = 0;
   #badIp = 0;
   #badL4 = 0;
+  #lastSlot = -1;
+  #lastSide = 0;
 
   constructor(options: ConnTrackerOptions = {}) {
     this.table = new ConnTable({
@@ -267,6 +242,15 @@ export class ConnTracker implements TcpHost {
     this.stream = existing ?? defineConnStream(columns);
     if (existing === undefined) options.logs?.add(this.stream);
     this.#events = options.events;
+    this.#onRemove = options.onRemove;
+    this.#records = new ConnRecords({
+      table: this.table,
+      history: this.#h,
+      tcp: this.#tcp,
+      uids: this.#uids,
+      localNets: this.#localNets,
+      tunnels: this.#tunnels,
+    });
     if (options.events !== undefined) {
       for (const name of CONN_EVENTS) options.events.declare(name, [["c", CONNECTION_TYPE]]);
     }
@@ -275,6 +259,20 @@ export class ConnTracker implements TcpHost {
   /** Network time: the latest packet (or clock) time seen. */
   get now(): number {
     return this.#now;
+  }
+
+  /**
+   * The connection slot the last `packet()` was counted in, or -1 when it
+   * was not (not IP, or discarded for a bad checksum). Valid until the
+   * next `packet()` or `advance()`, which may remove the connection.
+   */
+  get lastSlot(): number {
+    return this.#lastSlot;
+  }
+
+  /** Whether the last packet came from the originator of `lastSlot`. */
+  get lastIsOrig(): boolean {
+    return this.#lastSide === 0;
   }
 
   /** Connections by transport, tracked now and ever created (Zeek's session metrics). */
@@ -304,6 +302,7 @@ export class ConnTracker implements TcpHost {
    * timestamp). Timers due by then fire first, as in Zeek.
    */
   packet(d: DecodedPacket, now: number = d.ts): void {
+    this.#lastSlot = -1;
     this.advance(now);
     now = this.#now;
     if (d.outcome !== OUTCOME_IP) return;
@@ -322,6 +321,7 @@ export class ConnTracker implements TcpHost {
       const layer = d.tunnels[i]!;
       if (this.#checksums && layer.ipChecksum === CHECKSUM_BAD && !this.#ignored(layer.addr)) {
         this.#badIp++;
+        this.#lastSlot = -1;
         return;
       }
       let parent: number;
@@ -333,6 +333,9 @@ export class ConnTracker implements TcpHost {
       } else parent = this.#ipTunnel(layer);
       encap = encap === "" ? String(parent) : `${encap},${parent}`;
     }
+    // The outer UDP layers were counted in their tunnels' connections (which set
+    // lastSlot); the packet itself is only the inner one.
+    this.#lastSlot = -1;
     this.#inner(d, now, encap);
   }
 
@@ -364,7 +367,7 @@ export class ConnTracker implements TcpHost {
 
   /** The uid of a live connection (for tests and scripts). */
   uidOf(slot: number): string {
-    return this.#uids.uid(this.table.ordinal[slot]!);
+    return this.#records.uid(slot);
   }
 
   // TcpHost
@@ -479,19 +482,7 @@ export class ConnTracker implements TcpHost {
   #ignored(addr: Uint32Array): boolean {
     const nets = this.#ignoreNets;
     if (nets.length === 0) return false;
-    return isLocalAddress(nets, this.#bytesOf(addr, 0));
-  }
-
-  #bytesOf(words: Uint32Array | Int32Array, base: number): Uint8Array {
-    const b = this.#scratchBytes;
-    for (let i = 0; i < 4; i++) {
-      const w = words[base + i]!;
-      b[i * 4] = w >>> 24;
-      b[i * 4 + 1] = (w >>> 16) & 0xff;
-      b[i * 4 + 2] = (w >>> 8) & 0xff;
-      b[i * 4 + 3] = w & 0xff;
-    }
-    return b;
+    return isLocalAddress(nets, wordBytes(addr, 0, this.#scratchBytes));
   }
 
   #ipTunnel(layer: TunnelLayer): number {
@@ -670,6 +661,8 @@ export class ConnTracker implements TcpHost {
     const e = slot * 2 + side;
     t.pkts[e] = t.pkts[e]! + 1;
     t.ipBytes[e] = t.ipBytes[e]! + d.ipTotalLen;
+    this.#lastSlot = slot;
+    this.#lastSide = side;
   }
 
   /** A UDP datagram, the packet's own or a tunnel's outer one; returns its connection. */
@@ -708,6 +701,8 @@ export class ConnTracker implements TcpHost {
     t.lastSeq[e] = t.lastSeq[e]! + (ulen > 0 ? ulen : 0);
     t.pkts[e] = t.pkts[e]! + 1;
     t.ipBytes[e] = t.ipBytes[e]! + v.ipTotalLen;
+    this.#lastSlot = slot;
+    this.#lastSide = side;
     return slot;
   }
 
@@ -741,6 +736,8 @@ export class ConnTracker implements TcpHost {
       t.pkts[e] = t.pkts[e]! + 1;
       t.ipBytes[e] = t.ipBytes[e]! + d.ipTotalLen;
     }
+    this.#lastSlot = slot;
+    this.#lastSide = side;
   }
 
   #other(d: DecodedPacket, now: number, encap: string): void {
@@ -760,138 +757,21 @@ export class ConnTracker implements TcpHost {
     const e = slot * 2 + side;
     t.pkts[e] = t.pkts[e]! + 1;
     t.ipBytes[e] = t.ipBytes[e]! + d.ipTotalLen;
+    this.#lastSlot = slot;
+    this.#lastSide = side;
   }
 
   #emit(name: typeof CONN_EVENTS[number], slot: number): void {
     const events = this.#events;
     if (events === undefined || !events.hasHandlers(name)) return;
-    events.dispatch(name, [this.#connectionValue(slot)]);
-  }
-
-  #size(slot: number, side: number): number {
-    const t = this.table;
-    return t.proto[slot] === 6 ? this.#tcp.size(slot * 2 + side) : t.lastSeq[slot * 2 + side]!;
-  }
-
-  #connectionValue(slot: number): ZeekValue {
-    const t = this.table;
-    const proto = protoName(t.proto[slot]!);
-    const endpoint = (side: number) => ({
-      size: this.#size(slot, side),
-      state: t.proto[slot] === 6
-        ? t.state[slot * 2 + side]!
-        : (t.eflags[slot * 2 + side]! & EF_ACTIVE) !== 0
-        ? 1
-        : 0,
-      num_pkts: t.pkts[slot * 2 + side]!,
-      num_bytes_ip: t.ipBytes[slot * 2 + side]!,
-    });
-    const portProto = proto === "unknown_transport" ? "unknown" : proto;
-    return {
-      id: {
-        orig_h: this.#address(slot, 0),
-        orig_p: `${t.origPort[slot]}/${portProto}`,
-        resp_h: this.#address(slot, 4),
-        resp_p: `${t.respPort[slot]}/${portProto}`,
-      },
-      orig: endpoint(0),
-      resp: endpoint(1),
-      start_time: t.startTime[slot]!,
-      duration: t.lastTime[slot]! - t.startTime[slot]!,
-      service: [],
-      history: this.#h.text(slot),
-      uid: this.uidOf(slot),
-    };
-  }
-
-  #address(slot: number, base: number): string {
-    const a = this.#scratchAddr;
-    const addr = this.table.addr;
-    for (let i = 0; i < 8; i++) a[i] = addr[slot * 8 + i]!;
-    return formatAddress(a, base);
-  }
-
-  #local(slot: number, base: number): boolean {
-    return isLocalAddress(this.#localNets, this.#bytesOf(this.table.addr, slot * 8 + base));
-  }
-
-  /** Builds the `Conn::Info` row of a connection, in the stream's column order. */
-  row(slot: number): ZeekValue[] {
-    const t = this.table;
-    const proto = t.proto[slot]!;
-    const duration = t.lastTime[slot]! - t.startTime[slot]!;
-    const o = slot * 2;
-    const history = this.#h.text(slot);
-    let state: string;
-    if (proto === 6) {
-      state = tcpConnState(
-        t.state[o]!,
-        t.state[o + 1]!,
-        this.#tcp.size(o),
-        this.#tcp.size(o + 1),
-        history,
-      );
-    } else if (proto === 17) {
-      state = udpConnState((t.eflags[o]! & EF_ACTIVE) !== 0, (t.eflags[o + 1]! & EF_ACTIVE) !== 0);
-    } else state = "OTH";
-    let parents: string[] | undefined;
-    if ((t.flags[slot]! & CF_TUNNEL) !== 0) {
-      const info = this.#tunnels.get(slot)!;
-      if (info.encap !== "") info.parents.add(innermost(info.encap));
-      if (info.parents.size > 0) parents = [...info.parents].map((p) => this.#uids.uid(p));
-    }
-    const row: ZeekValue[] = [
-      t.startTime[slot]!,
-      this.uidOf(slot),
-      this.#address(slot, 0),
-      t.origPort[slot]!,
-      this.#address(slot, 4),
-      t.respPort[slot]!,
-    ];
-    if (t.vlanKey) {
-      const f = t.flags[slot]!;
-      row.push(
-        (f & CF_HAS_VLAN) !== 0 ? t.vlan[slot]! : undefined,
-        (f & CF_HAS_INNER_VLAN) !== 0 ? t.innerVlan[slot]! : undefined,
-      );
-    }
-    const hasDuration = duration > 0;
-    row.push(
-      protoName(proto),
-      undefined,
-      hasDuration ? duration : undefined,
-      hasDuration ? this.#size(slot, 0) : undefined,
-      hasDuration ? this.#size(slot, 1) : undefined,
-      state,
-      this.#local(slot, 0),
-      this.#local(slot, 4),
-      t.missedBytes[slot]!,
-      history === "" ? undefined : history,
-      t.pkts[o]!,
-      t.ipBytes[o]!,
-      t.pkts[o + 1]!,
-      t.ipBytes[o + 1]!,
-      parents,
-      proto,
-    );
-    if (t.macAddresses) {
-      const has = (t.flags[slot]! & CF_HAS_MAC) !== 0;
-      row.push(has ? this.#mac(slot, 0) : undefined, has ? this.#mac(slot, 6) : undefined);
-    }
-    return row;
-  }
-
-  #mac(slot: number, at: number): string {
-    const m = this.table.mac;
-    const parts: string[] = [];
-    for (let i = 0; i < 6; i++) parts.push(m[slot * 12 + at + i]!.toString(16).padStart(2, "0"));
-    return parts.join(":");
+    events.dispatch(name, [this.#records.connection(slot)]);
   }
 
   #remove(slot: number): void {
     const t = this.table;
     this.#liveByProto[t.proto[slot]!]!--;
-    if (this.#logs !== undefined) this.#logs.write(this.stream, this.row(slot));
+    this.#onRemove?.(slot);
+    if (this.#logs !== undefined) this.#logs.write(this.stream, this.#records.row(slot));
     this.#emit("connection_state_remove", slot);
     this.#h.release(slot);
     this.#tcp.release(slot);
@@ -900,18 +780,6 @@ export class ConnTracker implements TcpHost {
   }
 }
 
-function innermost(encap: string): number {
-  const at = encap.lastIndexOf(",");
-  return Number(at < 0 ? encap : encap.slice(at + 1));
-}
-
 function isBroadcast(words: Int32Array): boolean {
   return words[7] === BROADCAST && words[6] === 0xffff && words[5] === 0 && words[4] === 0;
-}
-
-function protoName(proto: number): string {
-  if (proto === 6) return "tcp";
-  if (proto === 17) return "udp";
-  if (proto === 1 || proto === 58) return "icmp";
-  return "unknown_transport";
 }
