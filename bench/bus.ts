@@ -11,7 +11,7 @@
 
 import { lineReader } from "./_lines.ts";
 import { yieldToEventLoop, ZMQ_OPTION, ZmqContext, ZmqForwarder } from "../ffi/libzmq.ts";
-import { ByteWriter, decodeEvent, encodeEvent } from "../mod/codec/broker_bin.ts";
+import { ByteWriter, decodeEvent, encodeEvent } from "../mod/codec/mod.ts";
 import { Bus } from "../mod/bus/bus.ts";
 import { EventRegistry } from "../mod/bus/events.ts";
 import { T } from "../zeek/types.ts";

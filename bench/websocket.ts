@@ -19,7 +19,7 @@
  */
 
 import { ZmqContext, ZmqForwarder } from "../ffi/libzmq.ts";
-import { ByteWriter, encodeEvent } from "../mod/codec/broker_bin.ts";
+import { ByteWriter, encodeEvent } from "../mod/codec/mod.ts";
 import { Bus } from "../mod/bus/bus.ts";
 import { EventRegistry } from "../mod/bus/events.ts";
 import { T } from "../zeek/types.ts";

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { ZmqContext } from "../ffi/libzmq.ts";
-import { ByteWriter, decodeEvent, encodeEvent } from "../mod/codec/broker_bin.ts";
+import { ByteWriter, decodeEvent, encodeEvent } from "../mod/codec/mod.ts";
 import { Bus } from "../mod/bus/bus.ts";
 import { nodeTopic } from "../mod/bus/topics.ts";
 import { T } from "../zeek/types.ts";

@@ -8,7 +8,7 @@
  */
 
 import type { Layout, NodeSpec, NodeType } from "../../config/mod.ts";
-import { ByteWriter, decodeEvent, encodeEvent } from "../codec/broker_bin.ts";
+import { ByteWriter, decodeEvent, encodeEvent } from "../codec/mod.ts";
 import { type Bus, type BusMessage, FORMAT_BROKER_BIN } from "../bus/bus.ts";
 import { type EventHandler, EventRegistry } from "../bus/events.ts";
 import {

@@ -59,7 +59,7 @@
  * @module
  */
 
-import { isTypedValue, T, typeName, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
+import { T, typeName, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
 import {
   formatAddr,
   formatPort,
@@ -72,20 +72,27 @@ import {
 import {
   type BrokerData,
   type BrokerDataTag,
-  brokerDataToEvent,
   brokerDataToValue,
+  MAX_NESTING_DEPTH,
+  SCALAR_TAG_TYPE,
+} from "./broker_data.ts";
+import {
+  brokerDataToEvent,
   type DecodedEvent,
   type EventMetadata,
   type EventTypesLookup,
   FORMAT_VERSION,
-  isRecordValue,
-  MAX_NESTING_DEPTH,
   MESSAGE_TYPE_EVENT,
   METADATA_NETWORK_TIMESTAMP,
-  nanosToSeconds,
+} from "./broker_event.ts";
+import { nanosToSeconds, secondsToNanos } from "./nanos.ts";
+import {
+  anyContent,
+  encodeMismatch,
+  isRecordValue,
   patternAnywhereText,
-  secondsToNanos,
-} from "./broker_bin.ts";
+  recordFieldValue,
+} from "./typed_values.ts";
 import {
   BrokerDecodeError,
   BrokerEncodeError,
@@ -213,10 +220,6 @@ export function parseBrokerJson(text: string): unknown {
       found: error instanceof Error ? error.message : String(error),
     });
   }
-}
-
-function encodeMismatch(type: ZeekType, value: unknown): BrokerEncodeError {
-  return new BrokerEncodeError(typeName(type), describeValue(value));
 }
 
 function wrap(tag: BrokerDataTag, data: JsonBody): JsonData {
@@ -408,15 +411,8 @@ export function valueToJson(value: ZeekValue, type: ZeekType): JsonData {
       if (!isRecordValue(value)) throw encodeMismatch(type, value);
       const items: JsonData[] = [];
       for (const field of type.fields) {
-        const item = value[field.name];
+        const item = recordFieldValue(value, field);
         if (item === undefined) {
-          if (!field.optional) {
-            throw new BrokerEncodeError(
-              typeName(field.type),
-              "undefined (the field is not optional)",
-              field.name,
-            );
-          }
           items.push(NONE);
           continue;
         }
@@ -428,15 +424,11 @@ export function valueToJson(value: ZeekValue, type: ZeekType): JsonData {
       }
       return wrap("vector", items);
     }
-    case "any":
-      if (value === undefined) return NONE;
-      if (!isTypedValue(value)) {
-        throw new BrokerEncodeError(
-          "a TypedValue ({ type, value }) in an any slot",
-          describeValue(value),
-        );
-      }
-      return valueToJson(value.value, value.type);
+    case "any": {
+      const content = anyContent(value);
+      if (content === undefined) return NONE;
+      return valueToJson(content.value, content.type);
+    }
   }
 }
 
@@ -445,28 +437,6 @@ export function dataToJson(data: BrokerData): JsonData {
   switch (data.tag) {
     case "none":
       return NONE;
-    case "boolean":
-      return valueToJson(data.value, T.bool);
-    case "count":
-      return valueToJson(data.value, T.count);
-    case "integer":
-      return valueToJson(data.value, T.int);
-    case "real":
-      return valueToJson(data.value, T.double);
-    case "string":
-      return valueToJson(data.value, T.string);
-    case "address":
-      return valueToJson(data.value, T.addr);
-    case "subnet":
-      return valueToJson(data.value, T.subnet);
-    case "port":
-      return valueToJson(data.value, T.port);
-    case "timestamp":
-      return valueToJson(data.value, T.time);
-    case "timespan":
-      return valueToJson(data.value, T.interval);
-    case "enum-value":
-      return wrap("enum-value", data.value);
     case "set":
     case "vector":
       return wrap(data.tag, data.value.map(dataToJson));
@@ -475,6 +445,8 @@ export function dataToJson(data: BrokerData): JsonData {
         "table",
         data.value.map(([key, item]) => ({ key: dataToJson(key), value: dataToJson(item) })),
       );
+    default:
+      return valueToJson(data.value, SCALAR_TAG_TYPE[data.tag]);
   }
 }
 

@@ -7,7 +7,7 @@ import {
   encodeEventToBytes,
   encodeValue,
   UNKNOWN_ENUM,
-} from "./broker_bin.ts";
+} from "./mod.ts";
 import {
   dataToJson,
   decodeJsonEvent,

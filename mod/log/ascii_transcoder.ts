@@ -31,7 +31,8 @@ import {
   stringBytesInto,
   uintInto,
 } from "./ascii_values.ts";
-import { type LogBatchLayout, LogDecodeError, ZEEK_TYPE_TAG as TAG } from "./log_serializer.ts";
+import { LogDecodeError, ZEEK_TYPE_TAG as TAG } from "./log_batch_format.ts";
+import type { LogBatchLayout } from "./log_batch_layout.ts";
 
 /** Room ensured before each field: any fixed-size value fits (an IPv6 subnet is 43 bytes). */
 const ROOM = 64;

@@ -2,14 +2,11 @@ import assert from "node:assert/strict";
 import { T, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
 import { RowBuffer } from "./ascii_values.ts";
 import { AsciiWriter, type AsciiWriterOptions } from "./ascii_writer.ts";
-import {
-  decodeLogRows,
-  encodeLogBatch,
-  type LogBatchLayout,
-  LogBatchWriter,
-  LogDecodeError,
-  readLogBatchLayout,
-} from "./log_serializer.ts";
+import { ByteWriter } from "../../zeek/bytes.ts";
+import { LogDecodeError } from "./log_batch_format.ts";
+import { encodeLogBatch } from "./log_batch_encoder.ts";
+import { type LogBatchLayout, readLogBatchLayout } from "./log_batch_layout.ts";
+import { decodeLogRows } from "./log_batch_decoder.ts";
 import type { LogColumn } from "./stream.ts";
 
 const HEADER = {
@@ -197,7 +194,7 @@ const STYLES: readonly AsciiWriterOptions[] = [
 ];
 
 Deno.test("transcoder: random batches render exactly as decode + AsciiWriter", () => {
-  const writer = new LogBatchWriter();
+  const writer = new ByteWriter();
   for (let seed = 1; seed <= 400; seed++) {
     const { fields, rows } = randomBatch(seed);
     const bytes = encodeLogBatch(writer, HEADER, fields, rows).slice();
@@ -213,7 +210,7 @@ Deno.test("transcoder: random batches render exactly as decode + AsciiWriter", (
 });
 
 Deno.test("transcoder: a garbled or cut batch is refused exactly when the decoder refuses it", () => {
-  const writer = new LogBatchWriter();
+  const writer = new ByteWriter();
   let refused = 0;
   let accepted = 0;
   for (let seed = 1; seed <= 300; seed++) {
@@ -273,7 +270,7 @@ Deno.test("transcoder: conn.log rows, a leading # and a BOM", () => {
     [1.5, "#x", "::1", "80/tcp", undefined, ["a,b", "c"]],
     [2, "\ufeffz", "10.0.0.1", "0/unknown", "", []],
   ];
-  const bytes = encodeLogBatch(new LogBatchWriter(), HEADER, fields, rows).slice();
+  const bytes = encodeLogBatch(new ByteWriter(), HEADER, fields, rows).slice();
   const layout = readLogBatchLayout(bytes);
   assert.equal(
     viaTranscoder(bytes, layout, {}),

@@ -26,11 +26,11 @@
  * @module
  */
 
-import { typeName, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
+import { typeName, type ZeekValue } from "../../zeek/types.ts";
 import type { LogColumn } from "./stream.ts";
 import { formatLogTimestamp } from "./rotation.ts";
 import { AsciiTranscoder } from "./ascii_transcoder.ts";
-import type { LogBatchLayout } from "./log_serializer.ts";
+import type { LogBatchLayout } from "./log_batch_layout.ts";
 import {
   asciiAt,
   type AsciiStyle,
@@ -47,6 +47,19 @@ import {
   stringBytesInto,
   uintInto,
 } from "./ascii_values.ts";
+import {
+  K_ADDR,
+  K_BOOL,
+  K_COUNT,
+  K_DOUBLE,
+  K_INT,
+  K_INTERVAL,
+  K_PORT,
+  K_SET,
+  K_STRING,
+  K_TIME,
+  kindCode,
+} from "./kinds.ts";
 
 /** What renders rows of one file: ASCII or JSON. */
 export interface LogFormatter {
@@ -203,6 +216,7 @@ export class AsciiWriter implements LogFormatter {
           }
           break;
         case K_TIME:
+        case K_INTERVAL:
           p = modpDtoa6Into(b, p, v as number);
           continue;
         case K_BOOL:
@@ -322,6 +336,7 @@ export class AsciiWriter implements LogFormatter {
         }
         return asciiAt(buf, p, (v as number | bigint).toString());
       case K_TIME:
+      case K_INTERVAL:
         return modpDtoa6Into(b, p, v as number);
       case K_BOOL:
         b[p] = v ? 0x54 : 0x46;
@@ -336,49 +351,6 @@ export class AsciiWriter implements LogFormatter {
 
 /** Room ensured before rendering a fixed-size value (numbers, times, ports, bools). */
 const FIELD_ROOM = 64;
-
-const K_STRING = 1; // string, enum
-const K_COUNT = 2;
-const K_INT = 3;
-const K_TIME = 4; // time, interval
-const K_DOUBLE = 5;
-const K_BOOL = 6;
-const K_PORT = 7;
-const K_ADDR = 8; // addr, subnet: canonical text as given
-const K_SET = 9; // set, vector
-
-function kindCode(type: ZeekType): number {
-  switch (type.kind) {
-    case "string":
-    case "enum":
-      return K_STRING;
-    case "count":
-      return K_COUNT;
-    case "int":
-      return K_INT;
-    case "time":
-    case "interval":
-      return K_TIME;
-    case "double":
-      return K_DOUBLE;
-    case "bool":
-      return K_BOOL;
-    case "port":
-      return K_PORT;
-    case "addr":
-    case "subnet":
-      return K_ADDR;
-    case "set":
-    case "vector":
-      return K_SET;
-    default:
-      throw new TypeError(
-        `Cannot write a log column of type ${
-          typeName(type)
-        }; declare the stream with defineStream()`,
-      );
-  }
-}
 
 function singleByte(option: string, text: string): number {
   const c = text.charCodeAt(0);

@@ -28,7 +28,7 @@
  * @module
  */
 
-import { typeName, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
+import type { ZeekValue } from "../../zeek/types.ts";
 import type { LogColumn } from "./stream.ts";
 import type { LogFormatter } from "./ascii_writer.ts";
 import {
@@ -39,6 +39,19 @@ import {
   utf8Into,
   utf8SequenceLength,
 } from "./ascii_values.ts";
+import {
+  K_ADDR,
+  K_BOOL,
+  K_COUNT,
+  K_DOUBLE,
+  K_INT,
+  K_INTERVAL,
+  K_PORT,
+  K_SET,
+  K_STRING,
+  K_TIME,
+  kindCode,
+} from "./kinds.ts";
 
 /** Zeek's `JSON::TimestampFormat` values. */
 export type JsonTimestamps =
@@ -61,15 +74,6 @@ const HEX_UPPER = ENCODER.encode("0123456789ABCDEF");
 const CH_QUOTE = 0x22;
 const CH_BACKSLASH = 0x5c;
 const CH_COMMA = 0x2c;
-
-const K_STRING = 1;
-const K_COUNT = 2;
-const K_DOUBLE = 3; // double, interval
-const K_TIME = 4;
-const K_BOOL = 5;
-const K_PORT = 6;
-const K_ADDR = 7; // addr, subnet
-const K_SET = 8;
 
 const TS_EPOCH = 0;
 const TS_MILLIS = 1;
@@ -175,9 +179,11 @@ export class JsonWriter implements LogFormatter {
         else appendJsonBytes(buf, v as Uint8Array);
         return;
       case K_COUNT:
+      case K_INT:
         appendInteger(buf, v as number | bigint);
         return;
       case K_DOUBLE:
+      case K_INTERVAL:
         buf.ascii(formatJsonDouble(v as number));
         return;
       case K_TIME:
@@ -224,38 +230,6 @@ export class JsonWriter implements LogFormatter {
       default:
         buf.ascii(`"${formatIso8601(t)}"`);
     }
-  }
-}
-
-function kindCode(type: ZeekType): number {
-  switch (type.kind) {
-    case "string":
-    case "enum":
-      return K_STRING;
-    case "count":
-    case "int":
-      return K_COUNT;
-    case "double":
-    case "interval":
-      return K_DOUBLE;
-    case "time":
-      return K_TIME;
-    case "bool":
-      return K_BOOL;
-    case "port":
-      return K_PORT;
-    case "addr":
-    case "subnet":
-      return K_ADDR;
-    case "set":
-    case "vector":
-      return K_SET;
-    default:
-      throw new TypeError(
-        `Cannot write a log column of type ${
-          typeName(type)
-        }; declare the stream with defineStream()`,
-      );
   }
 }
 

@@ -19,7 +19,8 @@ import type { LogColumn } from "./stream.ts";
 import { AsciiWriter, type AsciiWriterOptions, type LogFormatter } from "./ascii_writer.ts";
 import { DEFAULT_ROW_BUFFER_BYTES, RowBuffer } from "./ascii_values.ts";
 import { JsonWriter, type JsonWriterOptions } from "./json_writer.ts";
-import { decodeLogRows, type LogBatchLayout } from "./log_serializer.ts";
+import type { LogBatchLayout } from "./log_batch_layout.ts";
+import { decodeLogRows } from "./log_batch_decoder.ts";
 import { archiveLogFile, type ArchiveNameOptions, rotatedFileName } from "./rotation.ts";
 
 /** `ascii` is Zeek's TSV format, `json` is `LogAscii::use_json=T`. */

@@ -22,7 +22,9 @@ import type { ZmqContext, ZmqSocket } from "../../ffi/libzmq.ts";
 import { ZMQ_OPTION } from "../../ffi/libzmq.ts";
 import type { Reporter } from "../process/reporter.ts";
 import type { ZeekValue } from "../../zeek/types.ts";
-import { encodeLogBatch, LOG_SERIALIZER_FORMAT, LogBatchWriter } from "./log_serializer.ts";
+import { ByteWriter } from "../../zeek/bytes.ts";
+import { LOG_SERIALIZER_FORMAT } from "./log_batch_format.ts";
+import { DEFAULT_LOG_BATCH_CAPACITY, encodeLogBatch } from "./log_batch_encoder.ts";
 import type { LogFilter, LogSink, LogStream } from "./stream.ts";
 
 /** First frame of every log message (Zeek's topic slot). */
@@ -92,7 +94,7 @@ export class LogShipper implements LogSink, AsyncDisposable {
   };
   readonly #socket: ZmqSocket;
   readonly #frames: Uint8Array[];
-  readonly #writer = new LogBatchWriter();
+  readonly #writer = new ByteWriter(DEFAULT_LOG_BATCH_CAPACITY);
   readonly #batches = new Map<LogFilter, Batch>();
   readonly #queue: Queued[] = [];
   readonly #flushRecords: number;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ZmqContext } from "../../ffi/libzmq.ts";
 import { T } from "../../zeek/types.ts";
 import { LogReceiver } from "../logger/log_receiver.ts";
-import { decodeLogBatch } from "./log_serializer.ts";
+import { decodeLogBatch } from "./log_batch_decoder.ts";
 import { LogWriterPool } from "../logger/log_writer_pool.ts";
 import { LOG_WRITE_TOPIC, LogShipper } from "./shipper.ts";
 import { LogRegistry } from "./stream.ts";

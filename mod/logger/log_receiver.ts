@@ -16,11 +16,8 @@ import type { LogReceiverCounters } from "../log/node_logging.ts";
 import { FdWaiter } from "../../ffi/libc.ts";
 import { yieldToEventLoop, ZMQ_OPTION, type ZmqContext, type ZmqSocket } from "../../ffi/libzmq.ts";
 import type { Reporter } from "../process/reporter.ts";
-import {
-  LOG_SERIALIZER_FORMAT,
-  LogDecodeError,
-  readLogBatchLayout,
-} from "../log/log_serializer.ts";
+import { LOG_SERIALIZER_FORMAT, LogDecodeError } from "../log/log_batch_format.ts";
+import { readLogBatchLayout } from "../log/log_batch_layout.ts";
 import type { LogWriterPool } from "./log_writer_pool.ts";
 import { LOG_WRITE_TOPIC } from "../log/shipper.ts";
 

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { ZmqContext } from "../../ffi/libzmq.ts";
 import { T } from "../../zeek/types.ts";
 import { LogReceiver } from "./log_receiver.ts";
-import { encodeLogBatch, LogBatchWriter } from "../log/log_serializer.ts";
+import { ByteWriter } from "../../zeek/bytes.ts";
+import { encodeLogBatch } from "../log/log_batch_encoder.ts";
 import { LogWriterPool } from "./log_writer_pool.ts";
 
 const enc = new TextEncoder();
@@ -31,7 +32,7 @@ Deno.test("receiver: truncated or garbled log-write messages are counted, report
   try {
     push.connect(receiver.endpoint);
     const good = encodeLogBatch(
-      new LogBatchWriter(),
+      new ByteWriter(),
       {
         streamId: "Test::LOG",
         writerName: "Log::WRITER_ASCII",
@@ -82,7 +83,7 @@ Deno.test("receiver: a batch of several megabytes arrives whole the first time",
     // 1000 rows of 3000-byte strings: about 3 MB, more than the shared receive buffer.
     const rows = Array.from({ length: 1000 }, (_, i) => [i, `${i}:`.padEnd(3000, "x")]);
     const payload = encodeLogBatch(
-      new LogBatchWriter(),
+      new ByteWriter(),
       { streamId: "Big::LOG", writerName: "Log::WRITER_ASCII", filterName: "default", path: "big" },
       [{ name: "n", type: T.count, optional: false }, {
         name: "s",

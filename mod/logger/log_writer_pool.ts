@@ -18,7 +18,9 @@ import {
   LogFile,
   type LogFileFormat,
 } from "../log/log_file.ts";
-import { decodeLogRows, type LogBatchLayout, LogDecodeError } from "../log/log_serializer.ts";
+import { LogDecodeError } from "../log/log_batch_format.ts";
+import type { LogBatchLayout } from "../log/log_batch_layout.ts";
+import { decodeLogRows } from "../log/log_batch_decoder.ts";
 import { expireArchives, nextRotationTime } from "../log/rotation.ts";
 import { type LogColumn, type LogFilter, type LogSink, type LogStream } from "../log/stream.ts";
 import { typeName } from "../../zeek/types.ts";

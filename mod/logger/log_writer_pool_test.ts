@@ -2,12 +2,10 @@ import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { T } from "../../zeek/types.ts";
 import { LogWriterPool } from "./log_writer_pool.ts";
-import {
-  encodeLogBatch,
-  LogBatchWriter,
-  LogDecodeError,
-  readLogBatchLayout,
-} from "../log/log_serializer.ts";
+import { ByteWriter } from "../../zeek/bytes.ts";
+import { LogDecodeError } from "../log/log_batch_format.ts";
+import { encodeLogBatch } from "../log/log_batch_encoder.ts";
+import { readLogBatchLayout } from "../log/log_batch_layout.ts";
 
 const N = [{ name: "n", type: T.count, optional: false }];
 const NS = [...N, { name: "s", type: T.string, optional: false }];
@@ -110,7 +108,7 @@ Deno.test("pool: the schedule rotates on Zeek's aligned interval", async () => {
 Deno.test("pool: encoded batches land as ASCII rendered from the bytes and as JSON, also while the file opens", async () => {
   const batch = (path: string, rows: (number | string)[][]) => {
     const payload = encodeLogBatch(
-      new LogBatchWriter(),
+      new ByteWriter(),
       { streamId: "X::LOG", writerName: "Log::WRITER_ASCII", filterName: "default", path },
       NS,
       rows,

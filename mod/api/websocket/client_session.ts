@@ -8,8 +8,14 @@
  * @module
  */
 
-import { ByteWriter, encodeEvent, type EventTypesLookup } from "../../codec/broker_bin.ts";
-import { decodeJsonEvent, jsonToEvent, parseBrokerJson } from "../../codec/broker_json.ts";
+import {
+  ByteWriter,
+  decodeJsonEvent,
+  encodeEvent,
+  type EventTypesLookup,
+  jsonToEvent,
+  parseBrokerJson,
+} from "../../codec/mod.ts";
 import type { Bus } from "../../bus/bus.ts";
 import { T } from "../../../zeek/types.ts";
 import type { WebSocketConnection } from "./connection.ts";

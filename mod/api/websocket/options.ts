@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { EventTypesLookup } from "../../codec/broker_bin.ts";
+import type { EventTypesLookup } from "../../codec/mod.ts";
 import type { Bus } from "../../bus/bus.ts";
 import { WEIR_VERSION } from "../../process/version.ts";
 

@@ -7,8 +7,13 @@
  * @module
  */
 
-import { decodeData } from "../../codec/broker_bin.ts";
-import { dataToJson, type JsonData, jsonToData, parseBrokerJson } from "../../codec/broker_json.ts";
+import {
+  dataToJson,
+  decodeData,
+  type JsonData,
+  jsonToData,
+  parseBrokerJson,
+} from "../../codec/mod.ts";
 import { type BusMessage, FORMAT_BROKER_BIN } from "../../bus/bus.ts";
 
 const FORMAT_BROKER_JSON = "broker-json-v1";

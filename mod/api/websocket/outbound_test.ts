@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeEventToBytes } from "../../codec/broker_bin.ts";
+import { encodeEventToBytes } from "../../codec/mod.ts";
 import { T } from "../../../zeek/types.ts";
 import { DataMessageEncoder } from "./outbound.ts";
 

@@ -30,7 +30,7 @@
  * @module
  */
 
-import { ByteWriter } from "../../codec/broker_bin.ts";
+import { ByteWriter } from "../../codec/mod.ts";
 import type { BusMessage } from "../../bus/bus.ts";
 import { ClientSession, type SessionContext } from "./client_session.ts";
 import { type CloseInfo, type ConnectionLimits, WebSocketConnection } from "./connection.ts";

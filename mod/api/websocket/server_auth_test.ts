@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeEvent } from "../../codec/broker_bin.ts";
+import { decodeEvent } from "../../codec/mod.ts";
 import { PyClient, RawClient, until, withHarness } from "../../../testing/websocket.ts";
 import { openWebSocketApi } from "./server.ts";
 import { TokenFileModeError } from "./tokens.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeEventToBytes } from "../../codec/broker_bin.ts";
+import { encodeEventToBytes } from "../../codec/mod.ts";
 import { PyClient, RawClient, until, withHarness } from "../../../testing/websocket.ts";
 
 Deno.test("a client that answers no ping is closed with 1011 Ping timeout; one that answers stays", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeEvent, encodeEventToBytes } from "../../codec/broker_bin.ts";
+import { decodeEvent, encodeEventToBytes } from "../../codec/mod.ts";
 import {
   type Harness,
   PyClient,

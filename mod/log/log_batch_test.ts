@@ -1,16 +1,15 @@
 import assert from "node:assert/strict";
 import { T, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
 import type { LogColumn } from "./stream.ts";
+import { ByteWriter } from "../../zeek/bytes.ts";
 import {
-  decodeLogBatch,
-  encodeLogBatch,
-  LogBatchWriter,
   LogDecodeError,
   LogEncodeError,
   type LogWriteHeader,
-  typeTag,
   ZEEK_TYPE_TAG,
-} from "./log_serializer.ts";
+} from "./log_batch_format.ts";
+import { encodeLogBatch, typeTag } from "./log_batch_encoder.ts";
+import { decodeLogBatch } from "./log_batch_decoder.ts";
 
 const HEADER: LogWriteHeader = Object.freeze({
   streamId: "Conn::LOG",
@@ -77,7 +76,7 @@ Deno.test("layout pinned: 2 fields, 1 record (addr, port) matches hand-built byt
     [0, 0, 0, 1],
   );
   const fields = [col("id.orig_h", T.addr), col("id.resp_p", T.port, true)];
-  const got = encodeLogBatch(new LogBatchWriter(16), HEADER, fields, [["10.0.0.1", "80/tcp"]]);
+  const got = encodeLogBatch(new ByteWriter(16), HEADER, fields, [["10.0.0.1", "80/tcp"]]);
   assert.deepEqual([...got], [...expected]);
   const back = decodeLogBatch(expected);
   assert.equal(back.streamId, "Conn::LOG");
@@ -138,7 +137,7 @@ Deno.test("layout pinned: subnet length in IPv6 bits, set with element type as f
     col("tags", T.set(T.string), true),
     col("c", T.count, true),
   ];
-  const got = encodeLogBatch(new LogBatchWriter(), HEADER, fields, [[
+  const got = encodeLogBatch(new ByteWriter(), HEADER, fields, [[
     "10.0.0.0/8",
     ["a", "b"],
     undefined,
@@ -156,7 +155,7 @@ Deno.test("layout pinned: bool/int as i64, count u64, double f64, IPv6 address, 
     col("a", T.addr),
     col("e", T.enum("transport_proto")),
   ];
-  const got = encodeLogBatch(new LogBatchWriter(), HEADER, fields, [[
+  const got = encodeLogBatch(new ByteWriter(), HEADER, fields, [[
     true,
     -2,
     2n ** 64n - 1n,
@@ -288,7 +287,7 @@ const ALL_ROWS: ZeekValue[][] = [
 ];
 
 Deno.test("round trip of every loggable type, through filter indices", () => {
-  const writer = new LogBatchWriter(8);
+  const writer = new ByteWriter(8);
   const bytes = encodeLogBatch(writer, HEADER, ALL_FIELDS, ALL_ROWS);
   const back = decodeLogBatch(bytes.slice());
   assert.deepEqual(
@@ -313,7 +312,7 @@ Deno.test("round trip of every loggable type, through filter indices", () => {
 });
 
 Deno.test("an empty batch and names beyond ASCII survive", () => {
-  const bytes = encodeLogBatch(new LogBatchWriter(), { ...HEADER, path: "könig" }, [
+  const bytes = encodeLogBatch(new ByteWriter(), { ...HEADER, path: "könig" }, [
     col("s", T.string),
   ], []);
   const back = decodeLogBatch(bytes);
@@ -322,7 +321,7 @@ Deno.test("an empty batch and names beyond ASCII survive", () => {
 });
 
 Deno.test("encoding refuses values that cannot be sent, naming the column", () => {
-  const w = new LogBatchWriter();
+  const w = new ByteWriter();
   assert.throws(
     () => encodeLogBatch(w, HEADER, [col("a", T.addr)], [["10.0.0.300"]]),
     (e: unknown) => e instanceof LogEncodeError && /column "a".*not a valid addr/.test(e.message),
@@ -338,7 +337,7 @@ Deno.test("encoding refuses values that cannot be sent, naming the column", () =
 });
 
 Deno.test("decoding: every truncation of a valid batch raises LogDecodeError", () => {
-  const bytes = encodeLogBatch(new LogBatchWriter(), HEADER, ALL_FIELDS, ALL_ROWS).slice();
+  const bytes = encodeLogBatch(new ByteWriter(), HEADER, ALL_FIELDS, ALL_ROWS).slice();
   for (let n = 0; n < bytes.length; n++) {
     assert.throws(
       () => decodeLogBatch(bytes.subarray(0, n)),
@@ -350,7 +349,7 @@ Deno.test("decoding: every truncation of a valid batch raises LogDecodeError", (
 });
 
 Deno.test("decoding: garbled bytes never raise anything but LogDecodeError", () => {
-  const valid = encodeLogBatch(new LogBatchWriter(), HEADER, ALL_FIELDS, ALL_ROWS).slice();
+  const valid = encodeLogBatch(new ByteWriter(), HEADER, ALL_FIELDS, ALL_ROWS).slice();
   let seed = 12345;
   const rand = () => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -606,7 +605,7 @@ Deno.test("decoding: huge counts and bad tags are refused before any allocation"
 });
 
 Deno.test("the batch writer is reused without reallocating once grown", () => {
-  const w = new LogBatchWriter(16);
+  const w = new ByteWriter(16);
   const first = encodeLogBatch(w, HEADER, ALL_FIELDS, ALL_ROWS);
   const buffer = first.buffer;
   const second = encodeLogBatch(w, HEADER, ALL_FIELDS, ALL_ROWS);
@@ -615,7 +614,7 @@ Deno.test("the batch writer is reused without reallocating once grown", () => {
 });
 
 Deno.test("strings: 'bytes' decodes string values as views into the payload, same bytes as the text", () => {
-  const bytes = encodeLogBatch(new LogBatchWriter(), HEADER, ALL_FIELDS, ALL_ROWS).slice();
+  const bytes = encodeLogBatch(new ByteWriter(), HEADER, ALL_FIELDS, ALL_ROWS).slice();
   const text = decodeLogBatch(bytes);
   const raw = decodeLogBatch(bytes, { strings: "bytes" });
   const enc = new TextEncoder();
