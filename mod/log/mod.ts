@@ -1,0 +1,104 @@
+/**
+ * Zeek's logging framework: typed streams and filters (`LogRegistry`), the
+ * ASCII and JSON writers with Zeek's exact rendering, log files with
+ * rotation and zeekctl's archive names, the zeek-bin-serializer batches
+ * nodes exchange, and a node's logging (shipping to the loggers, the
+ * `weir.log` traffic row, `cluster.log`). The writing half a logger adds
+ * (receiver, writer pool) is the logger role's, in `mod/logger/`.
+ *
+ * ```ts
+ * import { LogFile, LogRegistry } from "./mod.ts";
+ * import { T } from "../../zeek/mod.ts";
+ *
+ * const logs = new LogRegistry();
+ * const stream = logs.defineStream({
+ *   id: "Site::LOG",
+ *   path: "site",
+ *   columns: [{ name: "ts", type: T.time, optional: false }],
+ * });
+ * const filter = logs.filters(stream)[0]!;
+ * const file = await LogFile.open({ dir: ".", path: filter.path, fields: filter.fields });
+ * logs.setSink({ write: (_s, f, values) => file.writeRow(values, f.indices) });
+ * logs.write(stream, [Date.now() / 1000]);
+ * await file.close();
+ * ```
+ *
+ * @module
+ */
+
+export {
+  checkValue,
+  createFilter,
+  DEFAULT_FILTER_NAME,
+  DEFAULT_WRITER,
+  defineStream,
+  type FilterSpec,
+  type LogColumn,
+  type LogCounterSample,
+  type LogFilter,
+  LogRegistry,
+  type LogRegistryOptions,
+  LogSchemaError,
+  type LogSink,
+  LogStream,
+  LogValueError,
+  type StreamSpec,
+  validateRow,
+} from "./stream.ts";
+export {
+  DEFAULT_MAX_PENDING_BYTES,
+  type LogArchiveOptions,
+  LogFile,
+  LogFileClosedError,
+  type LogFileFormat,
+  type LogFileOptions,
+  LogWriteError,
+  type RotationResult,
+} from "./log_file.ts";
+export { AsciiWriter, type AsciiWriterOptions, type LogFormatter } from "./ascii_writer.ts";
+export { type JsonTimestamps, JsonWriter, type JsonWriterOptions } from "./json_writer.ts";
+export { AsciiTranscoder } from "./ascii_transcoder.ts";
+export {
+  archiveLogFile,
+  DEFAULT_ROTATION_INTERVAL_SEC,
+  expireArchives,
+  formatLogTimestamp,
+  LogArchiveError,
+  nextRotationTime,
+  rotatedFileName,
+} from "./rotation.ts";
+export {
+  type DecodedLogBatch,
+  LOG_SERIALIZER_FORMAT,
+  LogDecodeError,
+  LogEncodeError,
+  type LogWriteHeader,
+} from "./log_batch_format.ts";
+export { DEFAULT_LOG_BATCH_CAPACITY, encodeLogBatch } from "./log_batch_encoder.ts";
+export { type LogBatchLayout, readLogBatchLayout } from "./log_batch_layout.ts";
+export { decodeLogBatch, decodeLogRows } from "./log_batch_decoder.ts";
+export {
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_FLUSH_RECORDS,
+  DEFAULT_LOG_SNDHWM,
+  DEFAULT_MAX_QUEUED_BYTES,
+  LOG_WRITE_TOPIC,
+  LogShipper,
+  type LogShipperCounters,
+  type LogShipperOptions,
+} from "./shipper.ts";
+export {
+  CLUSTER_LOG,
+  createNodeLogging,
+  DEFAULT_STATS_INTERVAL_MS,
+  linkCurrentLogs,
+  logEndpoint,
+  type LoggingDeps,
+  type LogReceiverCounters,
+  logWriters,
+  type NodeLogging,
+  type OpenLogging,
+  openLogShipping,
+  spoolDirOf,
+  WEIR_STATS,
+} from "./node_logging.ts";
