@@ -10,11 +10,10 @@
  */
 
 import { lineReader } from "./_lines.ts";
-import { yieldToEventLoop, ZMQ_OPTION, ZmqContext, ZmqForwarder } from "../ffi/libzmq.ts";
+import { yieldToEventLoop, ZMQ_OPTION, ZmqContext, ZmqForwarder } from "../ffi/mod.ts";
 import { ByteWriter, decodeEvent, encodeEvent } from "../mod/codec/mod.ts";
-import { Bus } from "../mod/bus/bus.ts";
-import { EventRegistry } from "../mod/bus/events.ts";
-import { T } from "../zeek/types.ts";
+import { Bus, EventRegistry } from "../mod/bus/mod.ts";
+import { T } from "../zeek/mod.ts";
 
 const TOPIC = "zeek.bench.events.";
 const ARG_TYPES = [T.string, T.count];

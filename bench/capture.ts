@@ -7,7 +7,7 @@
  */
 
 import { benchReadDecodeHash, timeTcpdump } from "./decode.ts";
-import { generateTrace } from "../testing/generate.ts";
+import { generateTrace } from "../testing/mod.ts";
 
 /** Packets in the generated trace (`WEIR_BENCH_PACKETS` in `deno task bench`). */
 export const DEFAULT_PACKETS = 2_000_000;

@@ -6,10 +6,7 @@
  * @module
  */
 
-import { DecodedPacket } from "../capture/decoded_packet.ts";
-import { PacketDecoder } from "../capture/decode.ts";
-import { flowHash } from "../capture/flow_hash.ts";
-import { openPcapFile } from "../capture/pcap_file.ts";
+import { DecodedPacket, flowHash, openPcapFile, PacketDecoder } from "../capture/mod.ts";
 
 /** What one run measured. */
 export interface BenchResult {

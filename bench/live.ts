@@ -13,9 +13,15 @@
  * @module
  */
 
-import { cpuTicksFromStat, type ProbeResult } from "../testing/capture_probe.ts";
-import { generateTrace } from "../testing/generate.ts";
-import { labUnavailable, type ProbeProcess, VethLab, waitForTotal } from "../testing/live_lab.ts";
+import {
+  cpuTicksFromStat,
+  generateTrace,
+  labUnavailable,
+  type ProbeProcess,
+  type ProbeResult,
+  VethLab,
+  waitForTotal,
+} from "../testing/mod.ts";
 
 /** How to run the benchmark. */
 export interface LiveBenchOptions {

@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { ZeekValue } from "../zeek/types.ts";
-import { defineConnStream } from "../mod/analysis/conn/conn_log.ts";
-import { LogFile } from "../mod/log/log_file.ts";
+import type { ZeekValue } from "../zeek/mod.ts";
+import { defineConnStream } from "../mod/analysis/conn/mod.ts";
+import { LogFile } from "../mod/log/mod.ts";
 
 /** Result of one benchmark run. */
 export interface WriterBenchResult {

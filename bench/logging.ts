@@ -9,15 +9,13 @@
  */
 
 import { lineReader } from "./_lines.ts";
-import { ZmqContext } from "../ffi/libzmq.ts";
-import { defineConnStream } from "../mod/analysis/conn/conn_log.ts";
+import { ZmqContext } from "../ffi/mod.ts";
+import { defineConnStream } from "../mod/analysis/conn/mod.ts";
 import { benchAsciiWriter, connLikeRows } from "./log_writer.ts";
-import { LogReceiver } from "../mod/logger/log_receiver.ts";
-import { LogWriterPool } from "../mod/logger/log_writer_pool.ts";
-import { LogShipper } from "../mod/log/shipper.ts";
-import { createStderrReporter } from "../mod/process/reporter.ts";
-import { residentKiB } from "../mod/supervisor/process_info.ts";
-import { LogRegistry } from "../mod/log/stream.ts";
+import { LogReceiver, LogWriterPool } from "../mod/logger/mod.ts";
+import { LogRegistry, LogShipper } from "../mod/log/mod.ts";
+import { createStderrReporter } from "../mod/process/mod.ts";
+import { residentKiB } from "../mod/supervisor/mod.ts";
 
 /** Records per round (`WEIR_BENCH_RECORDS` in `deno task bench`). */
 export const DEFAULT_RECORDS = 1_000_000;

@@ -18,13 +18,12 @@
  * @module
  */
 
-import { ZmqContext, ZmqForwarder } from "../ffi/libzmq.ts";
+import { ZmqContext, ZmqForwarder } from "../ffi/mod.ts";
 import { ByteWriter, encodeEvent } from "../mod/codec/mod.ts";
-import { Bus } from "../mod/bus/bus.ts";
-import { EventRegistry } from "../mod/bus/events.ts";
-import { T } from "../zeek/types.ts";
-import { CLIENT_SCRIPT, LineReader, PYTHON } from "../testing/websocket.ts";
-import { openWebSocketApi } from "../mod/api/websocket/server.ts";
+import { Bus, EventRegistry } from "../mod/bus/mod.ts";
+import { T } from "../zeek/mod.ts";
+import { CLIENT_SCRIPT, LineReader, PYTHON } from "../testing/mod.ts";
+import { openWebSocketApi } from "../mod/api/websocket/mod.ts";
 
 const OUT_TOPIC = "zeek.bench.ws.out.";
 const IN_TOPIC = "zeek.bench.ws.in.";

@@ -35,7 +35,7 @@ import {
   POLL_EVENTS,
   SharedMapping,
   SystemCallError,
-} from "../ffi/libc.ts";
+} from "../ffi/mod.ts";
 import {
   AF_PACKET,
   BLOCK_FIRST_PKT_WORD,

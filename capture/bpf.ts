@@ -17,16 +17,18 @@
  * @module
  */
 
-import { type OwnedSocket, SO_ATTACH_FILTER, SOL_SOCKET } from "../ffi/libc.ts";
-import { LibraryMissingError } from "../ffi/libraries.ts";
 import {
   type CompiledFilter,
   compileFilter,
   FilterProgram,
   type FilterTarget,
   filterTarget,
+  LibraryMissingError,
+  type OwnedSocket,
   PcapError,
-} from "../ffi/libpcap.ts";
+  SO_ATTACH_FILTER,
+  SOL_SOCKET,
+} from "../ffi/mod.ts";
 import { linkTypeName } from "./link_type.ts";
 import {
   type Borrowed,
@@ -36,7 +38,7 @@ import {
   type SourceStats,
 } from "./packet_source.ts";
 
-export type { CompiledFilter } from "../ffi/libpcap.ts";
+export type { CompiledFilter } from "../ffi/mod.ts";
 
 /**
  * Trace files carry LINKTYPE_* numbers, libpcap's `pcap_open_dead` takes

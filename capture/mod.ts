@@ -105,7 +105,7 @@ export {
   type ReassemblerStats,
 } from "./reassembly.ts";
 export { flowHash, flowKeyInto, hashTuple, workerFor } from "./flow_hash.ts";
-export { foldSum, internetChecksum, sumWords } from "./checksum.ts";
+export { foldSum, internetChecksum, sumBytes, sumWords } from "./checksum.ts";
 export {
   createPcapWriter,
   openPcapWriter,

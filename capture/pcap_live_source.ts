@@ -16,17 +16,20 @@
  */
 
 import { setImmediate } from "node:timers";
-import { FdWaiter, IFF_UP, interfaceIndex, OwnedSocket } from "../ffi/libc.ts";
-import { LibraryMissingError } from "../ffi/libraries.ts";
 import {
+  FdWaiter,
+  IFF_UP,
+  interfaceIndex,
+  LibraryMissingError,
   NEXT_END_OF_FILE,
+  OwnedSocket,
   PacketBuffer,
   PCAP_STATUS,
   PcapError,
   PcapHandle,
   PcapPacketHeader,
   type PcapStats,
-} from "../ffi/libpcap.ts";
+} from "../ffi/mod.ts";
 import { FilterSyntaxError } from "./bpf.ts";
 import {
   CapturePermissionError,

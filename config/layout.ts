@@ -14,10 +14,7 @@ import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { ConfigError, Problems } from "./errors.ts";
 import { createLocalNets, type LocalNet, parseNetworksCfg } from "./networks_cfg.ts";
-import {
-  type AfPacketSettings,
-  DEFAULT_AF_PACKET_SETTINGS,
-} from "../capture/af_packet_settings.ts";
+import { type AfPacketSettings, DEFAULT_AF_PACKET_SETTINGS } from "../capture/mod.ts";
 import {
   type NodeDraft,
   type NodeType,

@@ -29,7 +29,7 @@ import {
   type AfPacketFanoutMode,
   type AfPacketSettings,
   DEFAULT_AF_PACKET_SETTINGS,
-} from "../capture/af_packet_settings.ts";
+} from "../capture/mod.ts";
 
 export type NodeType = "manager" | "logger" | "proxy" | "worker";
 

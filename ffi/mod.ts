@@ -18,5 +18,40 @@
  */
 
 export { LIBC, LIBPCAP, LibraryMissingError, type LibrarySpec, LIBZMQ } from "./libraries.ts";
-export { tcpEndpoint, ZmqContext, ZmqError, ZmqForwarder, zmqVersion } from "./libzmq.ts";
-export { pcapVersion } from "./libpcap.ts";
+export {
+  tcpEndpoint,
+  yieldToEventLoop,
+  ZMQ_OPTION,
+  ZmqContext,
+  ZmqError,
+  ZmqForwarder,
+  ZmqReactor,
+  type ZmqSocket,
+  zmqVersion,
+} from "./libzmq.ts";
+export {
+  type CompiledFilter,
+  compileFilter,
+  FilterProgram,
+  type FilterTarget,
+  filterTarget,
+  NEXT_END_OF_FILE,
+  PacketBuffer,
+  PCAP_STATUS,
+  PcapError,
+  PcapHandle,
+  PcapPacketHeader,
+  type PcapStats,
+  pcapVersion,
+} from "./libpcap.ts";
+export {
+  FdWaiter,
+  IFF_UP,
+  interfaceIndex,
+  OwnedSocket,
+  POLL_EVENTS,
+  SharedMapping,
+  SO_ATTACH_FILTER,
+  SOL_SOCKET,
+  SystemCallError,
+} from "./libc.ts";

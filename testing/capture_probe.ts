@@ -18,12 +18,17 @@
  */
 
 import { parseArgs } from "node:util";
-import type { AfPacketFanoutMode, AfPacketSettings } from "../capture/af_packet_source.ts";
-import { DecodedPacket, OUTCOME_IP } from "../capture/decoded_packet.ts";
-import { PacketDecoder } from "../capture/decode.ts";
-import { flowHash, flowKeyInto } from "../capture/flow_hash.ts";
-import { openInterface } from "../capture/open_source.ts";
-import type { SourceStats } from "../capture/packet_source.ts";
+import {
+  type AfPacketFanoutMode,
+  type AfPacketSettings,
+  DecodedPacket,
+  flowHash,
+  flowKeyInto,
+  openInterface,
+  OUTCOME_IP,
+  PacketDecoder,
+  type SourceStats,
+} from "../capture/mod.ts";
 
 /** What the probe was asked to do. */
 export interface ProbeOptions {

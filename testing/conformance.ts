@@ -16,8 +16,8 @@
  * @module
  */
 
-import { analyzeTrace, type TraceJobOptions } from "../mod/trace/trace_job.ts";
-import { DEFAULT_LIKELY_SERVER_PORTS } from "../mod/analysis/conn/likely_server_ports.ts";
+import { analyzeTrace, type TraceJobOptions } from "../mod/trace/mod.ts";
+import { DEFAULT_LIKELY_SERVER_PORTS } from "../mod/analysis/conn/mod.ts";
 
 /** Where the corpus is in a checkout: `../shared/conformance/zeek-conn` next to the repository. */
 export const DEFAULT_CORPUS_DIR: string =

@@ -6,9 +6,9 @@
  */
 
 import { CHECKSUM_BAD, CHECKSUM_UNCHECKED, DecodedPacket, OUTCOME_IP } from "../capture/mod.ts";
-import { LogRegistry } from "../mod/log/stream.ts";
-import type { ZeekValue } from "../zeek/types.ts";
-import { ConnTracker, type ConnTrackerOptions } from "../mod/analysis/conn/tracker.ts";
+import { LogRegistry } from "../mod/log/mod.ts";
+import type { ZeekValue } from "../zeek/mod.ts";
+import { ConnTracker, type ConnTrackerOptions } from "../mod/analysis/conn/mod.ts";
 
 export type Row = Record<string, ZeekValue>;
 

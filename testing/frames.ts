@@ -6,7 +6,7 @@
  * @module
  */
 
-import { foldSum, sumBytes } from "../capture/checksum.ts";
+import { foldSum, sumBytes } from "../capture/mod.ts";
 
 /** Concatenates byte arrays. */
 export function concat(...parts: Uint8Array[]): Uint8Array {

@@ -16,13 +16,14 @@
  * @module
  */
 
-import { foldSum, sumWords } from "../capture/checksum.ts";
 import {
   createPcapWriter,
+  foldSum,
   openPcapWriter,
   type PcapWriter,
+  sumWords,
   type TraceWriteFormat,
-} from "../capture/pcap_writer.ts";
+} from "../capture/mod.ts";
 
 /** What to generate; every field has a default (`undefined` means the default). */
 export interface GenerateOptions {

@@ -45,3 +45,4 @@ export {
   readSeededUids,
   runConformance,
 } from "./conformance.ts";
+export { CLIENT_SCRIPT, LineReader, PYTHON } from "./websocket.ts";

@@ -6,12 +6,14 @@
  * @module
  */
 
-import { ZmqContext, ZmqForwarder } from "../ffi/libzmq.ts";
-import { Bus, type BusMessage } from "../mod/bus/bus.ts";
-import { EventRegistry } from "../mod/bus/events.ts";
-import { T, type ZeekType } from "../zeek/types.ts";
-import type { WebSocketApiOptions } from "../mod/api/websocket/options.ts";
-import { openWebSocketApi, type WebSocketApi } from "../mod/api/websocket/server.ts";
+import { ZmqContext, ZmqForwarder } from "../ffi/mod.ts";
+import { Bus, type BusMessage, EventRegistry } from "../mod/bus/mod.ts";
+import { T, type ZeekType } from "../zeek/mod.ts";
+import {
+  openWebSocketApi,
+  type WebSocketApi,
+  type WebSocketApiOptions,
+} from "../mod/api/websocket/mod.ts";
 
 export const PYTHON = "/usr/bin/python3";
 export const CLIENT_SCRIPT = new URL("../tests/ws_client.py", import.meta.url).pathname;

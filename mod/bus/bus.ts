@@ -8,7 +8,7 @@
  * @module
  */
 
-import { ZMQ_OPTION, type ZmqContext, ZmqReactor, type ZmqSocket } from "../../ffi/libzmq.ts";
+import { ZMQ_OPTION, type ZmqContext, ZmqReactor, type ZmqSocket } from "../../ffi/mod.ts";
 import { internalReadyTopic } from "./topics.ts";
 
 /** The serialization format of event payloads Zeek uses by default. */

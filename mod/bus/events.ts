@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ZeekType, ZeekValue } from "../../zeek/types.ts";
+import type { ZeekType, ZeekValue } from "../../zeek/mod.ts";
 
 /** An event's name and argument list, as in a Zeek `global name: event(...)`. */
 export interface EventDeclaration {

@@ -9,17 +9,20 @@
 
 import type { Layout, NodeSpec, NodeType } from "../../config/mod.ts";
 import { ByteWriter, decodeEvent, encodeEvent } from "../codec/mod.ts";
-import { type Bus, type BusMessage, FORMAT_BROKER_BIN } from "../bus/bus.ts";
-import { type EventHandler, EventRegistry } from "../bus/events.ts";
 import {
+  type Bus,
+  type BusMessage,
+  type EventHandler,
+  EventRegistry,
+  FORMAT_BROKER_BIN,
   nodeIdFromTopic,
   nodeIdTopic,
   nodeTopic,
   nodeTypeTopic,
   POOL_TOPICS,
-} from "../bus/topics.ts";
-import type { Reporter } from "../process/reporter.ts";
-import { T, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
+} from "../bus/mod.ts";
+import type { Reporter } from "../process/mod.ts";
+import { T, type ZeekType, type ZeekValue } from "../../zeek/mod.ts";
 import { Pool, type PoolSpec } from "./pools.ts";
 
 /** Zeek's `hello_expiration`: a half-finished handshake is reported after this long. */

@@ -6,7 +6,7 @@
  */
 
 import type { NodeType } from "../../config/mod.ts";
-import { nodeTopic } from "../bus/topics.ts";
+import { nodeTopic } from "../bus/mod.ts";
 import { fnv1a32, hrwPick } from "./hrw.ts";
 
 /** A pool declaration, as Zeek's `Cluster::PoolSpec`. */

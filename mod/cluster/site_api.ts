@@ -16,9 +16,14 @@
  */
 
 import type { NodeType } from "../../config/mod.ts";
-import { nodeIdTopic, nodeTopic, nodeTypeTopic, POOL_TOPICS } from "../bus/topics.ts";
-import type { EventHandler } from "../bus/events.ts";
-import { T, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
+import {
+  type EventHandler,
+  nodeIdTopic,
+  nodeTopic,
+  nodeTypeTopic,
+  POOL_TOPICS,
+} from "../bus/mod.ts";
+import { T, type ZeekType, type ZeekValue } from "../../zeek/mod.ts";
 import type { Cluster } from "./cluster.ts";
 import {
   type FilterSpec,
@@ -27,7 +32,7 @@ import {
   type LogStream,
   type StreamSpec,
   validateRow,
-} from "../log/stream.ts";
+} from "../log/mod.ts";
 
 /** Zeek's logging framework as scripts see it (`Log::create_stream`, `Log::write`, filters). */
 export interface SiteLogApi {

@@ -12,9 +12,17 @@
  * @module
  */
 
-import { T, typeName, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
-import { formatAddr, formatPort, formatSubnet, maskAddr } from "../../zeek/addr.ts";
-import { ByteReader } from "../../zeek/bytes.ts";
+import {
+  ByteReader,
+  formatAddr,
+  formatPort,
+  formatSubnet,
+  maskAddr,
+  T,
+  typeName,
+  type ZeekType,
+  type ZeekValue,
+} from "../../zeek/mod.ts";
 import {
   BROKER_TAG,
   type BrokerData,

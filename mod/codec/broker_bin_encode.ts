@@ -10,9 +10,14 @@
  * @module
  */
 
-import type { ZeekType, ZeekValue } from "../../zeek/types.ts";
-import { parseAddrInto, parsePortPacked, parseSubnetInto } from "../../zeek/addr.ts";
-import type { ByteWriter } from "../../zeek/bytes.ts";
+import {
+  type ByteWriter,
+  parseAddrInto,
+  parsePortPacked,
+  parseSubnetInto,
+  type ZeekType,
+  type ZeekValue,
+} from "../../zeek/mod.ts";
 import { BROKER_TAG, type BrokerData, SCALAR_TAG_TYPE } from "./broker_data.ts";
 import { rethrowWithPath } from "./codec_errors.ts";
 import { writeSecondsAsNanos } from "./nanos.ts";

@@ -29,7 +29,7 @@
  * @module
  */
 
-import { T, type TypedValue, typeName, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
+import { T, type TypedValue, typeName, type ZeekType, type ZeekValue } from "../../zeek/mod.ts";
 import { BrokerDecodeError, rethrowWithPath } from "./codec_errors.ts";
 
 /** Tag bytes of broker-bin-v1. */

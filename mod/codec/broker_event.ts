@@ -13,8 +13,14 @@
  * @module
  */
 
-import { T, typeName, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
-import { type ByteReader, ByteWriter } from "../../zeek/bytes.ts";
+import {
+  type ByteReader,
+  ByteWriter,
+  T,
+  typeName,
+  type ZeekType,
+  type ZeekValue,
+} from "../../zeek/mod.ts";
 import {
   BROKER_TAG,
   type BrokerData,

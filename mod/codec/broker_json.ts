@@ -59,7 +59,6 @@
  * @module
  */
 
-import { T, typeName, type ZeekType, type ZeekValue } from "../../zeek/types.ts";
 import {
   formatAddr,
   formatPort,
@@ -68,7 +67,11 @@ import {
   parsePortPacked,
   parseSubnetInto,
   PORT_PROTOS,
-} from "../../zeek/addr.ts";
+  T,
+  typeName,
+  type ZeekType,
+  type ZeekValue,
+} from "../../zeek/mod.ts";
 import {
   type BrokerData,
   type BrokerDataTag,

@@ -23,7 +23,7 @@
  * @module
  */
 
-export { ByteReader, ByteWriter, DEFAULT_WRITER_CAPACITY } from "../../zeek/bytes.ts";
+export { ByteReader, ByteWriter, DEFAULT_WRITER_CAPACITY } from "../../zeek/mod.ts";
 export {
   BROKER_TAG,
   type BrokerData,

@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { ByteWriter } from "../../zeek/bytes.ts";
+import type { ByteWriter } from "../../zeek/mod.ts";
 
 const TWO_32 = 0x1_0000_0000;
 

@@ -16,7 +16,7 @@ import {
   typeName,
   type ZeekType,
   type ZeekValue,
-} from "../../zeek/types.ts";
+} from "../../zeek/mod.ts";
 import { BrokerEncodeError, describeValue } from "./codec_errors.ts";
 
 /** A record value as JavaScript holds it. */

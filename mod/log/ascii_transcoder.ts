@@ -15,7 +15,7 @@
  * @module
  */
 
-import { formatAddr, formatSubnet, IPV4_PREFIX_OFFSET } from "../../zeek/addr.ts";
+import { formatAddr, formatSubnet, IPV4_PREFIX_OFFSET } from "../../zeek/mod.ts";
 import {
   asciiAt,
   type AsciiStyle,

@@ -26,7 +26,7 @@
  * @module
  */
 
-import { typeName, type ZeekValue } from "../../zeek/types.ts";
+import { typeName, type ZeekValue } from "../../zeek/mod.ts";
 import type { LogColumn } from "./stream.ts";
 import { formatLogTimestamp } from "./rotation.ts";
 import { AsciiTranscoder } from "./ascii_transcoder.ts";

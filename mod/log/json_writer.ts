@@ -28,7 +28,7 @@
  * @module
  */
 
-import type { ZeekValue } from "../../zeek/types.ts";
+import type { ZeekValue } from "../../zeek/mod.ts";
 import type { LogColumn } from "./stream.ts";
 import type { LogFormatter } from "./ascii_writer.ts";
 import {

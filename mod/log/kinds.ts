@@ -8,7 +8,7 @@
  * @module
  */
 
-import { typeName, type ZeekType } from "../../zeek/types.ts";
+import { typeName, type ZeekType } from "../../zeek/mod.ts";
 
 /** string, enum */
 export const K_STRING = 1;

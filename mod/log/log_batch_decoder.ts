@@ -7,9 +7,14 @@
  * @module
  */
 
-import type { ZeekValue } from "../../zeek/types.ts";
-import { formatAddr, formatSubnet, IPV4_PREFIX_OFFSET, PORT_PROTOS } from "../../zeek/addr.ts";
-import type { ByteReader } from "../../zeek/bytes.ts";
+import {
+  type ByteReader,
+  formatAddr,
+  formatSubnet,
+  IPV4_PREFIX_OFFSET,
+  PORT_PROTOS,
+  type ZeekValue,
+} from "../../zeek/mod.ts";
 import {
   asLogDecodeError,
   createLogReader,

@@ -8,15 +8,16 @@
  * @module
  */
 
-import type { ZeekType, ZeekValue } from "../../zeek/types.ts";
 import {
+  type ByteWriter,
   isIpv4Mapped,
   parseAddrInto,
   parseIpv4Into,
   parsePortPacked,
   parseSubnetInto,
-} from "../../zeek/addr.ts";
-import type { ByteWriter } from "../../zeek/bytes.ts";
+  type ZeekType,
+  type ZeekValue,
+} from "../../zeek/mod.ts";
 import {
   LogEncodeError,
   type LogWriteHeader,

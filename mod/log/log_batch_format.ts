@@ -40,8 +40,7 @@
  * @module
  */
 
-import { ByteReader } from "../../zeek/bytes.ts";
-import type { ZeekValue } from "../../zeek/types.ts";
+import { ByteReader, type ZeekValue } from "../../zeek/mod.ts";
 import type { LogColumn } from "./stream.ts";
 
 /** Zeek's `TypeTag` numbers (Z: src/Type.h) as they travel in log batches. */

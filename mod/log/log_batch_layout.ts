@@ -7,8 +7,7 @@
  * @module
  */
 
-import { T, type ZeekType } from "../../zeek/types.ts";
-import type { ByteReader } from "../../zeek/bytes.ts";
+import { type ByteReader, T, type ZeekType } from "../../zeek/mod.ts";
 import {
   asLogDecodeError,
   createLogReader,

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { ZeekValue } from "../../zeek/types.ts";
+import type { ZeekValue } from "../../zeek/mod.ts";
 import type { LogColumn } from "./stream.ts";
 import { AsciiWriter, type AsciiWriterOptions, type LogFormatter } from "./ascii_writer.ts";
 import { DEFAULT_ROW_BUFFER_BYTES, RowBuffer } from "./ascii_values.ts";

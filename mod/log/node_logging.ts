@@ -11,9 +11,9 @@
  */
 
 import type { Layout, NodeSpec } from "../../config/mod.ts";
-import { tcpEndpoint, type ZmqContext } from "../../ffi/libzmq.ts";
-import type { Reporter } from "../process/reporter.ts";
-import { T } from "../../zeek/types.ts";
+import { tcpEndpoint, type ZmqContext } from "../../ffi/mod.ts";
+import type { Reporter } from "../process/mod.ts";
+import { T } from "../../zeek/mod.ts";
 import { LogShipper } from "./shipper.ts";
 import { LogRegistry, type LogStream } from "./stream.ts";
 

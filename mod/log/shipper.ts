@@ -18,11 +18,9 @@
  * @module
  */
 
-import type { ZmqContext, ZmqSocket } from "../../ffi/libzmq.ts";
-import { ZMQ_OPTION } from "../../ffi/libzmq.ts";
-import type { Reporter } from "../process/reporter.ts";
-import type { ZeekValue } from "../../zeek/types.ts";
-import { ByteWriter } from "../../zeek/bytes.ts";
+import { ZMQ_OPTION, type ZmqContext, type ZmqSocket } from "../../ffi/mod.ts";
+import type { Reporter } from "../process/mod.ts";
+import { ByteWriter, type ZeekValue } from "../../zeek/mod.ts";
 import { LOG_SERIALIZER_FORMAT } from "./log_batch_format.ts";
 import { DEFAULT_LOG_BATCH_CAPACITY, encodeLogBatch } from "./log_batch_encoder.ts";
 import type { LogFilter, LogSink, LogStream } from "./stream.ts";

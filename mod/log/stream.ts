@@ -12,12 +12,14 @@
 
 import {
   isTypedValue,
+  parseAddrInto,
+  parsePortPacked,
+  parseSubnetInto,
   type RecordField,
   typeName,
   type ZeekType,
   type ZeekValue,
-} from "../../zeek/types.ts";
-import { parseAddrInto, parsePortPacked, parseSubnetInto } from "../../zeek/addr.ts";
+} from "../../zeek/mod.ts";
 
 /** One column of a log stream after flattening. */
 export interface LogColumn {

@@ -12,14 +12,22 @@
  * @module
  */
 
-import type { LogReceiverCounters } from "../log/node_logging.ts";
-import { FdWaiter } from "../../ffi/libc.ts";
-import { yieldToEventLoop, ZMQ_OPTION, type ZmqContext, type ZmqSocket } from "../../ffi/libzmq.ts";
-import type { Reporter } from "../process/reporter.ts";
-import { LOG_SERIALIZER_FORMAT, LogDecodeError } from "../log/log_batch_format.ts";
-import { readLogBatchLayout } from "../log/log_batch_layout.ts";
+import {
+  LOG_SERIALIZER_FORMAT,
+  LOG_WRITE_TOPIC,
+  LogDecodeError,
+  type LogReceiverCounters,
+  readLogBatchLayout,
+} from "../log/mod.ts";
+import {
+  FdWaiter,
+  yieldToEventLoop,
+  ZMQ_OPTION,
+  type ZmqContext,
+  type ZmqSocket,
+} from "../../ffi/mod.ts";
+import type { Reporter } from "../process/mod.ts";
 import type { LogWriterPool } from "./log_writer_pool.ts";
-import { LOG_WRITE_TOPIC } from "../log/shipper.ts";
 
 /** Zeek's `Cluster::Backend::ZeroMQ::log_rcvhwm`. */
 export const DEFAULT_LOG_RCVHWM = 1000;

@@ -8,22 +8,25 @@
  * @module
  */
 
-import type { Reporter } from "../process/reporter.ts";
-import type { ZeekValue } from "../../zeek/types.ts";
-import type { AsciiWriterOptions } from "../log/ascii_writer.ts";
-import type { JsonWriterOptions } from "../log/json_writer.ts";
+import type { Reporter } from "../process/mod.ts";
+import { typeName, type ZeekValue } from "../../zeek/mod.ts";
 import {
+  type AsciiWriterOptions,
+  decodeLogRows,
   DEFAULT_MAX_PENDING_BYTES,
+  expireArchives,
+  type JsonWriterOptions,
   type LogArchiveOptions,
+  type LogBatchLayout,
+  type LogColumn,
+  LogDecodeError,
   LogFile,
   type LogFileFormat,
-} from "../log/log_file.ts";
-import { LogDecodeError } from "../log/log_batch_format.ts";
-import type { LogBatchLayout } from "../log/log_batch_layout.ts";
-import { decodeLogRows } from "../log/log_batch_decoder.ts";
-import { expireArchives, nextRotationTime } from "../log/rotation.ts";
-import { type LogColumn, type LogFilter, type LogSink, type LogStream } from "../log/stream.ts";
-import { typeName } from "../../zeek/types.ts";
+  type LogFilter,
+  type LogSink,
+  type LogStream,
+  nextRotationTime,
+} from "../log/mod.ts";
 
 export interface LogWriterPoolOptions {
   /** The logger's working directory; live files are `<spoolDir>/<path>.log`. */

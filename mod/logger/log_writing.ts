@@ -10,14 +10,14 @@
 import type { JsonTimestamps } from "../../config/mod.ts";
 import {
   createNodeLogging,
+  type JsonTimestamps as WriterTimestamps,
   logEndpoint,
   type LoggingDeps,
+  LogRegistry,
   logWriters,
   type NodeLogging,
   spoolDirOf,
-} from "../log/node_logging.ts";
-import type { JsonTimestamps as WriterTimestamps } from "../log/json_writer.ts";
-import { LogRegistry } from "../log/stream.ts";
+} from "../log/mod.ts";
 import { LogReceiver } from "./log_receiver.ts";
 import { LogWriterPool } from "./log_writer_pool.ts";
 

@@ -6,9 +6,8 @@
  * @module
  */
 
-import { type NodeStart, openNode } from "../runtime/node_context.ts";
-import { aborted } from "../process/shutdown.ts";
-import { announceReady } from "../process/readiness.ts";
+import { type NodeStart, openNode } from "../runtime/mod.ts";
+import { aborted, announceReady } from "../process/mod.ts";
 import { openLogWriting } from "./log_writing.ts";
 
 /** Runs a logger until its shutdown signal. */

@@ -9,12 +9,11 @@
 
 import { BUILT_IN, ConfigError, type Layout, loadLayout, type NodeSpec } from "../../config/mod.ts";
 import { type ControlHandlers, ControlRequestError } from "../api/control/mod.ts";
-import { nodeTypeTopic } from "../bus/topics.ts";
-import type { Reporter } from "../process/reporter.ts";
-import { expireArchives } from "../log/rotation.ts";
-import type { NodeContext } from "../runtime/node_context.ts";
-import type { ChildState, Supervisor } from "../supervisor/supervisor.ts";
-import { residentKiB } from "../supervisor/process_info.ts";
+import { nodeTypeTopic } from "../bus/mod.ts";
+import type { Reporter } from "../process/mod.ts";
+import { expireArchives } from "../log/mod.ts";
+import type { NodeContext } from "../runtime/mod.ts";
+import { type ChildState, residentKiB, type Supervisor } from "../supervisor/mod.ts";
 
 /** How long netstats and print wait for the nodes' answers. */
 const REPLY_TIMEOUT_MS = 3000;

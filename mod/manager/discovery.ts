@@ -7,7 +7,7 @@
 
 import { BUILT_IN, type Layout, loadLayout } from "../../config/mod.ts";
 import { createServiceDiscovery, type ServiceDiscovery } from "../api/metrics/mod.ts";
-import type { Cluster } from "../cluster/cluster.ts";
+import type { Cluster } from "../cluster/mod.ts";
 
 /** The manager's `/services.json` targets and how they follow the cluster. */
 export interface ManagerDiscovery {

@@ -7,16 +7,19 @@
  */
 
 import type { Layout, NodeSpec } from "../../config/mod.ts";
-import { ZmqContext, ZmqForwarder } from "../../ffi/libzmq.ts";
-import { linkCurrentLogs, type OpenLogging, openLogShipping } from "../log/node_logging.ts";
+import { ZmqContext, ZmqForwarder } from "../../ffi/mod.ts";
+import { linkCurrentLogs, type OpenLogging, openLogShipping } from "../log/mod.ts";
 import { ensureControlToken, openControlServer } from "../api/control/mod.ts";
 import { createManagerControl } from "./control_handlers.ts";
-import { forwarderEndpoints, type NodeStart, openNode } from "../runtime/node_context.ts";
+import { forwarderEndpoints, type NodeStart, openNode } from "../runtime/mod.ts";
 import { createManagerDiscovery } from "./discovery.ts";
-import { announceReady } from "../process/readiness.ts";
-import { aborted } from "../process/shutdown.ts";
-import { formatStatusTable } from "../supervisor/status_table.ts";
-import { type ChildState, type LaunchSpec, Supervisor } from "../supervisor/supervisor.ts";
+import { aborted, announceReady } from "../process/mod.ts";
+import {
+  type ChildState,
+  formatStatusTable,
+  type LaunchSpec,
+  Supervisor,
+} from "../supervisor/mod.ts";
 
 export interface ManagerOptions extends NodeStart {
   /**

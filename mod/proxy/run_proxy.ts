@@ -10,10 +10,9 @@
  * @module
  */
 
-import { openLogShipping } from "../log/node_logging.ts";
-import { type NodeStart, openNode } from "../runtime/node_context.ts";
-import { announceReady } from "../process/readiness.ts";
-import { aborted } from "../process/shutdown.ts";
+import { openLogShipping } from "../log/mod.ts";
+import { type NodeStart, openNode } from "../runtime/mod.ts";
+import { aborted, announceReady } from "../process/mod.ts";
 
 /** Runs a proxy until its shutdown signal. */
 export async function runProxy(start: NodeStart): Promise<void> {

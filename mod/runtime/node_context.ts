@@ -10,13 +10,11 @@
 
 import { openWebSocketEntry } from "./websocket_entry.ts";
 import { BUILT_IN, type Layout, loadLayout, type NodeSpec } from "../../config/mod.ts";
-import { tcpEndpoint, ZmqContext } from "../../ffi/libzmq.ts";
-import { Bus } from "../bus/bus.ts";
-import { Cluster } from "../cluster/cluster.ts";
-import { createSiteApi } from "../cluster/site_api.ts";
-import { loadSiteScripts } from "../cluster/site_scripts.ts";
-import type { Reporter } from "../process/reporter.ts";
-import { CLUSTER_LOG, type NodeLogging, type OpenLogging } from "../log/node_logging.ts";
+import { tcpEndpoint, ZmqContext } from "../../ffi/mod.ts";
+import { Bus } from "../bus/mod.ts";
+import { Cluster, createSiteApi, loadSiteScripts } from "../cluster/mod.ts";
+import type { Reporter } from "../process/mod.ts";
+import { CLUSTER_LOG, type NodeLogging, type OpenLogging } from "../log/mod.ts";
 import {
   busSamples,
   eventSamples,

@@ -8,12 +8,11 @@
  */
 
 import type { WeirSettings } from "../../config/mod.ts";
-import type { ZmqContext } from "../../ffi/libzmq.ts";
+import type { ZmqContext } from "../../ffi/mod.ts";
 import { type MetricsServer, webSocketSamples } from "../api/metrics/mod.ts";
 import { openWebSocketApi } from "../api/websocket/mod.ts";
-import { Bus } from "../bus/bus.ts";
-import type { EventRegistry } from "../bus/events.ts";
-import type { Reporter } from "../process/reporter.ts";
+import { Bus, type EventRegistry } from "../bus/mod.ts";
+import type { Reporter } from "../process/mod.ts";
 
 /**
  * Starts the API with a bus connection of its own: a bus drops messages

@@ -10,8 +10,7 @@
  */
 
 import type { NodeSpec, NodeType } from "../../config/mod.ts";
-import type { Reporter } from "../process/reporter.ts";
-import { parseReadyLine } from "../process/readiness.ts";
+import { parseReadyLine, type Reporter } from "../process/mod.ts";
 
 /** How long a child may take to print its readiness line. */
 export const DEFAULT_READY_TIMEOUT_MS = 60_000;

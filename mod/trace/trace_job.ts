@@ -10,11 +10,16 @@
 
 import { openPcapFile, openTrace } from "../../capture/mod.ts";
 import { type LocalNet, parseCidr } from "../../config/mod.ts";
-import type { EventRegistry } from "../bus/events.ts";
-import { LogFile, type LogFileFormat } from "../log/log_file.ts";
-import type { JsonTimestamps } from "../log/json_writer.ts";
-import { type LogFilter, LogRegistry, type LogStream } from "../log/stream.ts";
-import type { ZeekValue } from "../../zeek/types.ts";
+import type { EventRegistry } from "../bus/mod.ts";
+import {
+  type JsonTimestamps,
+  LogFile,
+  type LogFileFormat,
+  type LogFilter,
+  LogRegistry,
+  type LogStream,
+} from "../log/mod.ts";
+import type { ZeekValue } from "../../zeek/mod.ts";
 import {
   BARE_LIKELY_SERVER_PORTS,
   type ConnTimeouts,

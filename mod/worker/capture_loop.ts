@@ -11,8 +11,8 @@
 import type { LocalNet, NodeSpec } from "../../config/mod.ts";
 import { openInterface, type PacketSource, type SourceStats } from "../../capture/mod.ts";
 import type { ConnTracker, ConnTrackerStats } from "../analysis/conn/mod.ts";
-import type { EventRegistry } from "../bus/events.ts";
-import type { LogRegistry } from "../log/stream.ts";
+import type { EventRegistry } from "../bus/mod.ts";
+import type { LogRegistry } from "../log/mod.ts";
 import { DEFAULT_IDLE_TICK_MS, PacketPipeline } from "../pipeline/mod.ts";
 
 export interface CaptureLoopOptions {

@@ -6,11 +6,10 @@
  * @module
  */
 
-import { openLogShipping } from "../log/node_logging.ts";
-import { type NodeStart, openNode } from "../runtime/node_context.ts";
-import { aborted } from "../process/shutdown.ts";
-import { announceReady } from "../process/readiness.ts";
-import { nodeTopic } from "../bus/topics.ts";
+import { openLogShipping } from "../log/mod.ts";
+import { type NodeStart, openNode } from "../runtime/mod.ts";
+import { aborted, announceReady } from "../process/mod.ts";
+import { nodeTopic } from "../bus/mod.ts";
 import { packetSamples, sessionSamples } from "../api/metrics/mod.ts";
 import { type CaptureLoop, openCaptureLoop } from "./capture_loop.ts";
 

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { type RecordField, T, type ZeekType } from "../../../zeek/types.ts";
-import { defineStream, type LogStream } from "../../log/stream.ts";
+import { type RecordField, T, type ZeekType } from "../../../zeek/mod.ts";
+import { defineStream, type LogStream } from "../../log/mod.ts";
 
 /** Which optional columns a conn.log carries. */
 export interface ConnLogColumns {

@@ -10,7 +10,7 @@
 
 import { formatAddress } from "../../../capture/mod.ts";
 import { isLocalAddress, type LocalNet } from "../../../config/mod.ts";
-import { T, type ZeekType, type ZeekValue } from "../../../zeek/types.ts";
+import { T, type ZeekType, type ZeekValue } from "../../../zeek/mod.ts";
 import { connIdType } from "./conn_log.ts";
 import {
   CF_HAS_INNER_VLAN,

@@ -13,8 +13,7 @@
  * @module
  */
 
-import type { DecodedPacket } from "../../../capture/mod.ts";
-import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../../../capture/mod.ts";
+import { type DecodedPacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../../../capture/mod.ts";
 import {
   CF_BLOCKS,
   CF_PARTIAL,

@@ -24,9 +24,8 @@ import {
   type TunnelLayer,
 } from "../../../capture/mod.ts";
 import { isLocalAddress, type LocalNet, PRIVATE_LOCAL_NETS } from "../../../config/mod.ts";
-import type { EventRegistry } from "../../bus/events.ts";
-import type { LogStream } from "../../log/stream.ts";
-import type { LogRegistry } from "../../log/stream.ts";
+import type { EventRegistry } from "../../bus/mod.ts";
+import type { LogRegistry, LogStream } from "../../log/mod.ts";
 import { type ConnLogColumns, defineConnStream } from "./conn_log.ts";
 import { CONNECTION_TYPE, ConnRecords, innermost, type TunnelInfo } from "./conn_record.ts";
 import {

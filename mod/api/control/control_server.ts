@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Reporter } from "../../process/reporter.ts";
+import type { Reporter } from "../../process/mod.ts";
 import { CONTROL_VERBS, type ControlVerb } from "./verb_names.ts";
 
 /** What the manager does for each verb; the server only routes and guards. */

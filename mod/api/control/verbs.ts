@@ -8,8 +8,7 @@
  */
 
 import type { Layout } from "../../../config/mod.ts";
-import { formatStatusTable } from "../../supervisor/status_table.ts";
-import type { ChildState } from "../../supervisor/supervisor.ts";
+import { type ChildState, formatStatusTable } from "../../supervisor/mod.ts";
 import { type ControlReply, controlRequest } from "./control_client.ts";
 import type { Verb } from "./verb_names.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { WEIR_VERSION } from "../../process/version.ts";
+import { WEIR_VERSION } from "../../process/mod.ts";
 import { formatSamples } from "./exposition.ts";
 import { createProcessRegistry, PROCESS_METRIC_NAMES } from "./process_metrics.ts";
 import type { MetricSource } from "./sample.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { BusCounters } from "../../bus/bus.ts";
+import type { BusCounters } from "../../bus/mod.ts";
 import type { MetricSample } from "./sample.ts";
 
 /** Samples of a `Bus.counters` object, read now. */

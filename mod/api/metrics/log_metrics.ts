@@ -5,9 +5,7 @@
  * @module
  */
 
-import type { LogReceiverCounters } from "../../log/node_logging.ts";
-import type { LogShipperCounters } from "../../log/shipper.ts";
-import type { LogCounterSample } from "../../log/stream.ts";
+import type { LogCounterSample, LogReceiverCounters, LogShipperCounters } from "../../log/mod.ts";
 import type { MetricSample } from "./sample.ts";
 
 const LOG_HELP: Readonly<Record<LogCounterSample["name"], string>> = {

@@ -16,8 +16,8 @@ import {
   jsonToEvent,
   parseBrokerJson,
 } from "../../codec/mod.ts";
-import type { Bus } from "../../bus/bus.ts";
-import { T } from "../../../zeek/types.ts";
+import type { Bus } from "../../bus/mod.ts";
+import { T } from "../../../zeek/mod.ts";
 import type { WebSocketConnection } from "./connection.ts";
 import type { ApplicationCounters, WebSocketCounters } from "./counters.ts";
 import { CLOSE_CODE } from "./frames.ts";

@@ -8,8 +8,8 @@
  */
 
 import type { EventTypesLookup } from "../../codec/mod.ts";
-import type { Bus } from "../../bus/bus.ts";
-import { WEIR_VERSION } from "../../process/version.ts";
+import type { Bus } from "../../bus/mod.ts";
+import { WEIR_VERSION } from "../../process/mod.ts";
 
 /** zeekctl's `WebSocketHost`. */
 export const DEFAULT_WEBSOCKET_HOST = "127.0.0.1";

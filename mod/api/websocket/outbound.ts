@@ -14,7 +14,7 @@ import {
   jsonToData,
   parseBrokerJson,
 } from "../../codec/mod.ts";
-import { type BusMessage, FORMAT_BROKER_BIN } from "../../bus/bus.ts";
+import { type BusMessage, FORMAT_BROKER_BIN } from "../../bus/mod.ts";
 
 const FORMAT_BROKER_JSON = "broker-json-v1";
 const MIN_SCRATCH_BYTES = 64 * 1024;

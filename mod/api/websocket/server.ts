@@ -31,7 +31,7 @@
  */
 
 import { ByteWriter } from "../../codec/mod.ts";
-import type { BusMessage } from "../../bus/bus.ts";
+import type { BusMessage } from "../../bus/mod.ts";
 import { ClientSession, type SessionContext } from "./client_session.ts";
 import { type CloseInfo, type ConnectionLimits, WebSocketConnection } from "./connection.ts";
 import {
