@@ -28,7 +28,7 @@ import {
   UidGenerator,
   type UidOptions,
 } from "../analysis/conn/mod.ts";
-import { PacketPipeline } from "../pipeline/mod.ts";
+import { PacketPipeline, type PacketPipelineOptions } from "../pipeline/mod.ts";
 
 /** What `analyzeTrace` does; only `path` and `logDir` are required. */
 export interface TraceJobOptions {
@@ -109,36 +109,16 @@ class ConnLogSink {
  * ```
  */
 export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobResult> {
-  const worker = options.worker;
-  if (
-    worker !== undefined &&
-    (!Number.isInteger(worker.count) || worker.count < 1 || !Number.isInteger(worker.index) ||
-      worker.index < 0 || worker.index >= worker.count)
-  ) {
-    throw new TraceJobOptionError(
-      `Cannot analyse ${options.path} as worker ${worker.index} of ${worker.count}: ` +
-        `use an integer count ≥ 1 and an index from 0 to count-1`,
-    );
-  }
-  const skip = options.skipBytes ?? 0;
-  if (!Number.isInteger(skip) || skip < 0) {
-    throw new TraceJobOptionError(
-      `Cannot skip ${skip} bytes per frame of ${options.path}: use a non-negative integer`,
-    );
-  }
   const ignoreNets = parseNets(options.ignoreChecksumsNets ?? [], "ignoreChecksumsNets");
   const checksums = options.checksums ?? true;
   const ports = LikelyServerPorts.parse(options.likelyServerPorts ?? BARE_LIKELY_SERVER_PORTS);
 
-  await using source = options.filter === undefined
-    ? await openPcapFile(options.path)
-    : await openTrace(options.path, { filter: options.filter });
   const logs = new LogRegistry();
-  const pipeline = new PacketPipeline({
+  const pipeline = createPipeline(options.path, {
     checksums,
     macAddresses: options.macAddresses ?? false,
-    skipBytes: skip,
-    ...(worker === undefined ? {} : { flowSplit: worker }),
+    skipBytes: options.skipBytes ?? 0,
+    ...(options.worker === undefined ? {} : { flowSplit: options.worker }),
     sessions: {
       likelyServerPorts: ports,
       ignoreChecksumsNets: ignoreNets,
@@ -151,6 +131,9 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
       ...(options.events === undefined ? {} : { events: options.events }),
     },
   });
+  await using source = options.filter === undefined
+    ? await openPcapFile(options.path)
+    : await openTrace(options.path, { filter: options.filter });
   const filter = logs.filters(pipeline.sessions.stream)[0]!;
   const file = await LogFile.open({
     dir: options.logDir,
@@ -182,6 +165,16 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
     tracker: stats.sessions,
     logPath: file.filePath,
   });
+}
+
+/** The pipeline for `path`, its option errors (a flow split, skip bytes) named by the file. */
+function createPipeline(path: string, options: PacketPipelineOptions): PacketPipeline {
+  try {
+    return new PacketPipeline(options);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new TraceJobOptionError(`Cannot analyse ${path}: ${error.message}`);
+  }
 }
 
 function parseNets(cidrs: readonly string[], option: string): LocalNet[] {
