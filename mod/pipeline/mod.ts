@@ -24,7 +24,7 @@
  * @module
  */
 
-export type { AnalyzerStage, AnalyzerStageFactory } from "./analyzer_stage.ts";
+export type { AnalyzerStage, AnalyzerStageFactory } from "../analysis/framework/mod.ts";
 export {
   DEFAULT_IDLE_TICK_MS,
   type FlowSplit,

@@ -37,7 +37,7 @@ import {
   type ConnTrackerOptions,
   type ConnTrackerStats,
 } from "../analysis/conn/mod.ts";
-import type { AnalyzerStage, AnalyzerStageFactory } from "./analyzer_stage.ts";
+import type { AnalyzerStage, AnalyzerStageFactory } from "../analysis/framework/mod.ts";
 
 /** How often a live pipeline looks whether traffic stopped, and how long "stopped" is. */
 export const DEFAULT_IDLE_TICK_MS = 1000;

@@ -23,8 +23,8 @@
  * @module
  */
 
-import type { DecodedPacket } from "../../capture/mod.ts";
-import type { ConnTracker } from "../analysis/conn/mod.ts";
+import type { DecodedPacket } from "../../../capture/mod.ts";
+import type { ConnTracker } from "../conn/mod.ts";
 
 /** The protocol analyzers of one pipeline, as the pipeline drives them. */
 export interface AnalyzerStage {

@@ -1,0 +1,30 @@
+/**
+ * The analyzer framework: the contract between protocol analyzers and the
+ * packet pipeline (`AnalyzerStage`), and between an analyzer and its
+ * connection (`AnalyzerHost`, `PacketAnalyzer`, `StreamAnalyzer`,
+ * `AnalyzerSpec`).
+ *
+ * ```ts
+ * import type { AnalyzerSpec } from "./mod.ts";
+ *
+ * const spec: AnalyzerSpec = {
+ *   name: "DNS",
+ *   ports: ["53/udp", "53/tcp"],
+ *   serverPorts: ["53/udp", "53/tcp"],
+ *   signatures: [],
+ *   createPacketAnalyzer: (host) => ({ packet: () => host.confirm(), done: () => {} }),
+ * };
+ * ```
+ *
+ * @module
+ */
+
+export type { AnalyzerStage, AnalyzerStageFactory } from "./analyzer_stage.ts";
+export type {
+  AnalyzerHost,
+  AnalyzerSpec,
+  ConnEndpoints,
+  DpdSignature,
+  PacketAnalyzer,
+  StreamAnalyzer,
+} from "./analyzer.ts";
