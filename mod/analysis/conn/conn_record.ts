@@ -46,6 +46,15 @@ export const CONNECTION_TYPE: ZeekType = T.record("connection", [
   ["uid", T.string],
 ]);
 
+/** A connection's id as logs print it (`conn_id`), and its transport as `proto` prints it. */
+export interface ConnEndpointsText {
+  readonly origH: string;
+  readonly origP: number;
+  readonly respH: string;
+  readonly respP: number;
+  readonly proto: "tcp" | "udp" | "icmp" | "unknown_transport";
+}
+
 /**
  * The tunnels a tunnelled connection was seen in: `encap` lists the
  * ordinals of the current encapsulation, outermost first; `parents` the
@@ -72,6 +81,8 @@ export interface ConnRecordSources {
   readonly uids: UidGenerator;
   readonly localNets: readonly LocalNet[];
   readonly tunnels: ReadonlyMap<number, TunnelInfo>;
+  /** conn.log's `service` of a connection (from the analyzers), if any. */
+  readonly serviceOf?: (slot: number) => string | undefined;
 }
 
 /** Builds conn.log rows and `connection` records of live connections. */
@@ -82,6 +93,7 @@ export class ConnRecords {
   readonly #uids: UidGenerator;
   readonly #localNets: readonly LocalNet[];
   readonly #tunnels: ReadonlyMap<number, TunnelInfo>;
+  readonly #serviceOf: ((slot: number) => string | undefined) | undefined;
   readonly #scratchAddr = new Uint32Array(8);
   readonly #scratchBytes = new Uint8Array(16);
 
@@ -92,6 +104,7 @@ export class ConnRecords {
     this.#uids = sources.uids;
     this.#localNets = sources.localNets;
     this.#tunnels = sources.tunnels;
+    this.#serviceOf = sources.serviceOf;
   }
 
   /** The uid of a live connection. */
@@ -125,7 +138,7 @@ export class ConnRecords {
       resp: endpoint(1),
       start_time: t.startTime[slot]!,
       duration: t.lastTime[slot]! - t.startTime[slot]!,
-      service: [],
+      service: this.#serviceOf?.(slot)?.split(",") ?? [],
       history: this.#h.text(slot),
       uid: this.uid(slot),
     };
@@ -174,7 +187,7 @@ export class ConnRecords {
     const hasDuration = duration > 0;
     row.push(
       protoName(proto),
-      undefined,
+      this.#serviceOf?.(slot),
       hasDuration ? duration : undefined,
       hasDuration ? this.#size(slot, 0) : undefined,
       hasDuration ? this.#size(slot, 1) : undefined,
@@ -195,6 +208,23 @@ export class ConnRecords {
       row.push(has ? this.#mac(slot, 0) : undefined, has ? this.#mac(slot, 6) : undefined);
     }
     return row;
+  }
+
+  /** A live connection's id as logs print it. */
+  endpoints(slot: number): ConnEndpointsText {
+    const t = this.#t;
+    return {
+      origH: this.#address(slot, 0),
+      origP: t.origPort[slot]!,
+      respH: this.#address(slot, 4),
+      respP: t.respPort[slot]!,
+      proto: protoName(t.proto[slot]!),
+    };
+  }
+
+  /** Bytes one side sent (conn.log's orig_bytes/resp_bytes). */
+  size(slot: number, side: number): number {
+    return this.#size(slot, side);
   }
 
   #size(slot: number, side: number): number {
@@ -224,7 +254,7 @@ export class ConnRecords {
   }
 }
 
-function protoName(proto: number): string {
+function protoName(proto: number): ConnEndpointsText["proto"] {
   if (proto === 6) return "tcp";
   if (proto === 17) return "udp";
   if (proto === 1 || proto === 58) return "icmp";

@@ -23,8 +23,8 @@ import { hashTuple } from "../../../capture/mod.ts";
 
 /** Inline history bytes per connection; longer histories continue in a side map. */
 export const HISTORY_INLINE = 12;
-/** Timer kinds per connection (see the tracker). */
-export const TIMER_KINDS = 5;
+/** Timer kinds per connection (see the tracker and tcp.ts). */
+export const TIMER_KINDS = 6;
 
 /** Connection flags (`flags[slot]`). */
 export const CF_ONE_WAY = 1;

@@ -23,6 +23,8 @@ export const HIST_FIN_RST = 0x08;
 export const HIST_DATA = 0x10;
 export const HIST_ACK = 0x20;
 export const HIST_MULTI_FLAG = 0x40;
+/** A letter without a direction (`X`), set on both halves so a flip keeps it. */
+export const HIST_UNDIRECTED = 0x80;
 
 /** Counter indices of the logarithmic letters. */
 export const COUNT_CHECKSUM = 0;

@@ -26,8 +26,15 @@ import {
 import { isLocalAddress, type LocalNet, PRIVATE_LOCAL_NETS } from "../../../config/mod.ts";
 import type { EventRegistry } from "../../bus/mod.ts";
 import type { LogRegistry, LogStream } from "../../log/mod.ts";
+import type { ZeekValue } from "../../../zeek/mod.ts";
 import { type ConnLogColumns, defineConnStream } from "./conn_log.ts";
-import { CONNECTION_TYPE, ConnRecords, innermost, type TunnelInfo } from "./conn_record.ts";
+import {
+  CONNECTION_TYPE,
+  type ConnEndpointsText,
+  ConnRecords,
+  innermost,
+  type TunnelInfo,
+} from "./conn_record.ts";
 import {
   CF_HAS_INNER_VLAN,
   CF_HAS_MAC,
@@ -42,7 +49,7 @@ import {
   wordBytes,
 } from "./conn_table.ts";
 import { TCP_INACTIVE, TCP_RESET, TCP_SYN_ACK_SENT, TCP_SYN_SENT } from "./conn_state.ts";
-import { COUNT_CHECKSUM, HIST_DATA, HistoryStore } from "./history.ts";
+import { COUNT_CHECKSUM, HIST_DATA, HIST_UNDIRECTED, HistoryStore } from "./history.ts";
 import { icmpCounterpart } from "./icmp_ports.ts";
 import { BARE_LIKELY_SERVER_PORTS, LikelyServerPorts } from "./likely_server_ports.ts";
 import {
@@ -125,6 +132,13 @@ export interface ConnTrackerOptions {
    * stage finishes the connection here).
    */
   readonly onRemove?: (slot: number) => void;
+  /**
+   * conn.log's `service` for a connection (the analyzers' confirmations,
+   * comma-separated in Zeek's order), asked when its row is built.
+   */
+  readonly serviceOf?: (slot: number) => string | undefined;
+  /** Hears that an analyzer timer armed with `armAnalyzerTimer` is due. */
+  readonly onAnalyzerTimer?: (slot: number, now: number) => void;
   /** Initial connection slots (the table grows as needed). */
   readonly initialSlots?: number;
 }
@@ -151,6 +165,8 @@ interface UdpView {
   readonly addr: Uint32Array;
 }
 
+/** The analyzers' session timer (Zeek's DNS expire timer), beside tcp.ts's kinds. */
+const TIMER_ANALYZER = 5;
 const TAG_KIND_BITS = 3;
 const TAG_KGEN_SHIFT = 3;
 const TAG_GEN_SHIFT = 11;
@@ -184,6 +200,7 @@ export class ConnTracker implements TcpHost {
   readonly #logs: LogRegistry | undefined;
   readonly #events: EventRegistry | undefined;
   readonly #onRemove: ((slot: number) => void) | undefined;
+  readonly #onAnalyzerTimer: ((slot: number, now: number) => void) | undefined;
   readonly #tunnels = new Map<number, TunnelInfo>();
   readonly #records: ConnRecords;
   /** Per IP protocol number: connections created, and live now. */
@@ -242,7 +259,9 @@ export class ConnTracker implements TcpHost {
     if (existing === undefined) options.logs?.add(this.stream);
     this.#events = options.events;
     this.#onRemove = options.onRemove;
+    this.#onAnalyzerTimer = options.onAnalyzerTimer;
     this.#records = new ConnRecords({
+      ...(options.serviceOf === undefined ? {} : { serviceOf: options.serviceOf }),
       table: this.table,
       history: this.#h,
       tcp: this.#tcp,
@@ -369,6 +388,54 @@ export class ConnTracker implements TcpHost {
     return this.#records.uid(slot);
   }
 
+  /** A live connection's id as logs print it (after any flip). */
+  endpointsOf(slot: number): ConnEndpointsText {
+    return this.#records.endpoints(slot);
+  }
+
+  /** The `connection` record of a live connection (built on demand). */
+  connectionOf(slot: number): ZeekValue {
+    return this.#records.connection(slot);
+  }
+
+  /** Whether the responder of a live connection has a multicast address (224/4, ff00::/8). */
+  respIsMulticast(slot: number): boolean {
+    const a = this.table.addr;
+    const b = slot * 8 + 4;
+    if (a[b] === 0 && a[b + 1] === 0 && a[b + 2] === 0xffff) return (a[b + 3]! >>> 28) === 0xe;
+    return (a[b]! >>> 24) === 0xff;
+  }
+
+  /** Bytes each side sent so far (conn.log's orig_bytes + resp_bytes). */
+  bytesOf(slot: number): number {
+    return this.#records.size(slot, 0) + this.#records.size(slot, 1);
+  }
+
+  /** The time of a live connection's last packet. */
+  lastTimeOf(slot: number): number {
+    return this.table.lastTime[slot]!;
+  }
+
+  /** Adds a direction-less history letter once per connection (Zeek's `CheckHistory`, e.g. `X`). */
+  historyOnce(slot: number, letter: string): void {
+    const t = this.table;
+    const seen = t.historySeen[slot]!;
+    // The bit is set on both halves, so a later flip (which swaps them) keeps it.
+    if ((seen & HIST_UNDIRECTED) !== 0) return;
+    t.historySeen[slot] = seen | HIST_UNDIRECTED | (HIST_UNDIRECTED << 8);
+    this.#h.append(slot, letter.charCodeAt(0));
+  }
+
+  /** Arms the analyzers' timer of a live connection; `onAnalyzerTimer` hears it at `time`. */
+  armAnalyzerTimer(slot: number, time: number): void {
+    this.arm(slot, TIMER_ANALYZER, time);
+  }
+
+  /** Ends a live connection now (an analyzer's session timer decided so). */
+  removeConnection(slot: number): void {
+    this.#remove(slot);
+  }
+
   // TcpHost
 
   flip(slot: number): void {
@@ -431,6 +498,9 @@ export class ConnTracker implements TcpHost {
   #fire(slot: number, kind: number, now: number): void {
     const t = this.table;
     switch (kind) {
+      case TIMER_ANALYZER:
+        this.#onAnalyzerTimer?.(slot, now);
+        return;
       case TIMER_INACTIVITY: {
         const timeout = this.#inactivitySeconds[t.inactivity[slot]!]!;
         if (timeout === 0) return;
