@@ -102,3 +102,4 @@ export {
   spoolDirOf,
   WEIR_STATS,
 } from "./node_logging.ts";
+export { LogDirectory, type LogDirectoryOptions } from "./log_directory.ts";

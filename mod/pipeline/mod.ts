@@ -34,3 +34,11 @@ export {
   type PipelineStats,
   type SessionOptions,
 } from "./pipeline.ts";
+export {
+  type AnalyzerSelection,
+  likelyServerPortsFor,
+  type ProtocolSettings,
+  selectAnalyzers,
+  UnknownAnalyzerError,
+  weirAnalyzers,
+} from "./protocols.ts";

@@ -49,7 +49,10 @@ export interface FlowSplit {
 }
 
 /** The sessions stage's settings that are not the pipeline's own options. */
-export type SessionOptions = Omit<ConnTrackerOptions, "checksums" | "macAddresses" | "onRemove">;
+export type SessionOptions = Omit<
+  ConnTrackerOptions,
+  "checksums" | "macAddresses" | "onRemove" | "serviceOf" | "onAnalyzerTimer"
+>;
 
 /** Options of a pipeline; every field has the `zeek -r` default. */
 export interface PacketPipelineOptions {
@@ -140,9 +143,11 @@ export class PacketPipeline {
       ...options.sessions,
       checksums,
       macAddresses,
-      ...(factory === undefined
-        ? {}
-        : { onRemove: (slot: number) => this.#analyzers!.remove(slot) }),
+      ...(factory === undefined ? {} : {
+        onRemove: (slot: number) => this.#analyzers!.remove(slot),
+        serviceOf: (slot: number) => this.#analyzers!.serviceOf?.(slot),
+        onAnalyzerTimer: (slot: number, now: number) => this.#analyzers!.timer?.(slot, now),
+      }),
     });
     this.#analyzers = factory?.(this.sessions);
     this.#skip = skip;

@@ -1,9 +1,10 @@
 /**
- * `zeek -r` for conn.log: opens a pcap or pcapng file and a `conn.log`
- * (Zeek's ASCII format, or JSON lines) in a directory, and runs the packet
- * pipeline from one into the other. Several workers can share one file:
- * each keeps only the flows the symmetric flow hash gives it, the way a
- * flow-balanced capture would split them.
+ * `zeek -r`: runs the packet pipeline over a pcap or pcapng file, with the
+ * protocol analyzers Zeek's default scripts would load (or the ones asked
+ * for), and leaves every log it writes (conn.log, dns.log, weird.log, …) in
+ * a directory, in Zeek's ASCII format or as JSON lines. Several workers can
+ * share one file: each keeps only the flows the symmetric flow hash gives
+ * it, the way a flow-balanced capture would split them.
  *
  * @module
  */
@@ -11,31 +12,33 @@
 import { openPcapFile, openTrace } from "../../capture/mod.ts";
 import { type LocalNet, parseCidr } from "../../config/mod.ts";
 import type { EventRegistry } from "../bus/mod.ts";
+import { type JsonTimestamps, LogDirectory, type LogFileFormat, LogRegistry } from "../log/mod.ts";
 import {
-  type JsonTimestamps,
-  LogFile,
-  type LogFileFormat,
-  type LogFilter,
-  LogRegistry,
-  type LogStream,
-} from "../log/mod.ts";
-import type { ZeekValue } from "../../zeek/mod.ts";
-import {
-  BARE_LIKELY_SERVER_PORTS,
   type ConnTimeouts,
   type ConnTrackerStats,
   LikelyServerPorts,
   UidGenerator,
   type UidOptions,
 } from "../analysis/conn/mod.ts";
-import { PacketPipeline, type PacketPipelineOptions } from "../pipeline/mod.ts";
+import { createAnalyzerStage } from "../analysis/framework/mod.ts";
+import {
+  type AnalyzerSelection,
+  likelyServerPortsFor,
+  PacketPipeline,
+  type PacketPipelineOptions,
+  selectAnalyzers,
+} from "../pipeline/mod.ts";
 
 /** What `analyzeTrace` does; only `path` and `logDir` are required. */
 export interface TraceJobOptions {
   /** The pcap or pcapng file. */
   readonly path: string;
-  /** Where `conn.log` is written (created if missing). */
+  /** Where the logs are written (created if missing). */
   readonly logDir: string;
+  /** The protocol analyzers: `default` (Zeek's default scripts, the default), `none`, or names (`["DNS"]`, bare mode). */
+  readonly analyzers?: AnalyzerSelection;
+  /** `policy/protocols/dns/auth-addl`: dns.log gets `auth` and `addl`. */
+  readonly dnsAuthAddl?: boolean;
   /** `ascii` (Zeek's TSV, default) or `json` (`LogAscii::use_json=T`). */
   readonly format?: LogFileFormat;
   /** `LogAscii::json_timestamps` for JSON output. */
@@ -44,7 +47,7 @@ export interface TraceJobOptions {
   readonly checksums?: boolean;
   /** `ignore_checksums_nets`, as CIDRs. */
   readonly ignoreChecksumsNets?: readonly string[];
-  /** `likely_server_ports` as `80/tcp` strings (default: bare mode's tunnel ports). */
+  /** `likely_server_ports` as `80/tcp` strings (default: what the loaded analyzers give, as in Zeek). */
   readonly likelyServerPorts?: readonly string[];
   /** `Site::local_nets` (default: Zeek's private address space). */
   readonly localNets?: readonly LocalNet[];
@@ -80,23 +83,15 @@ export interface TraceJobResult {
   readonly weirds: number;
   readonly weirdNames: readonly (readonly [string, number])[];
   readonly tracker: ConnTrackerStats;
-  /** The file written. */
+  /** Where conn.log is (written when the trace had a connection). */
   readonly logPath: string;
+  /** Every log written, by path (`conn`, `dns`, `weird`, …). */
+  readonly logPaths: ReadonlyMap<string, string>;
 }
 
 /** Thrown when the options of a trace job cannot be used. */
 export class TraceJobOptionError extends Error {
   override readonly name = "TraceJobOptionError";
-}
-
-class ConnLogSink {
-  readonly #file: LogFile;
-  constructor(file: LogFile) {
-    this.#file = file;
-  }
-  write(_stream: LogStream, filter: LogFilter, values: readonly ZeekValue[]): void {
-    this.#file.writeRow(values, filter.indices);
-  }
 }
 
 /**
@@ -111,11 +106,22 @@ class ConnLogSink {
 export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobResult> {
   const ignoreNets = parseNets(options.ignoreChecksumsNets ?? [], "ignoreChecksumsNets");
   const checksums = options.checksums ?? true;
-  const ports = LikelyServerPorts.parse(options.likelyServerPorts ?? BARE_LIKELY_SERVER_PORTS);
+  const selection = options.analyzers ?? "default";
+  const analyzers = selectAnalyzers(selection, { dnsAuthAddl: options.dnsAuthAddl ?? false });
+  const ports = LikelyServerPorts.parse(
+    options.likelyServerPorts ?? likelyServerPortsFor(selection, analyzers),
+  );
 
   const logs = new LogRegistry();
   const pipeline = createPipeline(options.path, {
     checksums,
+    ...(analyzers.length === 0 ? {} : {
+      analyzers: createAnalyzerStage({
+        analyzers,
+        logs,
+        ...(options.events === undefined ? {} : { events: options.events }),
+      }),
+    }),
     macAddresses: options.macAddresses ?? false,
     skipBytes: options.skipBytes ?? 0,
     ...(options.worker === undefined ? {} : { flowSplit: options.worker }),
@@ -134,11 +140,8 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
   await using source = options.filter === undefined
     ? await openPcapFile(options.path)
     : await openTrace(options.path, { filter: options.filter });
-  const filter = logs.filters(pipeline.sessions.stream)[0]!;
-  const file = await LogFile.open({
+  const logDir = new LogDirectory({
     dir: options.logDir,
-    path: filter.path,
-    fields: filter.fields,
     format: options.format ?? "ascii",
     utc: options.utc ?? false,
     flushIntervalMs: 0,
@@ -147,15 +150,15 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
       ? {}
       : { json: { timestamps: options.jsonTimestamps } }),
   });
-  logs.setSink(new ConnLogSink(file));
-
+  logs.setSink(logDir);
   try {
-    await pipeline.run(source, { afterBatch: () => file.ready() });
+    await pipeline.run(source, { afterBatch: () => logDir.ready() });
     pipeline.flush();
   } finally {
-    await file.close();
+    await logDir.close();
   }
   const stats = pipeline.stats();
+  const logPaths = logDir.files();
   return Object.freeze({
     packets: stats.packets,
     analyzed: stats.analyzed,
@@ -163,7 +166,8 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
     weirds: pipeline.decoder.weirds.total(),
     weirdNames: Object.freeze(pipeline.decoder.weirds.entries()),
     tracker: stats.sessions,
-    logPath: file.filePath,
+    logPath: logPaths.get("conn") ?? `${options.logDir}/conn.log`,
+    logPaths,
   });
 }
 

@@ -43,6 +43,10 @@ export interface AnalyzerStage {
    * its state here.
    */
   remove(slot: number): void;
+  /** conn.log's `service` of a connection, asked while its row is built (after `remove`). */
+  serviceOf?(slot: number): string | undefined;
+  /** The analyzers' session timer of a connection (`ConnTracker.armAnalyzerTimer`) is due. */
+  timer?(slot: number, now: number): void;
 }
 
 /**

@@ -28,3 +28,14 @@ export type {
   PacketAnalyzer,
   StreamAnalyzer,
 } from "./analyzer.ts";
+export {
+  type AnalyzerStageOptions,
+  type ConnWeirdSink,
+  createAnalyzerStage,
+  DEFAULT_IGNORE_VIOLATIONS_AFTER,
+  DEFAULT_MAX_ANALYZER_VIOLATIONS,
+  type TcpReassembly,
+  type TcpReassemblyFactory,
+} from "./stage.ts";
+export { AnalyzerPortError, AnalyzerRegistry } from "./registry.ts";
+export { ANALYZER_LOG, FAILURE_DATA_MAX_SIZE } from "./analyzer_log.ts";

@@ -1,0 +1,339 @@
+/**
+ * The analyzers stage as Zeek's core and base scripts run it: analyzers
+ * attach to a new connection by its responder port
+ * (`IPBasedAnalyzer::BuildSessionAnalyzerTree`), UDP payloads go to them
+ * datagram by datagram, TCP payloads through a reassembler; confirmations
+ * fill `service` in their order (`dpd.zeek`, `connection$service` is an
+ * ordered set), violations remove the analyzer as `dpd.zeek` does and the
+ * first one after a confirmation is written to analyzer.log.
+ *
+ * Connections without an analyzer cost one array read per packet.
+ *
+ * @module
+ */
+
+import type { DecodedPacket } from "../../../capture/mod.ts";
+import type { EventRegistry } from "../../bus/mod.ts";
+import type { LogRegistry, LogStream } from "../../log/mod.ts";
+import type { ZeekValue } from "../../../zeek/mod.ts";
+import type { ConnTracker } from "../conn/mod.ts";
+import type {
+  AnalyzerHost,
+  AnalyzerSpec,
+  ConnEndpoints,
+  PacketAnalyzer,
+  StreamAnalyzer,
+} from "./analyzer.ts";
+import type { AnalyzerStage, AnalyzerStageFactory } from "./analyzer_stage.ts";
+import { ANALYZER_LOG, FAILURE_DATA_MAX_SIZE } from "./analyzer_log.ts";
+import { AnalyzerRegistry } from "./registry.ts";
+
+/** `DPD::ignore_violations_after`: past this many payload bytes, violations are ignored. */
+export const DEFAULT_IGNORE_VIOLATIONS_AFTER = 10240;
+/** `max_analyzer_violations`: per analyzer instance; the next one is a weird. */
+export const DEFAULT_MAX_ANALYZER_VIOLATIONS = 1000;
+
+/** Where the stage's weirds go (weird.log with Zeek's rate limits). */
+export interface ConnWeirdSink {
+  connWeird(
+    name: string,
+    addl: string | undefined,
+    source: string,
+    uid: string,
+    id: ConnEndpoints,
+    now: number,
+  ): void;
+}
+
+/** The TCP half the stage needs of a reassembler: per connection, fed every packet. */
+export interface TcpReassembly {
+  packet(d: DecodedPacket, isOrig: boolean): void;
+  /** The connection ends: nothing more is delivered, memory is released. */
+  close(): void;
+  /** Zeek suppresses TCP analyzers' violations on partial connections and after a gap. */
+  readonly suppressViolations: boolean;
+}
+
+/** Builds a connection's reassembler, delivering into `sink`. */
+export type TcpReassemblyFactory = (
+  sink: StreamAnalyzer & { weird(name: string, addl?: string): void },
+) => TcpReassembly;
+
+/** What the stage needs besides the sessions stage it is built on. */
+export interface AnalyzerStageOptions {
+  readonly analyzers: readonly AnalyzerSpec[];
+  readonly logs: LogRegistry;
+  readonly events?: EventRegistry | undefined;
+  readonly weirds?: ConnWeirdSink | undefined;
+  /** Reassembly for TCP connections with an analyzer; without it TCP analyzers never attach. */
+  readonly tcp?: TcpReassemblyFactory | undefined;
+}
+
+/** One analyzer on one connection. */
+class Attached implements AnalyzerHost {
+  readonly spec: AnalyzerSpec;
+  readonly conn: ConnState;
+  analyzer: PacketAnalyzer | StreamAnalyzer | undefined;
+  confirmed = false;
+  removed = false;
+  violations = 0;
+
+  constructor(spec: AnalyzerSpec, conn: ConnState) {
+    this.spec = spec;
+    this.conn = conn;
+  }
+
+  get uid(): string {
+    return this.conn.uid;
+  }
+  get logs(): LogRegistry {
+    return this.conn.stage.logs;
+  }
+  get events(): EventRegistry | undefined {
+    return this.conn.stage.events;
+  }
+  endpoints(): ConnEndpoints {
+    return this.conn.stage.sessions.endpointsOf(this.conn.slot);
+  }
+  respIsMulticast(): boolean {
+    return this.conn.stage.sessions.respIsMulticast(this.conn.slot);
+  }
+  now(): number {
+    return this.conn.stage.sessions.now;
+  }
+  connection(): ZeekValue {
+    return this.conn.stage.sessions.connectionOf(this.conn.slot);
+  }
+  confirm(): void {
+    if (this.confirmed || this.removed) return;
+    this.confirmed = true;
+    const services = this.conn.services;
+    if (!services.includes(this.spec.name)) services.push(this.spec.name);
+  }
+  violate(reason: string, data?: Uint8Array): void {
+    if (this.removed) return;
+    this.conn.stage.violation(this, reason, data);
+  }
+  weird(name: string, addl?: string): void {
+    this.conn.stage.weird(this.conn, name, addl, this.spec.name);
+  }
+  flip(): void {
+    this.conn.stage.sessions.flip(this.conn.slot);
+  }
+  history(letter: string): void {
+    this.conn.stage.sessions.historyOnce(this.conn.slot, letter);
+  }
+  expireWhenIdle(everySec: number, idleSec: number): void {
+    const conn = this.conn;
+    conn.expireEvery = everySec;
+    conn.expireIdle = idleSec;
+    conn.stage.sessions.armAnalyzerTimer(conn.slot, this.now() + everySec);
+  }
+}
+
+/** The analyzers of one connection. */
+class ConnState {
+  readonly stage: Stage;
+  readonly slot: number;
+  readonly uid: string;
+  readonly udp: Attached[] = [];
+  readonly tcp: Attached[] = [];
+  /** `connection$service`, in confirmation order, Zeek's analyzer names. */
+  readonly services: string[] = [];
+  /** `connection$failed_analyzers`. */
+  readonly failed = new Set<string>();
+  reassembly: TcpReassembly | undefined;
+  expireEvery = 0;
+  expireIdle = 0;
+
+  constructor(stage: Stage, slot: number) {
+    this.stage = stage;
+    this.slot = slot;
+    this.uid = stage.sessions.uidOf(slot);
+  }
+}
+
+class Stage implements AnalyzerStage {
+  readonly sessions: ConnTracker;
+  readonly logs: LogRegistry;
+  readonly events: EventRegistry | undefined;
+  readonly #registry: AnalyzerRegistry;
+  readonly #weirds: ConnWeirdSink | undefined;
+  readonly #tcp: TcpReassemblyFactory | undefined;
+  readonly #analyzerLog: LogStream;
+  /** Per slot: the connection's analyzers, or `NONE` once decided there are none. */
+  #conns: (ConnState | typeof NONE | undefined)[] = [];
+  /** conn.log's `service` of connections being removed (the row is built after `remove`). */
+  readonly #leaving = new Map<number, string>();
+
+  constructor(sessions: ConnTracker, options: AnalyzerStageOptions) {
+    this.sessions = sessions;
+    this.logs = options.logs;
+    this.events = options.events;
+    this.#registry = new AnalyzerRegistry(options.analyzers);
+    this.#weirds = options.weirds;
+    this.#tcp = options.tcp;
+    this.#analyzerLog = options.logs.stream(ANALYZER_LOG.id) ??
+      options.logs.defineStream(ANALYZER_LOG);
+  }
+
+  packet(d: DecodedPacket, slot: number, isOrig: boolean): void {
+    let conn = this.#conns[slot];
+    if (conn === NONE) return;
+    if (conn === undefined) {
+      conn = this.#attach(slot);
+      this.#conns[slot] = conn;
+      if (conn === NONE) return;
+    }
+    if (conn.reassembly !== undefined) {
+      conn.reassembly.packet(d, isOrig);
+      return;
+    }
+    const len = d.payloadCaplen < d.payloadLen ? d.payloadCaplen : d.payloadLen;
+    if (len <= 0 && d.proto !== 17) return;
+    const payload = d.data.subarray(d.payloadOffset, d.payloadOffset + (len > 0 ? len : 0));
+    for (const a of conn.udp) {
+      if (!a.removed) (a.analyzer as PacketAnalyzer).packet(payload, isOrig);
+    }
+  }
+
+  remove(slot: number): void {
+    const conn = this.#conns[slot];
+    this.#conns[slot] = undefined;
+    if (conn === undefined || conn === NONE) return;
+    // Zeek finalises the scripts' state (pending DNS rows, …) at removal even
+    // for an analyzer a violation removed: `done` reaches every one.
+    for (const a of [...conn.udp, ...conn.tcp]) a.analyzer?.done();
+    conn.reassembly?.close();
+    if (conn.services.length > 0) {
+      this.#leaving.set(slot, conn.services.map((s) => s.toLowerCase()).join(","));
+    }
+  }
+
+  /** conn.log's `service` for a connection (live, or being removed right now). */
+  serviceOf(slot: number): string | undefined {
+    const leaving = this.#leaving.get(slot);
+    if (leaving !== undefined) {
+      this.#leaving.delete(slot);
+      return leaving;
+    }
+    const conn = this.#conns[slot];
+    if (conn === undefined || conn === NONE || conn.services.length === 0) return undefined;
+    return conn.services.map((s) => s.toLowerCase()).join(",");
+  }
+
+  /** The analyzers' session timer of a connection is due (Zeek's `DNS_Analyzer::ExpireTimer`). */
+  timer(slot: number, now: number): void {
+    const conn = this.#conns[slot];
+    if (conn === undefined || conn === NONE || conn.expireEvery <= 0) return;
+    if (now - this.sessions.lastTimeOf(slot) >= conn.expireIdle) {
+      this.sessions.removeConnection(slot);
+    } else this.sessions.armAnalyzerTimer(slot, now + conn.expireEvery);
+  }
+
+  violation(a: Attached, reason: string, data: Uint8Array | undefined): void {
+    const conn = a.conn;
+    if (a.violations >= DEFAULT_MAX_ANALYZER_VIOLATIONS) {
+      if (a.violations++ === DEFAULT_MAX_ANALYZER_VIOLATIONS) {
+        this.weird(conn, "too_many_analyzer_violations", undefined, a.spec.name);
+      }
+      return;
+    }
+    a.violations++;
+    if (conn.reassembly?.suppressViolations) return;
+    if (this.sessions.bytesOf(conn.slot) > DEFAULT_IGNORE_VIOLATIONS_AFTER) return;
+    a.removed = true;
+    const name = a.spec.name;
+    const at = conn.services.indexOf(name);
+    if (at < 0) return;
+    if (!conn.failed.has(name)) this.#logFailure(conn, name, reason, data);
+    conn.services.splice(at, 1);
+    conn.failed.add(name);
+  }
+
+  weird(conn: ConnState, name: string, addl: string | undefined, source: string): void {
+    this.#weirds?.connWeird(
+      name,
+      addl,
+      source,
+      conn.uid,
+      this.sessions.endpointsOf(conn.slot),
+      this.sessions.now,
+    );
+  }
+
+  #logFailure(conn: ConnState, name: string, reason: string, data: Uint8Array | undefined): void {
+    const id = this.sessions.endpointsOf(conn.slot);
+    this.logs.write(this.#analyzerLog, [
+      this.sessions.now,
+      "protocol",
+      name,
+      conn.uid,
+      undefined,
+      id.origH,
+      id.origP,
+      id.respH,
+      id.respP,
+      id.proto,
+      reason,
+      // A string of raw bytes (copied: the data is borrowed); the writer escapes it as Zeek does.
+      data === undefined ? undefined : data.slice(0, FAILURE_DATA_MAX_SIZE),
+    ]);
+  }
+
+  #attach(slot: number): ConnState | typeof NONE {
+    const t = this.sessions.table;
+    const proto = t.proto[slot]!;
+    if (proto !== 6 && proto !== 17) return NONE;
+    const specs = this.#registry.forPort(t.respPort[slot]!, proto);
+    if (specs === undefined) return NONE;
+    const conn = new ConnState(this, slot);
+    for (const spec of specs) {
+      const a = new Attached(spec, conn);
+      if (proto === 17 && spec.createPacketAnalyzer !== undefined) {
+        a.analyzer = spec.createPacketAnalyzer(a);
+        conn.udp.push(a);
+      } else if (proto === 6 && spec.createStreamAnalyzer !== undefined && this.#tcp) {
+        a.analyzer = spec.createStreamAnalyzer(a);
+        conn.tcp.push(a);
+      }
+    }
+    if (conn.tcp.length > 0) conn.reassembly = this.#tcp!(streamFanout(conn));
+    if (conn.udp.length === 0 && conn.tcp.length === 0) return NONE;
+    return conn;
+  }
+}
+
+const NONE = 0 as const;
+
+/** The reassembler's sink: every stream analyzer of the connection that is still attached. */
+function streamFanout(
+  conn: ConnState,
+): StreamAnalyzer & { weird(name: string, addl?: string): void } {
+  const each = (f: (s: StreamAnalyzer) => void) => {
+    for (const a of conn.tcp) if (!a.removed) f(a.analyzer as StreamAnalyzer);
+  };
+  return {
+    stream: (data, isOrig) => each((s) => s.stream(data, isOrig)),
+    undelivered: (seq, len, isOrig) => each((s) => s.undelivered(seq, len, isOrig)),
+    closed: (isOrig) => each((s) => s.closed(isOrig)),
+    done: () => {},
+    weird: (name, addl) => conn.stage.weird(conn, name, addl, "TCP"),
+  };
+}
+
+/**
+ * The analyzers stage for a pipeline: pass it as `analyzers` to
+ * `PacketPipeline`.
+ *
+ * @example
+ * ```ts
+ * const pipeline = new PacketPipeline({
+ *   sessions: { logs },
+ *   analyzers: createAnalyzerStage({ analyzers: [DNS_ANALYZER], logs }),
+ * });
+ * ```
+ */
+export function createAnalyzerStage(options: AnalyzerStageOptions): AnalyzerStageFactory {
+  return (sessions) => new Stage(sessions, options);
+}

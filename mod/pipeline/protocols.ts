@@ -1,0 +1,64 @@
+/**
+ * The protocol analyzers weir implements, and which of them a run loads:
+ * Zeek's default scripts load every base analyzer (`zeek -r`), bare mode
+ * only the protocols named (`zeek -b … base/protocols/dns`). What is loaded
+ * also decides `likely_server_ports`, as Zeek fills it from the analyzers'
+ * `register_for_ports` calls.
+ *
+ * @module
+ */
+
+import type { AnalyzerSpec } from "../analysis/framework/mod.ts";
+import { BARE_LIKELY_SERVER_PORTS, DEFAULT_LIKELY_SERVER_PORTS } from "../analysis/conn/mod.ts";
+
+/** `default` (every analyzer, Zeek's default scripts), `none`, or the analyzers by Zeek's name. */
+export type AnalyzerSelection = "default" | "none" | readonly string[];
+
+/** Settings of the analyzers that policy scripts change. */
+export interface ProtocolSettings {
+  /** `policy/protocols/dns/auth-addl`: parse DNS authority/additional sections into `auth`/`addl`. */
+  readonly dnsAuthAddl?: boolean;
+}
+
+/** Thrown for an analyzer name weir does not implement. */
+export class UnknownAnalyzerError extends Error {
+  override readonly name = "UnknownAnalyzerError";
+}
+
+/** Every analyzer weir implements, in Zeek's load order. */
+export function weirAnalyzers(_settings: ProtocolSettings = {}): AnalyzerSpec[] {
+  return [];
+}
+
+/** The analyzers a selection loads. */
+export function selectAnalyzers(
+  selection: AnalyzerSelection,
+  settings: ProtocolSettings = {},
+): AnalyzerSpec[] {
+  const all = weirAnalyzers(settings);
+  if (selection === "default") return all;
+  if (selection === "none") return [];
+  const known = new Map(all.map((s) => [s.name.toUpperCase(), s]));
+  const unknown = selection.filter((name) => !known.has(name.toUpperCase()));
+  if (unknown.length > 0) {
+    throw new UnknownAnalyzerError(
+      `weir has no analyzer ${unknown.join(", ")}: choose from ${
+        all.map((s) => s.name).join(", ") || "(none yet)"
+      }`,
+    );
+  }
+  return selection.map((name) => known.get(name.toUpperCase())!);
+}
+
+/**
+ * `likely_server_ports` for a selection, as Zeek would have it: the default
+ * scripts' full list, or bare mode's tunnel ports plus the loaded
+ * analyzers' server ports.
+ */
+export function likelyServerPortsFor(
+  selection: AnalyzerSelection,
+  analyzers: readonly AnalyzerSpec[],
+): readonly string[] {
+  if (selection === "default") return DEFAULT_LIKELY_SERVER_PORTS;
+  return [...BARE_LIKELY_SERVER_PORTS, ...analyzers.flatMap((s) => s.serverPorts)];
+}
