@@ -3,8 +3,10 @@
  * source → decode → sessions (`ConnTracker`) → analyzers → logs and events.
  * What differs between them is an option here, not a second loop:
  *
- * - time: network time is always packet time; a live capture adds an idle
- *   wall-clock tick (`idleTickMs`) so timers still fire when traffic stops;
+ * - time: network time follows packet time and never goes back (a
+ *   connection keeps its packets' own stamps, see `ConnTracker`); a live
+ *   capture adds an idle wall-clock tick (`idleTickMs`) so timers still
+ *   fire when traffic stops;
  * - checksum trust: `checksums` says whether to verify at all (`zeek -C`,
  *   AF_PACKET's checksum validation off), and a batch's `checksumVouched`
  *   says which packets the kernel vouches for;

@@ -130,7 +130,11 @@ export class TcpAnalyzer {
     this.#reportGapsForPartial = reportGapsForPartial;
   }
 
-  /** Sets up a new connection's TCP state (the first expire check, as at Zeek's Init). */
+  /**
+   * Sets up a new connection's TCP state and its first expire check, due
+   * `tcp_SYN_timeout` after network time `now`, not after the packet's own
+   * time (Z: TCPSessionAdapter.cc, the constructor's `ExpireTimer`).
+   */
   init(slot: number, now: number): void {
     this.#t.reassemSeq[slot * 2] = 1;
     this.#t.reassemSeq[slot * 2 + 1] = 1;
@@ -171,7 +175,7 @@ export class TcpAnalyzer {
    * originator, 1 responder). Returns the sender's side afterwards, which
    * differs when the packet flipped the connection.
    */
-  packet(slot: number, side: number, d: DecodedPacket, now: number): number {
+  packet(slot: number, side: number, d: DecodedPacket, ts: number): number {
     const t = this.#t;
     const flags = d.tcpFlags;
     const syn = (flags & TCP_SYN) !== 0;
@@ -210,7 +214,7 @@ export class TcpAnalyzer {
     }
 
     const o = slot * 2;
-    if (((t.eflags[o]! & t.eflags[o + 1]!) & EF_DID_CLOSE) === 0) t.lastTime[slot] = now;
+    if (((t.eflags[o]! & t.eflags[o + 1]!) & EF_DID_CLOSE) === 0) t.lastTime[slot] = ts;
 
     if (fin) {
       t.eflags[e]! |= EF_FIN;
@@ -242,7 +246,7 @@ export class TcpAnalyzer {
 
     this.#updateLastSeq(slot, side, e, onePast, syn, fin, rst, len);
     const before = side;
-    const close = this.#stateMachine(slot, side, e, syn, fin, rst, ack, len, baseSeq, now);
+    const close = this.#stateMachine(slot, side, e, syn, fin, rst, ack, len, baseSeq, ts);
     if (this.#flippedInMachine) {
       side = before ^ 1;
       e = slot * 2 + side;
@@ -444,7 +448,7 @@ export class TcpAnalyzer {
     ack: boolean,
     len: number,
     baseSeq: number,
-    now: number,
+    ts: number,
   ): boolean {
     const t = this.#t;
     this.#flippedInMachine = false;
@@ -456,7 +460,7 @@ export class TcpAnalyzer {
         if (syn) {
           if (isOrig) {
             this.#setState(slot, e, ack ? TCP_SYN_ACK_SENT : TCP_SYN_SENT);
-            this.#host.arm(slot, TIMER_ATTEMPT, now + this.#timings.tcpAttemptDelay);
+            this.#host.arm(slot, TIMER_ATTEMPT, ts + this.#timings.tcpAttemptDelay);
           } else {
             if (!ack && t.state[p] === TCP_SYN_ACK_SENT && baseSeq === t.startSeq[e]) {
               // A SYN answering a SYN-ACK seen first: the two were reordered.

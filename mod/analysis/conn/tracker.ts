@@ -1,9 +1,40 @@
 /**
- * The connection tracker: takes decoded packets in time order and keeps
+ * The connection tracker: takes decoded packets in capture order and keeps
  * Zeek's per-connection state for them (lookup by 5-tuple, originator
  * choice, TCP/UDP/ICMP/other rules, tunnels as parents), fires Zeek's
- * default timers from packet time, and when a connection is removed
+ * default timers from network time, and when a connection is removed
  * writes its `Conn::Info` row (built by `ConnRecords`) to `Conn::LOG`.
+ *
+ * Two clocks, as in Zeek (real captures hold packets stamped earlier than
+ * the one before them, and conn.log must show what Zeek shows for them):
+ *
+ * - Network time (`now`) never goes back: each packet moves it to the later
+ *   of its own timestamp and the current network time (Z: src/RunState.cc,
+ *   `dispatch_packet`: "network_time never goes back", max of
+ *   `timer_mgr->Time()` and the packet time), and a live capture's idle
+ *   tick may move it to the wall clock (`forward_network_time_if_applicable`).
+ *   Timers fire when network time reaches them and are handed network time
+ *   (Z: src/Timer.cc, `TimerMgr::Advance`/`DoAdvance`), so they never run
+ *   backwards; a timer armed at a time already past fires at the next
+ *   advance, before the next packet is processed.
+ * - Packet time is each packet's own timestamp, unclamped. It is what a
+ *   connection records: `start_time` at creation (Z: IPBasedAnalyzer.cc,
+ *   `NewConn` with `run_state::processing_start_time`, which `dispatch_packet`
+ *   sets to the packet's time) and `last_time` on every accepted packet
+ *   (Z: `SetLastTime(run_state::current_timestamp)` in TCPSessionAdapter.cc
+ *   `Process`, UDP.cc and ICMP.cc `DeliverPacket`,
+ *   UnknownIPTransport.cc), so `last_time` can step back and conn.log's
+ *   `ts` is the first packet's own stamp; `duration` is
+ *   `last_time - start_time` (Z: Conn.cc `Connection::GetVal`) and is only
+ *   logged when positive (Z: base/protocols/conn/main.zeek `set_conn`).
+ *   Timers derived from a connection's times inherit packet time: the
+ *   inactivity timer at `last_time + timeout` (Z: Session.cc
+ *   `SetInactivityTimeout`, `InactivityTimer`), the attempt timer at the
+ *   SYN's time + `tcp_attempt_delay`, the close timers at `last_time` +
+ *   delay (TCPSessionAdapter.cc `UpdateInactiveState`, `ConnectionClosed`).
+ *   The TCP expire timer counts from network time instead: first at
+ *   `network_time + tcp_SYN_timeout` (the `TCPSessionAdapter`
+ *   constructor), then from the time it fired (`ExpireTimer`).
  *
  * Per packet nothing is allocated for untunnelled traffic; objects appear
  * only when a connection ends (its log row and, when a script asks, its
@@ -183,7 +214,7 @@ export const CONN_EVENTS = Object.freeze(
   ["new_connection", "connection_established", "connection_state_remove"] as const,
 );
 
-/** Tracks connections and writes `Conn::LOG`; feed it packets in time order. */
+/** Tracks connections and writes `Conn::LOG`; feed it packets in capture order. */
 export class ConnTracker implements TcpHost {
   readonly table: ConnTable;
   readonly stream: LogStream;
@@ -274,7 +305,7 @@ export class ConnTracker implements TcpHost {
     }
   }
 
-  /** Network time: the latest packet (or clock) time seen. */
+  /** Network time: the latest packet (or clock) time seen; it never goes back. */
   get now(): number {
     return this.#now;
   }
@@ -316,13 +347,15 @@ export class ConnTracker implements TcpHost {
   }
 
   /**
-   * Processes one decoded packet at time `now` (default: its own
-   * timestamp). Timers due by then fire first, as in Zeek.
+   * Processes one decoded packet stamped `ts` (default: its own
+   * timestamp). Network time moves to `ts` unless it is already later, and
+   * timers due by then fire first, as in Zeek; the connection itself takes
+   * `ts` as it is, even when earlier than the packet before (see the
+   * module comment).
    */
-  packet(d: DecodedPacket, now: number = d.ts): void {
+  packet(d: DecodedPacket, ts: number = d.ts): void {
     this.#lastSlot = -1;
-    this.advance(now);
-    now = this.#now;
+    this.advance(ts);
     if (d.outcome !== OUTCOME_IP) return;
     this.#packets++;
     const depth = d.tunnelDepth;
@@ -331,7 +364,7 @@ export class ConnTracker implements TcpHost {
       return;
     }
     if (depth === 0) {
-      this.#inner(d, now, "");
+      this.#inner(d, ts, "");
       return;
     }
     let encap = "";
@@ -346,7 +379,7 @@ export class ConnTracker implements TcpHost {
       if (
         layer.type === TUNNEL_VXLAN || layer.type === TUNNEL_GTPV1 || layer.type === TUNNEL_GENEVE
       ) {
-        const slot = this.#udp(layer, d, now, encap);
+        const slot = this.#udp(layer, d, ts, encap);
         parent = this.table.ordinal[slot]!;
       } else parent = this.#ipTunnel(layer);
       encap = encap === "" ? String(parent) : `${encap},${parent}`;
@@ -354,13 +387,15 @@ export class ConnTracker implements TcpHost {
     // The outer UDP layers were counted in their tunnels' connections (which set
     // lastSlot); the packet itself is only the inner one.
     this.#lastSlot = -1;
-    this.#inner(d, now, encap);
+    this.#inner(d, ts, encap);
   }
 
   /**
    * Moves network time to `now` and fires every timer due by then: call it
    * with the wall clock when a live capture goes quiet, so idle
-   * connections still expire. Time never moves backwards.
+   * connections still expire. Network time never moves backwards: an
+   * earlier `now` only fires timers already due (Z: src/RunState.cc
+   * `dispatch_packet`, `forward_network_time_if_applicable`).
    */
   advance(now: number): void {
     if (now > this.#now) this.#now = now;
@@ -577,12 +612,12 @@ export class ConnTracker implements TcpHost {
   }
 
   /** The innermost packet of `d`, tunnelled inside `encap` (ordinals of the tunnels). */
-  #inner(d: DecodedPacket, now: number, encap: string): void {
+  #inner(d: DecodedPacket, ts: number, encap: string): void {
     const proto = d.proto;
-    if (proto === 6) this.#tcpPacket(d, now, encap);
-    else if (proto === 17) this.#udp(d, d, now, encap);
-    else if (proto === 1 || proto === 58) this.#icmp(d, now, encap);
-    else this.#other(d, now, encap);
+    if (proto === 6) this.#tcpPacket(d, ts, encap);
+    else if (proto === 17) this.#udp(d, d, ts, encap);
+    else if (proto === 1 || proto === 58) this.#icmp(d, ts, encap);
+    else this.#other(d, ts, encap);
   }
 
   #lookup(
@@ -610,7 +645,7 @@ export class ConnTracker implements TcpHost {
     dport: number,
     oneWay: boolean,
     d: DecodedPacket,
-    now: number,
+    ts: number,
     encap: string,
   ): number {
     const t = this.table;
@@ -618,8 +653,8 @@ export class ConnTracker implements TcpHost {
     const inner = t.vlanKey ? d.innerVlan : 0;
     const slot = t.insert(words, proto, sport, dport, oneWay, vlan, inner, this.#hash);
     t.ordinal[slot] = this.#ordinal++;
-    t.startTime[slot] = now;
-    t.lastTime[slot] = now;
+    t.startTime[slot] = ts;
+    t.lastTime[slot] = ts;
     this.#connections++;
     this.#createdByProto[proto]!++;
     this.#liveByProto[proto]!++;
@@ -651,7 +686,8 @@ export class ConnTracker implements TcpHost {
       : INACTIVITY_UNKNOWN;
     t.inactivity[slot] = INACTIVITY_NONE;
     this.setInactivity(slot, cls);
-    if (proto === 6) this.#tcp.init(slot, now);
+    // The first expire timer counts from network time, not the packet's (Zeek's TCPSessionAdapter()).
+    if (proto === 6) this.#tcp.init(slot, this.#now);
     return slot;
   }
 
@@ -690,7 +726,7 @@ export class ConnTracker implements TcpHost {
     return !(this.#checksums && checksum === CHECKSUM_BAD && !this.#ignored(src));
   }
 
-  #tcpPacket(d: DecodedPacket, now: number, encap: string): void {
+  #tcpPacket(d: DecodedPacket, ts: number, encap: string): void {
     const t = this.table;
     const words = d.addrWords;
     const sport = d.srcPort;
@@ -702,7 +738,7 @@ export class ConnTracker implements TcpHost {
     }
     let side: number;
     if (slot < 0) {
-      slot = this.#create(words, 6, sport, dport, false, d, now, encap);
+      slot = this.#create(words, 6, sport, dport, false, d, ts, encap);
       side = 0;
       const flags = d.tcpFlags;
       const syn = (flags & TCP_SYN) !== 0;
@@ -726,7 +762,7 @@ export class ConnTracker implements TcpHost {
       this.#h.scaled(slot, side, COUNT_CHECKSUM, CH_C);
       return;
     }
-    side = this.#tcp.packet(slot, side, d, now);
+    side = this.#tcp.packet(slot, side, d, ts);
     const e = slot * 2 + side;
     t.pkts[e] = t.pkts[e]! + 1;
     t.ipBytes[e] = t.ipBytes[e]! + d.ipTotalLen;
@@ -735,7 +771,7 @@ export class ConnTracker implements TcpHost {
   }
 
   /** A UDP datagram, the packet's own or a tunnel's outer one; returns its connection. */
-  #udp(v: UdpView, d: DecodedPacket, now: number, encap: string): number {
+  #udp(v: UdpView, d: DecodedPacket, ts: number, encap: string): number {
     const t = this.table;
     const words = v.addrWords;
     const sport = v.srcPort;
@@ -743,7 +779,7 @@ export class ConnTracker implements TcpHost {
     let slot = this.#lookup(words, 17, sport, dport, false, d);
     let side: number;
     if (slot < 0) {
-      slot = this.#create(words, 17, sport, dport, false, d, now, encap);
+      slot = this.#create(words, 17, sport, dport, false, d, ts, encap);
       side = 0;
       if (
         this.#ports.has(sport, 17) && !this.#ports.has(dport, 17) &&
@@ -762,7 +798,7 @@ export class ConnTracker implements TcpHost {
       this.#h.scaled(slot, side, COUNT_CHECKSUM, CH_C);
       return slot;
     }
-    t.lastTime[slot] = now;
+    t.lastTime[slot] = ts;
     this.#h.check(slot, side, HIST_DATA, CH_D);
     const e = slot * 2 + side;
     const ulen = v.udpLen - 8;
@@ -775,7 +811,7 @@ export class ConnTracker implements TcpHost {
     return slot;
   }
 
-  #icmp(d: DecodedPacket, now: number, encap: string): void {
+  #icmp(d: DecodedPacket, ts: number, encap: string): void {
     const t = this.table;
     const words = d.addrWords;
     const proto = d.proto;
@@ -786,7 +822,7 @@ export class ConnTracker implements TcpHost {
     let slot = this.#lookup(words, proto, sport, dport, oneWay, d);
     let side: number;
     if (slot < 0) {
-      slot = this.#create(words, proto, sport, dport, oneWay, d, now, encap);
+      slot = this.#create(words, proto, sport, dport, oneWay, d, ts, encap);
       side = 0;
       this.#emit("new_connection", slot);
     } else {
@@ -797,7 +833,7 @@ export class ConnTracker implements TcpHost {
       this.#badL4++;
       return;
     }
-    t.lastTime[slot] = now;
+    t.lastTime[slot] = ts;
     const e = slot * 2 + side;
     t.eflags[e]! |= EF_ACTIVE;
     t.lastSeq[e] = t.lastSeq[e]! + d.payloadLen;
@@ -809,20 +845,20 @@ export class ConnTracker implements TcpHost {
     this.#lastSide = side;
   }
 
-  #other(d: DecodedPacket, now: number, encap: string): void {
+  #other(d: DecodedPacket, ts: number, encap: string): void {
     const t = this.table;
     const words = d.addrWords;
     let slot = this.#lookup(words, d.proto, 0, 0, false, d);
     let side: number;
     if (slot < 0) {
-      slot = this.#create(words, d.proto, 0, 0, false, d, now, encap);
+      slot = this.#create(words, d.proto, 0, 0, false, d, ts, encap);
       side = 0;
       this.#emit("new_connection", slot);
     } else {
       side = t.lastSrcIsOrig ? 0 : 1;
       this.#checkEncapsulation(slot, encap);
     }
-    t.lastTime[slot] = now;
+    t.lastTime[slot] = ts;
     const e = slot * 2 + side;
     t.pkts[e] = t.pkts[e]! + 1;
     t.ipBytes[e] = t.ipBytes[e]! + d.ipTotalLen;
