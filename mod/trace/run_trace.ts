@@ -2,7 +2,7 @@
  * `weir -r FILE`: like `zeek -r`, analyse a trace and leave its logs in the
  * current directory. With several workers, each is a process of weir that
  * keeps the flows the symmetric flow hash gives it (every connection is
- * seen whole by one worker); their conn.log files are merged into one, rows
+ * seen whole by one worker); each log their files hold is merged into one, rows
  * in timestamp order under one header.
  *
  * @module
@@ -62,11 +62,21 @@ export async function runTrace(options: TraceRunOptions): Promise<void> {
         return JSON.parse(text) as WorkerSummary;
       }),
     );
-    await mergeLogs(
-      results.map((_, i) => `${tmp}/${i}/conn.log`),
-      `${options.logDir}/conn.log`,
-      options.json ?? false,
-    );
+    // Every log any worker wrote (conn.log, dns.log, weird.log, …), merged by name.
+    const names = new Set<string>();
+    for (let i = 0; i < results.length; i++) {
+      for await (const entry of Deno.readDir(`${tmp}/${i}`)) {
+        if (entry.isFile && entry.name.endsWith(".log")) names.add(entry.name);
+      }
+    }
+    for (const name of [...names].sort()) {
+      const inputs: string[] = [];
+      for (let i = 0; i < results.length; i++) {
+        const input = `${tmp}/${i}/${name}`;
+        if (await Deno.stat(input).then(() => true, () => false)) inputs.push(input);
+      }
+      await mergeLogs(inputs, `${options.logDir}/${name}`, options.json ?? false);
+    }
     report(options, {
       packets: results[0]!.packets,
       analyzed: results.reduce((n, r) => n + r.analyzed, 0),
@@ -115,7 +125,7 @@ function report(options: TraceRunOptions, r: WorkerSummary, started: number): vo
   const seconds = (performance.now() - started) / 1000;
   options.say(
     `${options.path}: ${r.packets} packets, ${r.connections} connections, ${r.weirds} weirds ` +
-      `in ${seconds.toFixed(2)} s → ${options.logDir}/conn.log`,
+      `in ${seconds.toFixed(2)} s → logs in ${options.logDir}`,
   );
 }
 

@@ -1,9 +1,10 @@
 /**
  * A worker's capture: the node's interface (AF_PACKET with its fanout
- * group, or libpcap) through the packet pipeline, conn.log going through
- * the node's logging (so the records go to the loggers). Timers run on
- * packet time; when traffic stops they run on the wall clock, so idle
- * connections still expire.
+ * group, or libpcap) through the packet pipeline with every protocol
+ * analyzer (a Zeek worker runs the default scripts), its logs going
+ * through the node's logging (so the records go to the loggers). Timers
+ * run on packet time; when traffic stops they run on the wall clock, so
+ * idle connections still expire.
  *
  * @module
  */
@@ -13,7 +14,13 @@ import { openInterface, type PacketSource, type SourceStats } from "../../captur
 import type { ConnTracker, ConnTrackerStats } from "../analysis/conn/mod.ts";
 import type { EventRegistry } from "../bus/mod.ts";
 import type { LogRegistry } from "../log/mod.ts";
-import { DEFAULT_IDLE_TICK_MS, PacketPipeline } from "../pipeline/mod.ts";
+import { createAnalyzerStage } from "../analysis/framework/mod.ts";
+import {
+  DEFAULT_IDLE_TICK_MS,
+  likelyServerPortsFor,
+  PacketPipeline,
+  weirAnalyzers,
+} from "../pipeline/mod.ts";
 
 export interface CaptureLoopOptions {
   readonly self: NodeSpec;
@@ -52,10 +59,19 @@ export async function openCaptureLoop(options: CaptureLoopOptions): Promise<Capt
     afPacket: self.afPacket,
     ...(options.filter === undefined ? {} : { filter: options.filter }),
   });
+  const analyzers = weirAnalyzers();
   const pipeline = new PacketPipeline({
     checksums: self.afPacket.checksumValidation !== "off",
     idleTickMs: DEFAULT_IDLE_TICK_MS,
+    ...(analyzers.length === 0 ? {} : {
+      analyzers: createAnalyzerStage({
+        analyzers,
+        logs: options.logs,
+        ...(options.events === undefined ? {} : { events: options.events }),
+      }),
+    }),
     sessions: {
+      likelyServerPorts: likelyServerPortsFor("default", analyzers),
       logs: options.logs,
       localNets: options.localNets,
       ...(options.events === undefined ? {} : { events: options.events }),
