@@ -37,6 +37,8 @@ export interface StreamSpec {
   readonly path: string;
   /** A record type, or its fields; nested records are flattened with `.`. */
   readonly columns: ZeekType | readonly RecordField[];
+  /** Zeek's `$ev`: the event every written record is raised as (`Conn::log_conn`). */
+  readonly event?: string;
 }
 
 /** How a filter is declared; everything but the stream is optional. */
@@ -51,6 +53,17 @@ export interface FilterSpec {
   readonly exclude?: Iterable<string>;
   /** Writer enum name; defaults to `Log::WRITER_ASCII`. */
   readonly writer?: string;
+  /** Zeek's filter `policy` hook: a record it returns false for is not written by this filter. */
+  readonly policy?: (record: LogRecord) => boolean;
+}
+
+/** A written row as a nested record (`rec.id.orig_h`), what log events and policy hooks see. */
+export type LogRecord = { readonly [field: string]: ZeekValue | undefined };
+
+/** Where a registry raises its streams' log events (the node's event registry). */
+export interface LogEvents {
+  hasHandlers(name: string): boolean;
+  dispatch(name: string, args: readonly ZeekValue[]): number;
 }
 
 /** A filter of one stream: where its rows go and which columns they keep. */
@@ -62,6 +75,7 @@ export interface LogFilter {
   readonly fields: readonly LogColumn[];
   /** For each selected column, its index in the stream's rows. */
   readonly indices: Int32Array;
+  readonly policy: ((record: LogRecord) => boolean) | undefined;
 }
 
 /** Where the registry hands every filtered write. */
@@ -112,13 +126,16 @@ export class LogStream {
   readonly module: string;
   readonly path: string;
   readonly columns: readonly LogColumn[];
+  /** The log event (`$ev`), if the stream has one. */
+  readonly event: string | undefined;
   readonly #paths: readonly (readonly string[])[];
   readonly #index: ReadonlyMap<string, number>;
 
-  constructor(id: string, path: string, columns: readonly LogColumn[]) {
+  constructor(id: string, path: string, columns: readonly LogColumn[], event?: string) {
     this.id = id;
     this.module = moduleOf(id);
     this.path = path;
+    this.event = event;
     this.columns = Object.freeze(columns.map((c) => Object.freeze({ ...c })));
     this.#paths = Object.freeze(this.columns.map((c) => Object.freeze(c.name.split("."))));
     this.#index = new Map(this.columns.map((c, i) => [c.name, i]));
@@ -144,6 +161,24 @@ export class LogStream {
         v = (v as { [field: string]: ZeekValue | undefined })[path[j]!];
       }
       out[i] = v;
+    }
+    return out;
+  }
+
+  /** The nested record of a row (the inverse of `row`); unset columns are absent. */
+  record(values: readonly ZeekValue[]): LogRecord {
+    const paths = this.#paths;
+    const out: { [field: string]: ZeekValue | undefined } = {};
+    for (let i = 0; i < paths.length; i++) {
+      const v = values[i];
+      if (v === undefined) continue;
+      const path = paths[i]!;
+      let at = out;
+      for (let j = 0; j < path.length - 1; j++) {
+        const key = path[j]!;
+        at = (at[key] ??= {}) as { [field: string]: ZeekValue | undefined };
+      }
+      at[path[path.length - 1]!] = v;
     }
     return out;
   }
@@ -185,7 +220,7 @@ export function defineStream(spec: StreamSpec): LogStream {
   if (problems.length > 0) {
     throw new LogSchemaError(`Cannot define log stream ${spec.id}: ${problems.join("; ")}`);
   }
-  return new LogStream(spec.id, spec.path, columns);
+  return new LogStream(spec.id, spec.path, columns, spec.event);
 }
 
 /**
@@ -222,6 +257,7 @@ export function createFilter(stream: LogStream, spec: FilterSpec = {}): LogFilte
     writer: spec.writer ?? DEFAULT_WRITER,
     fields: Object.freeze(picked.map((i) => stream.columns[i]!)),
     indices: Int32Array.from(picked),
+    policy: spec.policy,
   });
 }
 
@@ -262,6 +298,7 @@ export class LogRegistry {
   readonly #byStream = new Map<LogStream, StreamState>();
   readonly #validate: boolean;
   #sink: LogSink | undefined;
+  #events: LogEvents | undefined;
 
   constructor(options: LogRegistryOptions = {}) {
     this.#validate = options.validate ?? false;
@@ -271,6 +308,11 @@ export class LogRegistry {
   /** Whether rows are checked against their schema. */
   get validating(): boolean {
     return this.#validate;
+  }
+
+  /** Where streams with a log event (`$ev`) raise it for every record written. */
+  setEvents(events: LogEvents | undefined): void {
+    this.#events = events;
   }
 
   /** Replaces the sink every filtered write goes to. */
@@ -352,8 +394,17 @@ export class LogRegistry {
     state.writes++;
     const filters = state.filters;
     const sink = this.#sink;
+    // The nested record exists only for someone who asked to see it.
+    let record: LogRecord | undefined;
+    const event = stream.event;
+    if (event !== undefined && this.#events?.hasHandlers(event)) {
+      record = stream.record(values);
+      this.#events.dispatch(event, [record]);
+    }
     for (let i = 0; i < filters.length; i++) {
       const w = filters[i]!;
+      const policy = w.filter.policy;
+      if (policy !== undefined && !policy(record ??= stream.record(values))) continue;
       w.writes++;
       if (sink !== undefined) sink.write(stream, w.filter, values);
     }

@@ -3,6 +3,7 @@ import { T, type ZeekValue } from "../../zeek/types.ts";
 import {
   createFilter,
   defineStream,
+  type LogEvents,
   type LogFilter,
   LogRegistry,
   LogSchemaError,
@@ -344,4 +345,36 @@ Deno.test("column names must be printable ASCII; already flattened names are fin
       }),
     /"a b" must be printable ASCII/,
   );
+});
+
+Deno.test("a stream's log event carries each written record, nested; a filter policy can veto a row", () => {
+  const seen: unknown[] = [];
+  const events = {
+    hasHandlers: (name: string) => name === "Site::log_site",
+    dispatch: (_name: string, args: readonly unknown[]) => seen.push(args[0]),
+  };
+  const logs = new LogRegistry();
+  logs.setEvents(events as unknown as LogEvents);
+  const stream = logs.defineStream({
+    id: "Site::LOG",
+    path: "site",
+    event: "Site::log_site",
+    columns: T.record("Site::Info", [
+      ["ts", T.time],
+      ["id", T.record("conn_id", [["orig_h", T.addr], ["orig_p", T.port]])],
+      ["note", T.string, "optional"],
+    ]),
+  });
+  const written: unknown[][] = [];
+  logs.setSink({ write: (_s, _f, values) => void written.push([...values]) });
+  logs.addFilter(stream, { policy: (rec) => rec.note !== "secret" });
+  logs.write(stream, [1.5, "10.0.0.1", 80, "hello"]);
+  logs.write(stream, [2.5, "10.0.0.2", 81, "secret"]);
+  logs.write(stream, [3.5, "10.0.0.3", 82, undefined]);
+  assert.deepEqual(seen, [
+    { ts: 1.5, id: { orig_h: "10.0.0.1", orig_p: 80 }, note: "hello" },
+    { ts: 2.5, id: { orig_h: "10.0.0.2", orig_p: 81 }, note: "secret" },
+    { ts: 3.5, id: { orig_h: "10.0.0.3", orig_p: 82 } },
+  ]);
+  assert.deepEqual(written.map((r) => r[3]), ["hello", undefined]);
 });

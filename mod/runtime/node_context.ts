@@ -115,6 +115,7 @@ export async function openNode(options: NodeOptions): Promise<NodeContext> {
   });
   stack.defer(() => cluster.close());
   const logging = stack.use(options.openLogging({ layout, self, nodeId, zmq, reporter }));
+  logging.registry.setEvents(cluster.events);
   const clusterLog = logging.registry.defineStream(CLUSTER_LOG);
   cluster.logTo((message) =>
     logging.registry.write(clusterLog, [Date.now() / 1000, self.name, message])

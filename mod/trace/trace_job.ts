@@ -113,6 +113,7 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
   );
 
   const logs = new LogRegistry();
+  logs.setEvents(options.events);
   const pipeline = createPipeline(options.path, {
     checksums,
     ...(analyzers.length === 0 ? {} : {

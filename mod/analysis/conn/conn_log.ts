@@ -76,7 +76,12 @@ export function connInfoType(columns: ConnLogColumns = {}): ZeekType {
  * ```
  */
 export function defineConnStream(columns: ConnLogColumns = {}): LogStream {
-  return defineStream({ id: "Conn::LOG", path: "conn", columns: connInfoType(columns) });
+  return defineStream({
+    id: "Conn::LOG",
+    path: "conn",
+    columns: connInfoType(columns),
+    event: "Conn::log_conn",
+  });
 }
 
 /** The columns a stream of `defineConnStream(columns)` has, as record fields. */
