@@ -1,7 +1,8 @@
 /**
  * Test support that never ships in the binary: the synthetic trace
  * generator, hand-built frames, the network-namespace lab with its capture
- * probe, the conformance runner over Zeek's corpus, and helpers for the
+ * probe, the conformance runners over Zeek's conn.log and application-log
+ * corpora, and helpers for the
  * connection-tracking and WebSocket tests. Tests and benchmarks import it;
  * nothing under `mod/`, `capture/`, `config/` or `ffi/` may.
  *
@@ -45,4 +46,25 @@ export {
   readSeededUids,
   runConformance,
 } from "./conformance.ts";
+export {
+  APPS_CASES_EXPECTED_TO_PASS,
+  appsCasesReadyToGate,
+  type AppsConformanceOptions,
+  appsGateFailures,
+  type AppsResult,
+  formatAppsResult,
+  formatAppsTotals,
+  isIdentical,
+  isIssue12Baseline,
+  runAppsConformance,
+  WEIR_ANALYZERS,
+} from "./apps_conformance.ts";
+export {
+  appsCorpusAvailable,
+  type AppsLogKind,
+  DEFAULT_APPS_CORPUS_DIR,
+  parseZeekLogs,
+  readAppsManifest,
+  type ZeekLog,
+} from "./apps_corpus.ts";
 export { CLIENT_SCRIPT, LineReader, PYTHON } from "./websocket.ts";
