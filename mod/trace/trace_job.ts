@@ -69,15 +69,6 @@ export interface TraceJobOptions {
   readonly filter?: string;
   /** Write `#open`/`#close` in UTC (default: local time, as Zeek). */
   readonly utc?: boolean;
-  /**
-   * Which protocol analyzers are loaded: `"default"` (plain `zeek -r`),
-   * `"none"`, or the analyzers a bare run's scripts load (`["DNS"]` for
-   * `zeek -b … base/protocols/dns`). Not read yet: the analyzers land
-   * with the analysis framework.
-   */
-  readonly analyzers?: "default" | "none" | readonly string[];
-  /** `policy/protocols/dns/auth-addl` (dns.log `auth`/`addl`). Not read yet. */
-  readonly dnsAuthAddl?: boolean;
   /** `dns_skip_all_addl` (Zeek's default true). Not read yet. */
   readonly dnsSkipAllAddl?: boolean;
   /** `dns_max_queries` (Zeek's default 25). Not read yet. */
