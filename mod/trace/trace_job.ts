@@ -21,6 +21,7 @@ import {
   type UidOptions,
 } from "../analysis/conn/mod.ts";
 import { createAnalyzerStage } from "../analysis/framework/mod.ts";
+import { WeirdLog } from "../analysis/weird/mod.ts";
 import {
   type AnalyzerSelection,
   likelyServerPortsFor,
@@ -126,6 +127,7 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
       analyzers: createAnalyzerStage({
         analyzers,
         logs,
+        weirds: new WeirdLog({ logs }),
         ...(options.events === undefined ? {} : { events: options.events }),
       }),
     }),

@@ -15,6 +15,7 @@ import type { ConnTracker, ConnTrackerStats } from "../analysis/conn/mod.ts";
 import type { EventRegistry } from "../bus/mod.ts";
 import type { LogRegistry } from "../log/mod.ts";
 import { createAnalyzerStage } from "../analysis/framework/mod.ts";
+import { WeirdLog } from "../analysis/weird/mod.ts";
 import {
   DEFAULT_IDLE_TICK_MS,
   likelyServerPortsFor,
@@ -67,6 +68,8 @@ export async function openCaptureLoop(options: CaptureLoopOptions): Promise<Capt
       analyzers: createAnalyzerStage({
         analyzers,
         logs: options.logs,
+        // In a cluster, weird.log's `peer` is the node (Zeek redefines it to Cluster::node).
+        weirds: new WeirdLog({ logs: options.logs, peer: self.name }),
         ...(options.events === undefined ? {} : { events: options.events }),
       }),
     }),

@@ -30,7 +30,6 @@ export type {
 } from "./analyzer.ts";
 export {
   type AnalyzerStageOptions,
-  type ConnWeirdSink,
   createAnalyzerStage,
   DEFAULT_IGNORE_VIOLATIONS_AFTER,
   DEFAULT_MAX_ANALYZER_VIOLATIONS,

@@ -27,23 +27,12 @@ import type {
 import type { AnalyzerStage, AnalyzerStageFactory } from "./analyzer_stage.ts";
 import { ANALYZER_LOG, FAILURE_DATA_MAX_SIZE } from "./analyzer_log.ts";
 import { AnalyzerRegistry } from "./registry.ts";
+import { ConnWeirdState, type WeirdLog } from "../weird/mod.ts";
 
 /** `DPD::ignore_violations_after`: past this many payload bytes, violations are ignored. */
 export const DEFAULT_IGNORE_VIOLATIONS_AFTER = 10240;
 /** `max_analyzer_violations`: per analyzer instance; the next one is a weird. */
 export const DEFAULT_MAX_ANALYZER_VIOLATIONS = 1000;
-
-/** Where the stage's weirds go (weird.log with Zeek's rate limits). */
-export interface ConnWeirdSink {
-  connWeird(
-    name: string,
-    addl: string | undefined,
-    source: string,
-    uid: string,
-    id: ConnEndpoints,
-    now: number,
-  ): void;
-}
 
 /** The TCP half the stage needs of a reassembler: per connection, fed every packet. */
 export interface TcpReassembly {
@@ -64,7 +53,8 @@ export interface AnalyzerStageOptions {
   readonly analyzers: readonly AnalyzerSpec[];
   readonly logs: LogRegistry;
   readonly events?: EventRegistry | undefined;
-  readonly weirds?: ConnWeirdSink | undefined;
+  /** weird.log, with Zeek's sampling and de-duplication. */
+  readonly weirds?: WeirdLog | undefined;
   /** Reassembly for TCP connections with an analyzer; without it TCP analyzers never attach. */
   readonly tcp?: TcpReassemblyFactory | undefined;
 }
@@ -143,6 +133,8 @@ class ConnState {
   /** `connection$failed_analyzers`. */
   readonly failed = new Set<string>();
   reassembly: TcpReassembly | undefined;
+  /** Zeek's per-connection weird sampling counters (made on the first weird). */
+  weirdState: ConnWeirdState | undefined;
   expireEvery = 0;
   expireIdle = 0;
 
@@ -158,7 +150,7 @@ class Stage implements AnalyzerStage {
   readonly logs: LogRegistry;
   readonly events: EventRegistry | undefined;
   readonly #registry: AnalyzerRegistry;
-  readonly #weirds: ConnWeirdSink | undefined;
+  readonly #weirds: WeirdLog | undefined;
   readonly #tcp: TcpReassemblyFactory | undefined;
   readonly #analyzerLog: LogStream;
   /** Per slot: the connection's analyzers, or `NONE` once decided there are none. */
@@ -252,13 +244,18 @@ class Stage implements AnalyzerStage {
   }
 
   weird(conn: ConnState, name: string, addl: string | undefined, source: string): void {
-    this.#weirds?.connWeird(
-      name,
-      addl,
-      source,
-      conn.uid,
-      this.sessions.endpointsOf(conn.slot),
+    const weirds = this.#weirds;
+    if (weirds === undefined) return;
+    weirds.connWeird(
       this.sessions.now,
+      {
+        uid: conn.uid,
+        id: this.sessions.endpointsOf(conn.slot),
+        weirdState: conn.weirdState ??= new ConnWeirdState(),
+      },
+      name,
+      addl ?? "",
+      source,
     );
   }
 
