@@ -500,7 +500,9 @@ export class DnsInterpreter {
       addr[4 * i + 2] = (w >> 8) & 0xff;
       addr[4 * i + 3] = w & 0xff;
     }
-    this.#reply(this.#duPrefix(this.#atype === TYPE_AAAA ? "AAAA" : "A6") + formatAddr(addr, 0, 16));
+    this.#reply(
+      this.#duPrefix(this.#atype === TYPE_AAAA ? "AAAA" : "A6") + formatAddr(addr, 0, 16),
+    );
     return true;
   }
 

@@ -53,7 +53,13 @@ export class NameReader {
    * error (a weird was raised). `downcase` lower-cases the labels read at
    * the top level; those reached through pointers always are.
    */
-  read(msg: Uint8Array, pos: number, end: number, downcase: boolean, capacity = NAME_CAPACITY): number {
+  read(
+    msg: Uint8Array,
+    pos: number,
+    end: number,
+    downcase: boolean,
+    capacity = NAME_CAPACITY,
+  ): number {
     const buf = this.#buf;
     const starts = this.#starts;
     const problems = this.#problems;
