@@ -137,7 +137,8 @@ const DNS_CASES: readonly Case[] = [
     columns: ["query", "qclass_name", "qtype_name", "answers"],
   },
   { dir: "dns-false-gtp", checksums: true, baseline: "core.tunnels.gtp.false_gtp/dns.log" },
-  { dir: "wikipedia-default", checksums: true, baseline: "opt.basic/dns.log" },
+  // Rows written at connection removal follow Zeek's seeded hash order there: a multiset.
+  { dir: "wikipedia-default", checksums: true, baseline: "opt.basic/dns.log", ordered: false },
 ];
 
 for (const c of DNS_CASES) {
@@ -148,7 +149,7 @@ for (const c of DNS_CASES) {
       const world = await driveTrace(await pcapOf(c.dir), createDnsAnalyzer(c.options), {
         checksums: c.checksums ?? false,
       });
-      compare(world, new URL(`${c.dir}/${c.baseline}`, CORPUS), c.ordered ?? false, c.columns);
+      compare(world, new URL(`${c.dir}/${c.baseline}`, CORPUS), c.ordered ?? true, c.columns);
     },
   });
 }
