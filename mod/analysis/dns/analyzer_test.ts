@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { ZeekValue } from "../../../zeek/mod.ts";
 import type { ConnEndpoints } from "../framework/mod.ts";
 import { createDnsAnalyzer, DNS_ANALYZER } from "./mod.ts";
-import { FakeHost, FakeWorld } from "./_fake_host.ts";
+import { FakeHost, FakeWorld } from "./fake_host_test.ts";
 
 /** Builds DNS messages for tests. */
 class Msg {

@@ -1,7 +1,7 @@
 /**
  * Zeek's own dns.log baselines (the zeek-apps conformance corpus), each
  * trace driven through the DNS analyzer by the fake host of
- * `_fake_host.ts`, rows rendered by weir's ASCII writer and compared with
+ * `fake_host_test.ts`, rows rendered by weir's ASCII writer and compared with
  * Zeek's rows on every column but `ts` and `uid` (masked there). Rows are
  * compared as multisets where Zeek's write order depends on its hash seed
  * (rows written at connection removal), in order otherwise.
@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { createDnsAnalyzer, type DnsAnalyzerOptions } from "./mod.ts";
-import { driveTrace, type FakeWorld } from "./_fake_host.ts";
+import { driveTrace, type FakeWorld } from "./fake_host_test.ts";
 
 const CORPUS = new URL("../../../../shared/conformance/zeek-apps/", import.meta.url);
 

@@ -1,5 +1,6 @@
 /**
- * Test support (never shipped): a fake `AnalyzerHost` that records what an
+ * Test support, no tests of its own (named `_test` so it may reach past the
+ * doors, like every test file; never shipped): a fake `AnalyzerHost` that records what an
  * analyzer does to its connection, and a small driver that feeds a pcap's
  * DNS traffic through analyzers the way the framework will: one connection
  * per 5-tuple, roles by Zeek's rules, UDP DNS sessions expired by
