@@ -4,8 +4,8 @@
  * flips, truncation, random length and count fields, compression pointers
  * aimed anywhere, spliced bytes), fed as UDP datagrams and as TCP streams.
  * Fails on any exception, on a run that takes too long, and on state that
- * grows past Zeek's bounds. `WEIRD_FUZZ_SEED`-style reruns: set
- * `WEIR_FUZZ_SEED` to the printed seed.
+ * grows past Zeek's bounds. The seed is printed; set `WEIR_FUZZ_SEED` to
+ * it to rerun the same inputs.
  */
 
 import assert from "node:assert/strict";
