@@ -1,0 +1,128 @@
+/**
+ * The DNS analyzer as the analysis framework sees it: attached by Zeek's
+ * DNS ports (no signature), one interpreter and one script state per
+ * connection, UDP datagrams parsed one message each, TCP streams framed by
+ * their length prefixes (Z: src/analyzer/protocol/dns/DNS.cc,
+ * `DNS_Analyzer`).
+ *
+ * @module
+ */
+
+import type {
+  AnalyzerHost,
+  AnalyzerSpec,
+  PacketAnalyzer,
+  StreamAnalyzer,
+} from "../framework/mod.ts";
+import { DnsInterpreter, type InterpreterHost } from "./interpreter.ts";
+import { DNS_EVENTS, DnsSessions } from "./session.ts";
+import { DnsTcpFraming } from "./tcp_framing.ts";
+
+/** Zeek's `DNS::ports`, all of them likely server ports. */
+export const DNS_PORTS: readonly string[] = Object.freeze([
+  "53/udp",
+  "53/tcp",
+  "137/udp",
+  "5353/udp",
+  "5355/udp",
+]);
+
+/** `dns_session_timeout`: a UDP DNS connection is checked this often… */
+export const DNS_SESSION_TIMEOUT_SEC = 10;
+/** …and removed when idle this long (the timeout minus Zeek's one second of grace). */
+export const DNS_SESSION_IDLE_SEC = 9;
+
+/** Zeek options of the DNS analyzer and its scripts. */
+export interface DnsAnalyzerOptions {
+  /**
+   * `policy/protocols/dns/auth-addl`: parse the authority and additional
+   * sections and log their answers in the `auth` and `addl` set columns.
+   */
+  readonly authAddl?: boolean;
+  /** `dns_skip_all_auth` (default true; false with `authAddl`). */
+  readonly skipAllAuth?: boolean;
+  /** `dns_skip_all_addl` (default true; false with `authAddl`). */
+  readonly skipAllAddl?: boolean;
+  /** `dns_max_queries` (default 25; 0 disables the check). */
+  readonly maxQueries?: number;
+  /** `dns_max_compression_chain_depth` (default 20). */
+  readonly maxCompressionDepth?: number;
+}
+
+/** One connection's DNS analysis: the interpreter and the script state behind it. */
+class DnsConnection {
+  readonly interpreter: DnsInterpreter;
+  readonly sessions: DnsSessions;
+
+  constructor(host: AnalyzerHost, options: DnsAnalyzerOptions) {
+    const authAddl = options.authAddl ?? false;
+    if (host.events !== undefined) {
+      for (const [name, args] of DNS_EVENTS) host.events.declare(name, args);
+    }
+    this.sessions = new DnsSessions(host, authAddl);
+    const id = host.endpoints();
+    const interpreterHost: InterpreterHost = {
+      weird: (name, addl) => host.weird(name, addl),
+      history: (letter) => host.history(letter),
+      violate: (reason) => host.violate(reason),
+      confirm: () => host.confirm(),
+      flip: () => host.flip(),
+      respIsMulticast: () => host.respIsMulticast(),
+      respPort: () => host.endpoints().respP,
+      udp: id.proto === "udp",
+    };
+    this.interpreter = new DnsInterpreter(
+      interpreterHost,
+      this.sessions,
+      id.origP === 137 || id.respP === 137,
+      {
+        maxQueries: options.maxQueries,
+        maxCompressionDepth: options.maxCompressionDepth,
+        skipAllAuth: options.skipAllAuth ?? !authAddl,
+        skipAllAddl: options.skipAllAddl ?? !authAddl,
+      },
+    );
+  }
+}
+
+/**
+ * Builds the DNS analyzer with Zeek options; `DNS_ANALYZER` is the
+ * default one.
+ */
+export function createDnsAnalyzer(options: DnsAnalyzerOptions = {}): AnalyzerSpec {
+  return Object.freeze({
+    name: "DNS",
+    ports: DNS_PORTS,
+    serverPorts: DNS_PORTS,
+    signatures: Object.freeze([]),
+    createPacketAnalyzer(host: AnalyzerHost): PacketAnalyzer {
+      const dns = new DnsConnection(host, options);
+      host.expireWhenIdle(DNS_SESSION_TIMEOUT_SEC, DNS_SESSION_IDLE_SEC);
+      return {
+        packet: (data, isOrig) => dns.interpreter.parseMessage(data, isOrig ? 1 : 0),
+        done: () => dns.sessions.done(),
+      };
+    },
+    createStreamAnalyzer(host: AnalyzerHost): StreamAnalyzer {
+      const dns = new DnsConnection(host, options);
+      const parse = (isOrig: boolean) => (message: Uint8Array) =>
+        dns.interpreter.parseMessage(message, isOrig ? 1 : 0);
+      const partial = (message: Uint8Array) => dns.interpreter.parseMessage(message, 2);
+      const orig = new DnsTcpFraming(parse(true), partial);
+      const resp = new DnsTcpFraming(parse(false), partial);
+      return {
+        stream: (data, isOrig) => (isOrig ? orig : resp).push(data),
+        // Zeek's Contents_DNS ignores gaps: the framing desynchronises as Zeek's does.
+        undelivered: () => {},
+        closed: () => {
+          orig.flush();
+          resp.flush();
+        },
+        done: () => dns.sessions.done(),
+      };
+    },
+  });
+}
+
+/** Zeek's DNS analyzer with the base scripts' defaults. */
+export const DNS_ANALYZER: AnalyzerSpec = createDnsAnalyzer();
