@@ -112,11 +112,22 @@ export async function readSeededUids(dir: string = DEFAULT_CORPUS_DIR): Promise<
   return table.rows.map((r) => r[at]!);
 }
 
+/**
+ * The analyzers of a baseline's Zeek run: plain `zeek -r` loads every one
+ * (default scripts); `zeek -b` only the `base/protocols/X` it names, of
+ * which weir implements DNS.
+ */
+export function analyzersOf(command: string): "default" | readonly string[] {
+  if (!/(^|\s)-[A-Za-z]*b/.test(command)) return "default";
+  return /base\/protocols\/dns\b/.test(command) ? ["DNS"] : [];
+}
+
 /** How weir must run to reproduce a baseline. */
 export function traceOptionsFor(b: ManifestBaseline): Omit<TraceJobOptions, "path" | "logDir"> {
   const ignore = /^exempt (.+)$/.exec(b.checksums);
   const skip = /SKIP (\d+) bytes/.exec(b.mode);
   return {
+    analyzers: analyzersOf(b.command),
     checksums: b.checksums !== "-C",
     ...(ignore ? { ignoreChecksumsNets: ignore[1]!.split(/[ ,]+/) } : {}),
     likelyServerPorts: b.likely_server_ports === "default"

@@ -9,6 +9,7 @@
  */
 
 import type { AnalyzerSpec } from "../analysis/framework/mod.ts";
+import { createDnsAnalyzer } from "../analysis/dns/mod.ts";
 import { BARE_LIKELY_SERVER_PORTS, DEFAULT_LIKELY_SERVER_PORTS } from "../analysis/conn/mod.ts";
 
 /** `default` (every analyzer, Zeek's default scripts), `none`, or the analyzers by Zeek's name. */
@@ -18,6 +19,12 @@ export type AnalyzerSelection = "default" | "none" | readonly string[];
 export interface ProtocolSettings {
   /** `policy/protocols/dns/auth-addl`: parse DNS authority/additional sections into `auth`/`addl`. */
   readonly dnsAuthAddl?: boolean;
+  /** `dns_skip_all_addl` (Zeek's default true). */
+  readonly dnsSkipAllAddl?: boolean;
+  /** `dns_max_queries` (Zeek's default 25). */
+  readonly dnsMaxQueries?: number;
+  /** `dns_max_compression_chain_depth` (Zeek's default 20). */
+  readonly dnsMaxCompressionChainDepth?: number;
 }
 
 /** Thrown for an analyzer name weir does not implement. */
@@ -26,8 +33,17 @@ export class UnknownAnalyzerError extends Error {
 }
 
 /** Every analyzer weir implements, in Zeek's load order. */
-export function weirAnalyzers(_settings: ProtocolSettings = {}): AnalyzerSpec[] {
-  return [];
+export function weirAnalyzers(settings: ProtocolSettings = {}): AnalyzerSpec[] {
+  return [
+    createDnsAnalyzer({
+      authAddl: settings.dnsAuthAddl ?? false,
+      ...(settings.dnsSkipAllAddl === undefined ? {} : { skipAllAddl: settings.dnsSkipAllAddl }),
+      ...(settings.dnsMaxQueries === undefined ? {} : { maxQueries: settings.dnsMaxQueries }),
+      ...(settings.dnsMaxCompressionChainDepth === undefined
+        ? {}
+        : { maxCompressionDepth: settings.dnsMaxCompressionChainDepth }),
+    }),
+  ];
 }
 
 /** The analyzers a selection loads. */

@@ -70,11 +70,11 @@ export interface TraceJobOptions {
   readonly filter?: string;
   /** Write `#open`/`#close` in UTC (default: local time, as Zeek). */
   readonly utc?: boolean;
-  /** `dns_skip_all_addl` (Zeek's default true). Not read yet. */
+  /** `dns_skip_all_addl` (Zeek's default true). */
   readonly dnsSkipAllAddl?: boolean;
-  /** `dns_max_queries` (Zeek's default 25). Not read yet. */
+  /** `dns_max_queries` (Zeek's default 25). */
   readonly dnsMaxQueries?: number;
-  /** `dns_max_compression_chain_depth` (Zeek's default 20). Not read yet. */
+  /** `dns_max_compression_chain_depth` (Zeek's default 20). */
   readonly dnsMaxCompressionChainDepth?: number;
 }
 
@@ -114,7 +114,14 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
   const ignoreNets = parseNets(options.ignoreChecksumsNets ?? [], "ignoreChecksumsNets");
   const checksums = options.checksums ?? true;
   const selection = options.analyzers ?? "default";
-  const analyzers = selectAnalyzers(selection, { dnsAuthAddl: options.dnsAuthAddl ?? false });
+  const analyzers = selectAnalyzers(selection, {
+    dnsAuthAddl: options.dnsAuthAddl ?? false,
+    ...(options.dnsSkipAllAddl === undefined ? {} : { dnsSkipAllAddl: options.dnsSkipAllAddl }),
+    ...(options.dnsMaxQueries === undefined ? {} : { dnsMaxQueries: options.dnsMaxQueries }),
+    ...(options.dnsMaxCompressionChainDepth === undefined
+      ? {}
+      : { dnsMaxCompressionChainDepth: options.dnsMaxCompressionChainDepth }),
+  });
   const ports = LikelyServerPorts.parse(
     options.likelyServerPorts ?? likelyServerPortsFor(selection, analyzers),
   );
