@@ -47,8 +47,8 @@ Usage:
   weir deploy [--config DIR]          apply a changed node.cfg: only changed nodes restart
   weir print ID [--config DIR]        the value of ID on every node (zeekctl print)
   weir -r FILE [-C] [--workers N] [-f FILTER] [--json]
-                                      analyse a pcap/pcapng trace like zeek -r: conn.log
-                                      goes to the current directory
+                                      analyse a pcap/pcapng trace like zeek -r: conn.log,
+                                      dns.log, weird.log … go to the current directory
 
 Options:
   --config DIR       directory with node.cfg, weir.cfg, networks.cfg (default: built-in layout)

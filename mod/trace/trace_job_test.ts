@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { createPcapWriter } from "../../capture/mod.ts";
+import { EventRegistry } from "../bus/mod.ts";
 import { generateTrace } from "../../testing/mod.ts";
+import { ethernet, ipv4, udp } from "../../testing/frames.ts";
 import { analyzeTrace, TraceJobOptionError } from "./trace_job.ts";
 import { parseLogText } from "../../testing/conformance.ts";
 
@@ -73,4 +76,79 @@ Deno.test("bad options are refused before the file is opened", async () => {
     analyzeTrace({ path: "/nonexistent", logDir: "/tmp", ignoreChecksumsNets: ["10.0.0.0"] }),
     /ignoreChecksumsNets "10.0.0.0"/,
   );
+});
+
+/** A DNS query for `name` (type A) and its answer 192.0.2.7, as UDP payloads. */
+function dnsPair(id: number, name: string): [Uint8Array, Uint8Array] {
+  const qname = [...name.split(".").flatMap((l) => [l.length, ...new TextEncoder().encode(l)]), 0];
+  const question = [...qname, 0, 1, 0, 1];
+  const query = new Uint8Array([id >> 8, id & 255, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...question]);
+  const answer = [0xc0, 12, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 192, 0, 2, 7];
+  const reply = new Uint8Array([
+    id >> 8,
+    id & 255,
+    0x81,
+    0x80,
+    0,
+    1,
+    0,
+    1,
+    0,
+    0,
+    0,
+    0,
+    ...question,
+    ...answer,
+  ]);
+  return [query, reply];
+}
+
+Deno.test("weir -r: dns.log, conn.log's service, and the events site scripts see", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "weir-trace-dns-" });
+  try {
+    const [query, reply] = dnsPair(0x1234, "www.example.org");
+    const w = createPcapWriter();
+    const client = { src: "10.0.0.1", dst: "10.0.0.53" };
+    const server = { src: "10.0.0.53", dst: "10.0.0.1" };
+    w.write(1700000000, 0, ethernet(0x0800, ipv4(17, udp(40000, 53, query), client)));
+    w.write(1700000000, 25_000_000, ethernet(0x0800, ipv4(17, udp(53, 40000, reply), server)));
+    await Deno.writeFile(`${dir}/dns.pcap`, w.bytes());
+
+    const events = new EventRegistry((name, error) => {
+      throw new Error(`${name}: ${error}`);
+    });
+    const seen: string[] = [];
+    events.on("DNS::log_dns", (rec) => {
+      const r = rec as { query: string; answers: string[]; id: { resp_p: number } };
+      seen.push(`log_dns ${r.query} ${r.answers.join(",")} ${r.id.resp_p}`);
+    });
+    events.on(
+      "Conn::log_conn",
+      (rec) => void seen.push(`log_conn ${(rec as { service: string }).service}`),
+    );
+    events.on("dns_request", (_c, _msg, query) => void seen.push(`dns_request ${query}`));
+    const r = await analyzeTrace({ path: `${dir}/dns.pcap`, logDir: `${dir}/out`, events });
+    assert.deepEqual(seen, [
+      "dns_request www.example.org",
+      "log_dns www.example.org 192.0.2.7 53",
+      "log_conn dns",
+    ]);
+    const dns = parseLogText(await Deno.readTextFile(r.logPaths.get("dns")!));
+    assert.equal(dns.rows.length, 1);
+    assert.equal(dns.rows[0]![dns.columns.indexOf("rtt")], "0.025000");
+    const conn = parseLogText(await Deno.readTextFile(r.logPath));
+    assert.equal(conn.rows[0]![conn.columns.indexOf("service")], "dns");
+
+    // Without analyzers (zeek -b base/protocols/conn), no dns.log and no service.
+    const bare = await analyzeTrace({
+      path: `${dir}/dns.pcap`,
+      logDir: `${dir}/bare`,
+      analyzers: "none",
+    });
+    assert.equal(bare.logPaths.has("dns"), false);
+    const bareConn = parseLogText(await Deno.readTextFile(bare.logPath));
+    assert.equal(bareConn.rows[0]![bareConn.columns.indexOf("service")], "-");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

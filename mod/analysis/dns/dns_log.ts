@@ -58,7 +58,12 @@ export function dnsInfoType(authAddl = false): ZeekType {
  * ```
  */
 export function defineDnsStream(authAddl = false): LogStream {
-  return defineStream({ id: DNS_LOG_ID, path: DNS_LOG_PATH, columns: dnsInfoType(authAddl) });
+  return defineStream({
+    id: DNS_LOG_ID,
+    path: DNS_LOG_PATH,
+    columns: dnsInfoType(authAddl),
+    event: "DNS::log_dns",
+  });
 }
 
 /** The registry's `DNS::LOG`, declared there on first use (once per registry). */

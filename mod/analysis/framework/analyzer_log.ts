@@ -14,6 +14,7 @@ import { connIdType } from "../conn/mod.ts";
 export const ANALYZER_LOG: StreamSpec = Object.freeze({
   id: "Analyzer::Logging::LOG",
   path: "analyzer",
+  event: "Analyzer::Logging::log_analyzer",
   columns: T.record("Analyzer::Logging::Info", [
     ["ts", T.time],
     ["analyzer_kind", T.string],

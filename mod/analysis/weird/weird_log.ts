@@ -163,7 +163,12 @@ export class WeirdLog {
     const max = options.maxEntries ?? DEFAULT_WEIRD_TABLE_MAX_ENTRIES;
     this.#logs = options.logs;
     this.stream = options.logs.stream("Weird::LOG") ??
-      options.logs.defineStream({ id: "Weird::LOG", path: "weird", columns: weirdInfoType() });
+      options.logs.defineStream({
+        id: "Weird::LOG",
+        path: "weird",
+        columns: weirdInfoType(),
+        event: "Weird::log_weird",
+      });
     this.#peer = options.peer ?? DEFAULT_WEIRD_PEER;
     this.#actions = new Map([...DEFAULT_WEIRD_ACTIONS, ...(options.actions ?? [])]);
     this.#ignoreHosts = new Set([...(options.ignoreHosts ?? [])].map(([h, n]) => pairKey(h, n)));
