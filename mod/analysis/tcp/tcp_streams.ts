@@ -660,7 +660,7 @@ export class TcpStreams {
   /** After a delivery: Zeek stops keeping data of an endpoint whose first window went unacknowledged. */
   #delivered(e: Endpoint): void {
     const w = this.#options.maxInitialWindow;
-    if (w > 0 && noDataAcked(e) && endpointSize(e) > w && e.lastReassem > e.trimSeq) {
+    if (w > 0 && e.lastReassem > e.trimSeq && noDataAcked(e) && endpointSize(e) > w) {
       e.trimSeq = e.lastReassem;
     }
   }
@@ -690,10 +690,13 @@ export class TcpStreams {
   }
 
   #forget(e: Endpoint, n: number): void {
-    e.count--;
     e.bytes -= n;
     this.#held -= n + SEGMENT_OVERHEAD_BYTES;
     this.#memory.release(n, 1);
+    if (--e.count === 0) {
+      e.seqs = null;
+      e.blocks = null;
+    }
   }
 
   /**
@@ -702,8 +705,16 @@ export class TcpStreams {
    */
   #store(e: Endpoint, lo: number, upper: number, data: Uint8Array, off: number): void {
     if (e.seqs === null) {
-      e.seqs = [];
-      e.blocks = [];
+      if (!this.#memory.reserve(upper - lo, this.#held)) {
+        this.#cutBytes += upper - lo;
+        this.#cutSegments++;
+        return;
+      }
+      // Lists of exactly one: most connections never hold more than one segment at a time.
+      e.seqs = [lo];
+      e.blocks = [data.slice(off, off + (upper - lo))];
+      this.#stored(e, upper - lo);
+      return;
     }
     const seqs = e.seqs;
     const blocks = e.blocks!;
@@ -734,10 +745,7 @@ export class TcpStreams {
         const at = off + (pos - lo);
         seqs.splice(i, 0, pos);
         blocks.splice(i, 0, data.slice(at, at + n));
-        e.count++;
-        e.bytes += n;
-        this.#held += n + SEGMENT_OVERHEAD_BYTES;
-        if (this.#held > this.#peak) this.#peak = this.#held;
+        this.#stored(e, n);
         i++;
       } else {
         this.#cutBytes += n;
@@ -747,13 +755,20 @@ export class TcpStreams {
     }
   }
 
+  #stored(e: Endpoint, n: number): void {
+    e.count++;
+    e.bytes += n;
+    this.#held += n + SEGMENT_OVERHEAD_BYTES;
+    if (this.#held > this.#peak) this.#peak = this.#held;
+  }
+
   /** `ClearBlocks`, and the release at close. */
   #clear(e: Endpoint): void {
     if (e.count === 0) return;
     this.#memory.release(e.bytes, e.count);
     this.#held -= e.bytes + e.count * SEGMENT_OVERHEAD_BYTES;
-    e.seqs!.length = 0;
-    e.blocks!.length = 0;
+    e.seqs = null;
+    e.blocks = null;
     e.count = 0;
     e.bytes = 0;
   }
