@@ -1,7 +1,7 @@
 /**
  * `deno task bench [name…]`: every benchmark (or the named ones), each
  * printing its figures next to a reference measured in the same run.
- * Names: bus, log, capture, live, conn, websocket. Sizes, for shorter or
+ * Names: bus, log, capture, live, conn, websocket, reassembly. Sizes, for shorter or
  * longer runs: WEIR_BENCH_EVENTS (bus), WEIR_BENCH_RECORDS and
  * WEIR_BENCH_ROUNDS (log), WEIR_BENCH_PACKETS (capture),
  * WEIR_BENCH_WS_EVENTS (websocket). This file is the one place benchmarks
@@ -14,6 +14,7 @@ import { benchWebSocket, DEFAULT_EVENTS } from "./websocket.ts";
 import { benchBus, DEFAULT_THROUGHPUT_EVENTS } from "./bus.ts";
 import { benchCapture, DEFAULT_PACKETS } from "./capture.ts";
 import { benchLogging, DEFAULT_RECORDS, DEFAULT_ROUNDS } from "./logging.ts";
+import { benchReassembly } from "./reassembly.ts";
 
 /** A positive whole number from the environment, or `fallback`. */
 function size(name: string, fallback: number): number {
@@ -38,6 +39,7 @@ const BENCHES: Record<string, () => Promise<string[]>> = {
   live: () => benchLiveCapture(),
   conn: async () => [...await benchConnThroughput(), ...await benchConnMemory()],
   websocket: () => benchWebSocket(size("WEIR_BENCH_WS_EVENTS", DEFAULT_EVENTS)),
+  reassembly: () => benchReassembly(),
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHES);
