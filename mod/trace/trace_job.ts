@@ -22,6 +22,7 @@ import {
 } from "../analysis/conn/mod.ts";
 import { createAnalyzerStage } from "../analysis/framework/mod.ts";
 import { WeirdLog } from "../analysis/weird/mod.ts";
+import { ReassemblyMemory } from "../analysis/tcp/mod.ts";
 import {
   type AnalyzerSelection,
   likelyServerPortsFor,
@@ -128,11 +129,13 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
 
   const logs = new LogRegistry();
   logs.setEvents(options.events);
+  const reassembly = new ReassemblyMemory();
   const pipeline = createPipeline(options.path, {
     checksums,
     ...(analyzers.length === 0 ? {} : {
       analyzers: createAnalyzerStage({
         analyzers,
+        reassembly,
         logs,
         weirds: new WeirdLog({ logs }),
         ...(options.events === undefined ? {} : { events: options.events }),

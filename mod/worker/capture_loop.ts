@@ -16,6 +16,7 @@ import type { EventRegistry } from "../bus/mod.ts";
 import type { LogRegistry } from "../log/mod.ts";
 import { createAnalyzerStage } from "../analysis/framework/mod.ts";
 import { WeirdLog } from "../analysis/weird/mod.ts";
+import { ReassemblyMemory } from "../analysis/tcp/mod.ts";
 import {
   DEFAULT_IDLE_TICK_MS,
   likelyServerPortsFor,
@@ -61,12 +62,14 @@ export async function openCaptureLoop(options: CaptureLoopOptions): Promise<Capt
     ...(options.filter === undefined ? {} : { filter: options.filter }),
   });
   const analyzers = weirAnalyzers();
+  const reassembly = new ReassemblyMemory();
   const pipeline = new PacketPipeline({
     checksums: self.afPacket.checksumValidation !== "off",
     idleTickMs: DEFAULT_IDLE_TICK_MS,
     ...(analyzers.length === 0 ? {} : {
       analyzers: createAnalyzerStage({
         analyzers,
+        reassembly,
         logs: options.logs,
         // In a cluster, weird.log's `peer` is the node (Zeek redefines it to Cluster::node).
         weirds: new WeirdLog({ logs: options.logs, peer: self.name }),

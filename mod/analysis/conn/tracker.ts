@@ -248,6 +248,7 @@ export class ConnTracker implements TcpHost {
   #badL4 = 0;
   #lastSlot = -1;
   #lastSide = 0;
+  #lastFlipped = false;
 
   constructor(options: ConnTrackerOptions = {}) {
     this.table = new ConnTable({
@@ -317,6 +318,15 @@ export class ConnTracker implements TcpHost {
    */
   get lastSlot(): number {
     return this.#lastSlot;
+  }
+
+  /**
+   * Whether tracking the last packet swapped the roles of an existing
+   * connection (a SYN-ACK seen first, …): the packet arrived under the
+   * other roles. The flip of a new connection is not counted.
+   */
+  get lastFlipped(): boolean {
+    return this.#lastFlipped;
   }
 
   /** Whether the last packet came from the originator of `lastSlot`. */
@@ -762,7 +772,9 @@ export class ConnTracker implements TcpHost {
       this.#h.scaled(slot, side, COUNT_CHECKSUM, CH_C);
       return;
     }
+    const arrivedSide = side;
     side = this.#tcp.packet(slot, side, d, ts);
+    this.#lastFlipped = side !== arrivedSide;
     const e = slot * 2 + side;
     t.pkts[e] = t.pkts[e]! + 1;
     t.ipBytes[e] = t.ipBytes[e]! + d.ipTotalLen;

@@ -33,8 +33,6 @@ export {
   createAnalyzerStage,
   DEFAULT_IGNORE_VIOLATIONS_AFTER,
   DEFAULT_MAX_ANALYZER_VIOLATIONS,
-  type TcpReassembly,
-  type TcpReassemblyFactory,
 } from "./stage.ts";
 export { AnalyzerPortError, AnalyzerRegistry } from "./registry.ts";
 export { ANALYZER_LOG, FAILURE_DATA_MAX_SIZE } from "./analyzer_log.ts";

@@ -28,25 +28,12 @@ import type { AnalyzerStage, AnalyzerStageFactory } from "./analyzer_stage.ts";
 import { ANALYZER_LOG, FAILURE_DATA_MAX_SIZE } from "./analyzer_log.ts";
 import { AnalyzerRegistry } from "./registry.ts";
 import { ConnWeirdState, type WeirdLog } from "../weird/mod.ts";
+import { type ReassemblyMemory, TcpStreams, type TcpStreamSink } from "../tcp/mod.ts";
 
 /** `DPD::ignore_violations_after`: past this many payload bytes, violations are ignored. */
 export const DEFAULT_IGNORE_VIOLATIONS_AFTER = 10240;
 /** `max_analyzer_violations`: per analyzer instance; the next one is a weird. */
 export const DEFAULT_MAX_ANALYZER_VIOLATIONS = 1000;
-
-/** The TCP half the stage needs of a reassembler: per connection, fed every packet. */
-export interface TcpReassembly {
-  packet(d: DecodedPacket, isOrig: boolean): void;
-  /** The connection ends: nothing more is delivered, memory is released. */
-  close(): void;
-  /** Zeek suppresses TCP analyzers' violations on partial connections and after a gap. */
-  readonly suppressViolations: boolean;
-}
-
-/** Builds a connection's reassembler, delivering into `sink`. */
-export type TcpReassemblyFactory = (
-  sink: StreamAnalyzer & { weird(name: string, addl?: string): void },
-) => TcpReassembly;
 
 /** What the stage needs besides the sessions stage it is built on. */
 export interface AnalyzerStageOptions {
@@ -55,8 +42,12 @@ export interface AnalyzerStageOptions {
   readonly events?: EventRegistry | undefined;
   /** weird.log, with Zeek's sampling and de-duplication. */
   readonly weirds?: WeirdLog | undefined;
-  /** Reassembly for TCP connections with an analyzer; without it TCP analyzers never attach. */
-  readonly tcp?: TcpReassemblyFactory | undefined;
+  /**
+   * The pipeline's reassembly memory (its bound and counters): TCP
+   * connections with an analyzer are reassembled in it. Without it TCP
+   * analyzers never attach.
+   */
+  readonly reassembly?: ReassemblyMemory | undefined;
 }
 
 /** One analyzer on one connection. */
@@ -109,6 +100,7 @@ class Attached implements AnalyzerHost {
   }
   flip(): void {
     this.conn.stage.sessions.flip(this.conn.slot);
+    this.conn.reassembly?.flip();
   }
   history(letter: string): void {
     this.conn.stage.sessions.historyOnce(this.conn.slot, letter);
@@ -132,7 +124,7 @@ class ConnState {
   readonly services: string[] = [];
   /** `connection$failed_analyzers`. */
   readonly failed = new Set<string>();
-  reassembly: TcpReassembly | undefined;
+  reassembly: TcpStreams | undefined;
   /** Zeek's per-connection weird sampling counters (made on the first weird). */
   weirdState: ConnWeirdState | undefined;
   expireEvery = 0;
@@ -151,7 +143,7 @@ class Stage implements AnalyzerStage {
   readonly events: EventRegistry | undefined;
   readonly #registry: AnalyzerRegistry;
   readonly #weirds: WeirdLog | undefined;
-  readonly #tcp: TcpReassemblyFactory | undefined;
+  readonly #memory: ReassemblyMemory | undefined;
   readonly #analyzerLog: LogStream;
   /** Per slot: the connection's analyzers, or `NONE` once decided there are none. */
   #conns: (ConnState | typeof NONE | undefined)[] = [];
@@ -164,7 +156,7 @@ class Stage implements AnalyzerStage {
     this.events = options.events;
     this.#registry = new AnalyzerRegistry(options.analyzers);
     this.#weirds = options.weirds;
-    this.#tcp = options.tcp;
+    this.#memory = options.reassembly;
     this.#analyzerLog = options.logs.stream(ANALYZER_LOG.id) ??
       options.logs.defineStream(ANALYZER_LOG);
   }
@@ -172,13 +164,17 @@ class Stage implements AnalyzerStage {
   packet(d: DecodedPacket, slot: number, isOrig: boolean): void {
     let conn = this.#conns[slot];
     if (conn === NONE) return;
+    let created = false;
     if (conn === undefined) {
       conn = this.#attach(slot);
       this.#conns[slot] = conn;
       if (conn === NONE) return;
+      created = true;
     }
     if (conn.reassembly !== undefined) {
-      conn.reassembly.packet(d, isOrig);
+      // A flip while tracking this packet (SYN-ACK seen first, …) changes the
+      // roles it arrived under; the creation flip happened before the streams existed.
+      conn.reassembly.packet(d, isOrig, !created && this.sessions.lastFlipped);
       return;
     }
     const len = d.payloadCaplen < d.payloadLen ? d.payloadCaplen : d.payloadLen;
@@ -232,7 +228,8 @@ class Stage implements AnalyzerStage {
       return;
     }
     a.violations++;
-    if (conn.reassembly?.suppressViolations) return;
+    const r = conn.reassembly;
+    if (r !== undefined && (r.partial || r.hadGap(true) || r.hadGap(false))) return;
     if (this.sessions.bytesOf(conn.slot) > DEFAULT_IGNORE_VIOLATIONS_AFTER) return;
     a.removed = true;
     const name = a.spec.name;
@@ -290,12 +287,14 @@ class Stage implements AnalyzerStage {
       if (proto === 17 && spec.createPacketAnalyzer !== undefined) {
         a.analyzer = spec.createPacketAnalyzer(a);
         conn.udp.push(a);
-      } else if (proto === 6 && spec.createStreamAnalyzer !== undefined && this.#tcp) {
+      } else if (
+        proto === 6 && spec.createStreamAnalyzer !== undefined && this.#memory !== undefined
+      ) {
         a.analyzer = spec.createStreamAnalyzer(a);
         conn.tcp.push(a);
       }
     }
-    if (conn.tcp.length > 0) conn.reassembly = this.#tcp!(streamFanout(conn));
+    if (conn.tcp.length > 0) conn.reassembly = new TcpStreams(streamFanout(conn), this.#memory!);
     if (conn.udp.length === 0 && conn.tcp.length === 0) return NONE;
     return conn;
   }
@@ -304,9 +303,7 @@ class Stage implements AnalyzerStage {
 const NONE = 0 as const;
 
 /** The reassembler's sink: every stream analyzer of the connection that is still attached. */
-function streamFanout(
-  conn: ConnState,
-): StreamAnalyzer & { weird(name: string, addl?: string): void } {
+function streamFanout(conn: ConnState): TcpStreamSink {
   const each = (f: (s: StreamAnalyzer) => void) => {
     for (const a of conn.tcp) if (!a.removed) f(a.analyzer as StreamAnalyzer);
   };
@@ -314,8 +311,7 @@ function streamFanout(
     stream: (data, isOrig) => each((s) => s.stream(data, isOrig)),
     undelivered: (seq, len, isOrig) => each((s) => s.undelivered(seq, len, isOrig)),
     closed: (isOrig) => each((s) => s.closed(isOrig)),
-    done: () => {},
-    weird: (name, addl) => conn.stage.weird(conn, name, addl, "TCP"),
+    weird: (name, addl, source) => conn.stage.weird(conn, name, addl, source),
   };
 }
 
