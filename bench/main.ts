@@ -1,13 +1,14 @@
 /**
  * `deno task bench [name…]`: every benchmark (or the named ones), each
  * printing its figures next to a reference measured in the same run.
- * Names: bus, log, capture, live, conn, websocket, reassembly. Sizes, for shorter or
- * longer runs: WEIR_BENCH_EVENTS (bus), WEIR_BENCH_RECORDS and
+ * Names: bus, log, capture, live, conn, websocket, reassembly, app. Sizes,
+ * for shorter or longer runs: WEIR_BENCH_EVENTS (bus), WEIR_BENCH_RECORDS and
  * WEIR_BENCH_ROUNDS (log), WEIR_BENCH_PACKETS (capture),
- * WEIR_BENCH_WS_EVENTS (websocket). This file is the one place benchmarks
+ * WEIR_BENCH_WS_EVENTS (websocket), WEIR_BENCH_APP_PACKETS (app). This file is the one place benchmarks
  * read the command line and the environment.
  */
 
+import { benchApp, DEFAULT_APP_PACKETS } from "./app.ts";
 import { benchLiveCapture } from "./live.ts";
 import { benchConnMemory, benchConnThroughput } from "./conn.ts";
 import { benchWebSocket, DEFAULT_EVENTS } from "./websocket.ts";
@@ -40,6 +41,7 @@ const BENCHES: Record<string, () => Promise<string[]>> = {
   conn: async () => [...await benchConnThroughput(), ...await benchConnMemory()],
   websocket: () => benchWebSocket(size("WEIR_BENCH_WS_EVENTS", DEFAULT_EVENTS)),
   reassembly: () => benchReassembly(),
+  app: () => benchApp(size("WEIR_BENCH_APP_PACKETS", DEFAULT_APP_PACKETS)),
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHES);

@@ -8,6 +8,13 @@
  * chosen rate, and every checksum is correct. The same seed gives the same
  * bytes.
  *
+ * With `applications`, flows to DNS (53, over UDP and TCP), HTTP (80) and
+ * TLS (443) carry real application messages (see `app_payloads.ts`) instead
+ * of random bytes: TCP segments end where the messages do (a message longer
+ * than the MSS spans several), a flow ends after a whole exchange once it
+ * has sent its share of packets, and the other flows use ports no
+ * application is built for.
+ *
  * Every flow has a distinct client address (10.0.0.0/8 or fd00::/64 plus
  * the flow's index), so no two flows share a 5-tuple and the returned
  * ground truth is exact per flow. Frames shorter than Ethernet's 60-byte
@@ -16,6 +23,16 @@
  * @module
  */
 
+import {
+  APP_DNS,
+  APP_HTTP,
+  APP_NONE,
+  APP_TLS,
+  AppConversation,
+  type ApplicationName,
+  applicationName,
+  type AppRandom,
+} from "./app_payloads.ts";
 import {
   createPcapWriter,
   foldSum,
@@ -29,7 +46,11 @@ import {
 export interface GenerateOptions {
   /** Number of flows (default 100). */
   readonly flows?: number | undefined;
-  /** Packets per flow (default 10; TCP flows have at least 6, fragmented UDP flows at least 4). */
+  /**
+   * Packets per flow (default 10; TCP flows have at least 6, fragmented UDP
+   * flows at least 4; TCP application flows run on to the end of the
+   * exchange under way when they reach it).
+   */
   readonly packetsPerFlow?: number | undefined;
   /** Share of flows over IPv6 (default 0). */
   readonly ipv6Share?: number | undefined;
@@ -51,7 +72,32 @@ export interface GenerateOptions {
   readonly concurrency?: number | undefined;
   readonly seed?: number | undefined;
   readonly format?: TraceWriteFormat | undefined;
+  /**
+   * Application payloads: `true` for `DEFAULT_APPLICATION_SHARES`, or the
+   * share of all flows for each application (default: none, random bytes).
+   */
+  readonly applications?: boolean | ApplicationShares | undefined;
 }
+
+/** Shares of all flows that carry each application; the rest are ordinary flows. */
+export interface ApplicationShares {
+  /** DNS over UDP to port 53. */
+  readonly dns?: number | undefined;
+  /** DNS over TCP to port 53. */
+  readonly dnsTcp?: number | undefined;
+  /** HTTP/1.1 to port 80. */
+  readonly http?: number | undefined;
+  /** TLS to port 443. */
+  readonly tls?: number | undefined;
+}
+
+/** The mix `applications: true` gives: a quarter of the flows stay ordinary TCP, UDP and ICMP. */
+export const DEFAULT_APPLICATION_SHARES: Readonly<Required<ApplicationShares>> = Object.freeze({
+  dns: 0.3,
+  dnsTcp: 0.05,
+  http: 0.2,
+  tls: 0.2,
+});
 
 /** What one flow put into the trace. */
 export interface FlowTruth {
@@ -64,6 +110,11 @@ export interface FlowTruth {
   readonly vlan: number;
   readonly innerVlan: number;
   readonly fragmented: boolean;
+  /** The application whose messages the flow carries; null for random payloads. */
+  readonly application: ApplicationName | null;
+  /** Application messages each side sent (DNS messages, HTTP requests or responses, TLS records). */
+  readonly clientMessages: number;
+  readonly serverMessages: number;
   /** Frames on the wire, in total and per direction. */
   readonly packets: number;
   readonly clientPackets: number;
@@ -112,14 +163,26 @@ const MTU = 1500;
 const MIN_FRAME = 60;
 const TCP_SERVER_PORTS = [80, 443, 22, 25, 8080, 3306, 5432, 993];
 const UDP_SERVER_PORTS = [53, 123, 161, 514, 5353, 1812];
+/**
+ * With applications on, ordinary flows use ports no Zeek analyzer claims,
+ * so their random bytes meet no protocol parser and an analyzer benchmark
+ * measures parsing of the real messages only.
+ */
+const TCP_OTHER_PORTS = [5001, 8888, 9000, 9092, 27017, 50000];
+const UDP_OTHER_PORTS = [4000, 5004, 9999, 27015, 33434];
+/** A TCP application flow's frame count is known only when its last exchange ends. */
+const FRAMES_UNKNOWN = Number.MAX_SAFE_INTEGER;
 const POOL_SIZE = 65536;
 
 /** mulberry32: small, fast and good enough to pick sizes and ports. */
-class Rng {
+class Rng implements AppRandom {
   #s: number;
+  /** Random bytes that payloads are copied from, one draw per copy rather than per byte. */
+  readonly pool = new Uint8Array(POOL_SIZE);
 
   constructor(seed: number) {
     this.#s = seed >>> 0;
+    for (let i = 0; i < POOL_SIZE; i++) this.pool[i] = this.u32() & 0xff;
   }
 
   u32(): number {
@@ -135,6 +198,16 @@ class Rng {
 
   int(n: number): number {
     return Math.floor(this.float() * n);
+  }
+
+  fill(buf: Uint8Array, at: number, len: number): void {
+    while (len > 0) {
+      const n = len < POOL_SIZE ? len : POOL_SIZE;
+      const from = this.int(POOL_SIZE - n + 1);
+      buf.set(this.pool.subarray(from, from + n), at);
+      at += n;
+      len -= n;
+    }
   }
 }
 
@@ -156,6 +229,15 @@ class Flow {
   serverSeq = 0;
   ipId = 0;
   icmpId = 0;
+  app = APP_NONE;
+  conv: AppConversation | null = null;
+  /** How much of the conversation's current burst is sent, and data segments so far. */
+  burstSent = 0;
+  segments = 0;
+  /** TCP application flows: 0 data, then the FIN steps 1, 2, 3. */
+  closing = 0;
+  clientMessages = 0;
+  serverMessages = 0;
   /** The datagram being sent in fragments (IPv4 UDP), and its length. */
   fragData: Uint8Array | null = null;
   fragLen = 0;
@@ -196,8 +278,10 @@ function checkCount(name: string, value: number, min: number, max: number): numb
 class TrafficGenerator {
   readonly #o: Settings;
   readonly #rng: Rng;
-  readonly #pool = new Uint8Array(POOL_SIZE);
+  readonly #pool: Uint8Array;
   readonly #w: PcapWriter;
+  /** Conversations of finished flows, reused so their buffers are allocated once. */
+  readonly #spareConversations: AppConversation[] = [];
   #packetIndex = 0;
   #nsPerPacket: number;
   readonly #truth: FlowTruth[] = [];
@@ -210,7 +294,7 @@ class TrafficGenerator {
   constructor(settings: Settings, writer: PcapWriter) {
     this.#o = settings;
     this.#rng = new Rng(settings.seed);
-    for (let i = 0; i < POOL_SIZE; i++) this.#pool[i] = this.#rng.u32() & 0xff;
+    this.#pool = this.#rng.pool;
     this.#w = writer;
     this.#nsPerPacket = 1e9 / settings.rate;
   }
@@ -249,12 +333,23 @@ class TrafficGenerator {
     const rng = this.#rng;
     const f = new Flow();
     f.index = index;
+    const apps = o.applications;
     if (rng.float() < o.fragmentsShare) {
       f.kind = KIND_UDP;
       f.fragmented = true;
     } else {
-      const r = rng.float();
-      f.kind = r < o.icmpShare ? KIND_ICMP : r < o.icmpShare + o.udpShare ? KIND_UDP : KIND_TCP;
+      const a = apps === null ? 1 : rng.float();
+      if (apps !== null && a < apps.dns + apps.dnsTcp + apps.http + apps.tls) {
+        f.app = a < apps.dns + apps.dnsTcp
+          ? APP_DNS
+          : a < apps.dns + apps.dnsTcp + apps.http
+          ? APP_HTTP
+          : APP_TLS;
+        f.kind = a < apps.dns ? KIND_UDP : KIND_TCP;
+      } else {
+        const r = rng.float();
+        f.kind = r < o.icmpShare ? KIND_ICMP : r < o.icmpShare + o.udpShare ? KIND_UDP : KIND_TCP;
+      }
       f.v6 = rng.float() < o.ipv6Share;
     }
     if (rng.float() < o.vlanShare) {
@@ -305,10 +400,18 @@ class TrafficGenerator {
       f.server.set([172, 16 + ((srv >>> 16) & 15), (srv >>> 8) & 255, srv & 255]);
     }
     f.clientPort = 1024 + rng.int(64511);
-    f.serverPort = f.kind === KIND_TCP
-      ? TCP_SERVER_PORTS[rng.int(TCP_SERVER_PORTS.length)]!
+    const tcpPorts = apps === null ? TCP_SERVER_PORTS : TCP_OTHER_PORTS;
+    const udpPorts = apps === null ? UDP_SERVER_PORTS : UDP_OTHER_PORTS;
+    f.serverPort = f.app === APP_DNS
+      ? 53
+      : f.app === APP_HTTP
+      ? 80
+      : f.app === APP_TLS
+      ? 443
+      : f.kind === KIND_TCP
+      ? tcpPorts[rng.int(tcpPorts.length)]!
       : f.kind === KIND_UDP
-      ? UDP_SERVER_PORTS[rng.int(UDP_SERVER_PORTS.length)]!
+      ? udpPorts[rng.int(udpPorts.length)]!
       : 0;
     if (f.kind === KIND_ICMP) f.clientPort = 0;
     const ppf = o.packetsPerFlow;
@@ -321,10 +424,20 @@ class TrafficGenerator {
     f.serverSeq = rng.u32();
     f.ipId = rng.int(65536);
     f.icmpId = rng.int(65536);
+    if (f.app !== APP_NONE) {
+      const conv = this.#spareConversations.pop() ?? new AppConversation();
+      conv.reset(rng, f.app, f.kind === KIND_TCP);
+      f.conv = conv;
+      if (f.kind === KIND_TCP) f.frames = FRAMES_UNKNOWN;
+    }
     return f;
   }
 
   #finish(f: Flow): void {
+    if (f.conv !== null) {
+      this.#spareConversations.push(f.conv);
+      f.conv = null;
+    }
     this.#truth.push(Object.freeze({
       proto: f.kind === KIND_TCP ? "tcp" : f.kind === KIND_UDP ? "udp" : "icmp",
       ipVersion: f.v6 ? 6 : 4,
@@ -335,6 +448,9 @@ class TrafficGenerator {
       vlan: f.vlan,
       innerVlan: f.innerVlan,
       fragmented: f.fragmented,
+      application: applicationName(f.app),
+      clientMessages: f.clientMessages,
+      serverMessages: f.serverMessages,
       packets: f.packets,
       clientPackets: f.clientPackets,
       serverPackets: f.serverPackets,
@@ -355,7 +471,10 @@ class TrafficGenerator {
 
   #emit(f: Flow): void {
     const step = f.step++;
-    if (f.kind === KIND_TCP) this.#tcpStep(f, step);
+    if (f.conv !== null) {
+      if (f.kind === KIND_TCP) this.#appTcpStep(f, step);
+      else this.#appUdpStep(f);
+    } else if (f.kind === KIND_TCP) this.#tcpStep(f, step);
     else if (f.kind === KIND_UDP) this.#udpStep(f, step);
     else this.#icmpStep(f, step);
   }
@@ -386,6 +505,65 @@ class TrafficGenerator {
       this.#tcp(f, false, 0x11, f.serverSeq, f.clientSeq, 0);
       f.serverSeq = (f.serverSeq + 1) >>> 0;
     } else this.#tcp(f, true, 0x10, f.clientSeq, f.serverSeq, 0);
+  }
+
+  /** Handshake, the conversation's bursts cut at the MSS (or where it asks), then FIN, FIN, ACK. */
+  #appTcpStep(f: Flow, step: number): void {
+    if (step < 3) {
+      this.#tcpStep(f, step);
+      return;
+    }
+    const conv = f.conv!;
+    const burst = conv.burst;
+    if (f.closing === 0) {
+      if (step === 3 || f.burstSent >= burst.data.len) {
+        if (conv.next(this.#rng, f.segments >= f.dataPackets)) {
+          f.burstSent = 0;
+          if (burst.fromClient) f.clientMessages += burst.messages;
+          else f.serverMessages += burst.messages;
+        } else f.closing = 1;
+      }
+    }
+    if (f.closing === 0) {
+      const mss = MTU - (f.v6 ? 60 : 40);
+      const sent = f.burstSent;
+      const left = burst.data.len - sent;
+      const cut = sent === 0 && burst.firstCut > 0 ? burst.firstCut : mss;
+      const len = left < cut ? left : cut < mss ? cut : mss;
+      // PSH on a burst's last segment, as a sender emptying its buffer sets it.
+      const flags = len === left ? 0x18 : 0x10;
+      if (burst.fromClient) {
+        this.#tcp(f, true, flags, f.clientSeq, f.serverSeq, len, burst.data.buf, sent);
+        f.clientSeq = (f.clientSeq + len) >>> 0;
+      } else {
+        this.#tcp(f, false, flags, f.serverSeq, f.clientSeq, len, burst.data.buf, sent);
+        f.serverSeq = (f.serverSeq + len) >>> 0;
+      }
+      f.burstSent = sent + len;
+      f.segments++;
+      return;
+    }
+    if (f.closing === 1) {
+      this.#tcp(f, true, 0x11, f.clientSeq, f.serverSeq, 0);
+      f.clientSeq = (f.clientSeq + 1) >>> 0;
+    } else if (f.closing === 2) {
+      this.#tcp(f, false, 0x11, f.serverSeq, f.clientSeq, 0);
+      f.serverSeq = (f.serverSeq + 1) >>> 0;
+    } else {
+      this.#tcp(f, true, 0x10, f.clientSeq, f.serverSeq, 0);
+      f.frames = f.step;
+    }
+    f.closing++;
+  }
+
+  /** One message a step, query then response, each in one datagram. */
+  #appUdpStep(f: Flow): void {
+    const conv = f.conv!;
+    conv.next(this.#rng, false);
+    const burst = conv.burst;
+    if (burst.fromClient) f.clientMessages += burst.messages;
+    else f.serverMessages += burst.messages;
+    this.#udp(f, burst.fromClient, burst.data.len, burst.data.buf);
   }
 
   #udpStep(f: Flow, step: number): void {
@@ -516,12 +694,32 @@ class TrafficGenerator {
     return sumWords(f.client, 0, n) + sumWords(f.server, 0, n) + proto + len;
   }
 
-  #fillPayload(buf: Uint8Array, at: number, len: number): void {
+  /** Copies the payload from `src` at `srcAt`, or random bytes when `src` is null. */
+  #fillPayload(
+    buf: Uint8Array,
+    at: number,
+    len: number,
+    src: Uint8Array | null,
+    srcAt: number,
+  ): void {
+    if (src !== null) {
+      buf.set(src.subarray(srcAt, srcAt + len), at);
+      return;
+    }
     const from = this.#rng.int(POOL_SIZE - len + 1);
     buf.set(this.#pool.subarray(from, from + len), at);
   }
 
-  #tcp(f: Flow, fromClient: boolean, flags: number, seq: number, ack: number, len: number): void {
+  #tcp(
+    f: Flow,
+    fromClient: boolean,
+    flags: number,
+    seq: number,
+    ack: number,
+    len: number,
+    src: Uint8Array | null = null,
+    srcAt = 0,
+  ): void {
     const l4 = 20 + len;
     const ipLen = (f.v6 ? 40 : 20) + l4;
     const p = this.#begin(f, fromClient, ipLen);
@@ -536,29 +734,36 @@ class TrafficGenerator {
     writeU16(buf, q + 14, 65535);
     writeU16(buf, q + 16, 0);
     writeU16(buf, q + 18, 0);
-    this.#fillPayload(buf, q + 20, len);
+    this.#fillPayload(buf, q + 20, len, src, srcAt);
     const sum = ~foldSum(this.#pseudo(f, 6, l4) + sumWords(buf, q, l4)) & 0xffff;
     writeU16(buf, q + 16, sum);
     this.#end(f, fromClient, ipLen, true);
   }
 
-  #udp(f: Flow, fromClient: boolean, len: number): void {
+  #udp(f: Flow, fromClient: boolean, len: number, src: Uint8Array | null = null): void {
     const l4 = 8 + len;
     const ipLen = (f.v6 ? 40 : 20) + l4;
     const p = this.#begin(f, fromClient, ipLen);
     const buf = this.#w.buffer;
     const q = this.#ipHeader(buf, p, f, fromClient, 17, l4, 0, f.ipId++ & 0xffff);
-    this.#udpDatagram(f, fromClient, buf, q, len);
+    this.#udpDatagram(f, fromClient, buf, q, len, src);
     this.#end(f, fromClient, ipLen, true);
   }
 
-  #udpDatagram(f: Flow, fromClient: boolean, buf: Uint8Array, q: number, len: number): void {
+  #udpDatagram(
+    f: Flow,
+    fromClient: boolean,
+    buf: Uint8Array,
+    q: number,
+    len: number,
+    src: Uint8Array | null = null,
+  ): void {
     const l4 = 8 + len;
     writeU16(buf, q, fromClient ? f.clientPort : f.serverPort);
     writeU16(buf, q + 2, fromClient ? f.serverPort : f.clientPort);
     writeU16(buf, q + 4, l4);
     writeU16(buf, q + 6, 0);
-    this.#fillPayload(buf, q + 8, len);
+    this.#fillPayload(buf, q + 8, len, src, 0);
     const sum = ~foldSum(this.#pseudo(f, 17, l4) + sumWords(buf, q, l4)) & 0xffff;
     writeU16(buf, q + 6, sum === 0 ? 0xffff : sum);
   }
@@ -600,7 +805,7 @@ class TrafficGenerator {
     writeU16(buf, q + 2, 0);
     writeU16(buf, q + 4, f.icmpId);
     writeU16(buf, q + 6, seq & 0xffff);
-    this.#fillPayload(buf, q + 8, len);
+    this.#fillPayload(buf, q + 8, len, null, 0);
     let sum = sumWords(buf, q, l4);
     if (f.v6) sum += this.#pseudo(f, 58, l4);
     writeU16(buf, q + 2, ~foldSum(sum) & 0xffff);
@@ -627,12 +832,14 @@ function writeU32(b: Uint8Array, o: number, v: number): void {
 }
 
 /** The options with every default filled in. */
-type Settings = { -readonly [K in keyof typeof DEFAULTS]: number };
+type Settings = { -readonly [K in keyof typeof DEFAULTS]: number } & {
+  applications: Required<{ -readonly [K in keyof ApplicationShares]: number }> | null;
+};
 
 /** The options with every default filled in, checked before any file is touched. */
 function resolve(options: GenerateOptions): Settings {
-  const o: Settings = { ...DEFAULTS };
-  for (const key of Object.keys(DEFAULTS) as Array<keyof Settings>) {
+  const o: Settings = { ...DEFAULTS, applications: resolveApplications(options.applications) };
+  for (const key of Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>) {
     const value = options[key];
     if (value !== undefined) o[key] = value;
   }
@@ -651,6 +858,24 @@ function resolve(options: GenerateOptions): Settings {
     throw new RangeError(`Cannot generate traffic at rate ${o.rate}: use packets per second > 0`);
   }
   return o;
+}
+
+function resolveApplications(
+  option: boolean | ApplicationShares | undefined,
+): Settings["applications"] {
+  if (option === undefined || option === false) return null;
+  const given = option === true ? DEFAULT_APPLICATION_SHARES : option;
+  const shares = {
+    dns: checkShare("applications.dns", given.dns ?? 0),
+    dnsTcp: checkShare("applications.dnsTcp", given.dnsTcp ?? 0),
+    http: checkShare("applications.http", given.http ?? 0),
+    tls: checkShare("applications.tls", given.tls ?? 0),
+  };
+  checkShare(
+    "the sum of the applications' shares",
+    shares.dns + shares.dnsTcp + shares.http + shares.tls,
+  );
+  return shares;
 }
 
 /** Generates a trace into `path` (pcap by default) and returns its ground truth. */

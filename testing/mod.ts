@@ -11,18 +11,24 @@
  *
  * const truth = await generateTrace("/tmp/t.pcap", { flows: 100, seed: 7 });
  * console.log(truth.packets, truth.flows.length);
+ *
+ * // DNS, HTTP and TLS flows with real messages (DEFAULT_APPLICATION_SHARES).
+ * await generateTrace("/tmp/apps.pcap", { flows: 1000, applications: true });
  * ```
  *
  * @module
  */
 
 export {
+  type ApplicationShares,
+  DEFAULT_APPLICATION_SHARES,
   type FlowTruth,
   type GenerateOptions,
   generateTrace,
   generateTraceBytes,
   type TraceTruth,
 } from "./generate.ts";
+export type { ApplicationName } from "./app_payloads.ts";
 export {
   labUnavailable,
   ProbeProcess,

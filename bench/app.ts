@@ -1,0 +1,213 @@
+/**
+ * P1-app, for `deno task bench app`: what the protocol analyzers cost. One
+ * generated trace of real application traffic (DNS over UDP and TCP, HTTP,
+ * TLS, and ordinary TCP/UDP/ICMP with random payloads) goes through
+ * `tcpdump -r F -w /dev/null`, `weir -r` with the analyzers off, and
+ * `weir -r` with Zeek's default set, in the same run, interleaved, best of
+ * a few rounds each. Target: analyzers on take at most 1.5 × the time of
+ * analyzers off.
+ *
+ * @module
+ */
+
+import { analyzeTrace } from "../mod/trace/mod.ts";
+import { DEFAULT_APPLICATION_SHARES, generateTrace, generateTraceBytes } from "../testing/mod.ts";
+import { timeTcpdump } from "./decode.ts";
+
+/** Packets of the default trace. */
+export const DEFAULT_APP_PACKETS = 600_000;
+/** Rounds of each measurement; the best counts. */
+export const DEFAULT_APP_ROUNDS = 3;
+/** Analyzers on may take this many times as long as analyzers off. */
+export const APP_TARGET_RATIO = 1.5;
+
+const TRACE_OPTIONS = {
+  packetsPerFlow: 10,
+  applications: DEFAULT_APPLICATION_SHARES,
+  ipv6Share: 0.2,
+  vlanShare: 0.1,
+  udpShare: 0.5,
+  icmpShare: 0.1,
+  payloadMax: 400,
+  concurrency: 256,
+  rate: 100_000,
+};
+
+/** One configuration's best round. */
+export interface AppRun {
+  readonly seconds: number;
+  readonly pps: number;
+  /** Peak resident set during the best round (VmHWM after a reset); undefined where Linux does not offer it. */
+  readonly peakRssBytes: number | undefined;
+  /** Logs the run wrote (conn, dns, …). */
+  readonly logs: readonly string[];
+}
+
+/** What P1-app measured. */
+export interface AppBenchResult {
+  readonly packets: number;
+  readonly flows: number;
+  readonly traceBytes: number;
+  /** Flows per application (`dns/udp`, `tls/tcp`, `-/tcp` for random payloads, …). */
+  readonly mix: ReadonlyMap<string, number>;
+  /** Undefined when tcpdump is missing. */
+  readonly tcpdump: { readonly seconds: number; readonly pps: number } | undefined;
+  readonly analyzersOff: AppRun;
+  readonly analyzersOn: AppRun;
+  /** Seconds with analyzers on over seconds with them off. */
+  readonly ratio: number;
+}
+
+/** Options of `measureAppThroughput`. */
+export interface AppBenchOptions {
+  readonly packets?: number;
+  readonly rounds?: number;
+}
+
+/**
+ * Flows that give about `packets` packets: application flows run past
+ * `packetsPerFlow` to finish their last exchange, so a small in-memory
+ * sample with the same options gives the real average.
+ */
+async function flowsFor(packets: number): Promise<number> {
+  const sample = await generateTraceBytes({ ...TRACE_OPTIONS, flows: 2000, seed: 2 });
+  return Math.max(1, Math.ceil(packets / (sample.truth.packets / 2000)));
+}
+
+/** Resets the kernel's peak-RSS mark for this process; false where that is not possible. */
+function resetPeakRss(): boolean {
+  try {
+    Deno.writeTextFileSync("/proc/self/clear_refs", "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function peakRss(): number | undefined {
+  try {
+    const m = Deno.readTextFileSync("/proc/self/status").match(/^VmHWM:\s+(\d+) kB$/m);
+    return m === null ? undefined : Number(m[1]) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+async function runWeir(path: string, dir: string, on: boolean): Promise<AppRun & { n: number }> {
+  const logDir = await Deno.makeTempDir({ dir, prefix: on ? "on-" : "off-" });
+  try {
+    const canReset = resetPeakRss();
+    const start = performance.now();
+    const r = await analyzeTrace({
+      path,
+      logDir,
+      analyzers: on ? "default" : "none",
+      checksums: true,
+      utc: true,
+    });
+    const seconds = (performance.now() - start) / 1000;
+    return {
+      n: r.packets,
+      seconds,
+      pps: r.packets / seconds,
+      peakRssBytes: canReset ? peakRss() : undefined,
+      logs: [...r.logPaths.keys()].sort(),
+    };
+  } finally {
+    await Deno.remove(logDir, { recursive: true });
+  }
+}
+
+function better(a: AppRun | undefined, b: AppRun): AppRun {
+  return a === undefined || b.seconds < a.seconds ? b : a;
+}
+
+/** Runs P1-app: generates the trace, then tcpdump, analyzers off, analyzers on, interleaved. */
+export async function measureAppThroughput(
+  options: AppBenchOptions = {},
+): Promise<AppBenchResult> {
+  const rounds = options.rounds ?? DEFAULT_APP_ROUNDS;
+  const dir = await Deno.makeTempDir({ prefix: "weir-bench-app-" });
+  try {
+    const path = `${dir}/trace.pcap`;
+    const flows = await flowsFor(options.packets ?? DEFAULT_APP_PACKETS);
+    const truth = await generateTrace(path, { ...TRACE_OPTIONS, flows, seed: 1 });
+    const mix = new Map<string, number>();
+    for (const f of truth.flows) {
+      const key = `${f.application ?? "-"}/${f.proto}`;
+      mix.set(key, (mix.get(key) ?? 0) + 1);
+    }
+    let tcpdump: number | undefined;
+    let tcpdumpMissing = false;
+    let off: AppRun | undefined;
+    let on: AppRun | undefined;
+    for (let round = 0; round < rounds; round++) {
+      if (!tcpdumpMissing) {
+        const s = await timeTcpdump(path);
+        if (s === undefined) tcpdumpMissing = true;
+        else tcpdump = tcpdump === undefined ? s : Math.min(tcpdump, s);
+      }
+      // Alternating which goes first keeps warm-up and heap growth from favouring one side.
+      for (const analyzers of round % 2 === 0 ? [false, true] : [true, false]) {
+        const run = await runWeir(path, dir, analyzers);
+        if (run.n !== truth.packets) {
+          throw new Error(
+            `Cannot measure P1-app: weir read ${run.n} packets of the trace's ${truth.packets}`,
+          );
+        }
+        if (analyzers) on = better(on, run);
+        else off = better(off, run);
+      }
+    }
+    if (off === undefined || on === undefined) {
+      throw new RangeError(`Cannot measure P1-app with ${rounds} rounds: use 1 or more`);
+    }
+    return Object.freeze({
+      packets: truth.packets,
+      flows: truth.flows.length,
+      traceBytes: (await Deno.stat(path)).size,
+      mix,
+      tcpdump: tcpdump === undefined
+        ? undefined
+        : Object.freeze({ seconds: tcpdump, pps: truth.packets / tcpdump }),
+      analyzersOff: off,
+      analyzersOn: on,
+      ratio: on.seconds / off.seconds,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const pps = (n: number): string => `${Math.round(n).toLocaleString("en-US")} pps`;
+const mib = (n: number | undefined): string =>
+  n === undefined ? "" : `, peak RSS ${(n / 1048576).toFixed(0)} MiB`;
+
+/** P1-app as printable rows. */
+export async function benchApp(
+  packets = DEFAULT_APP_PACKETS,
+  rounds = DEFAULT_APP_ROUNDS,
+): Promise<string[]> {
+  const r = await measureAppThroughput({ packets, rounds });
+  const mix = [...r.mix].sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, n]) => `${k} ${(100 * n / r.flows).toFixed(0)}%`).join(", ");
+  const vsTcpdump = (run: AppRun): string =>
+    r.tcpdump === undefined ? "" : ` (${(run.pps / r.tcpdump.pps).toFixed(2)} × tcpdump)`;
+  const row = (name: string, run: AppRun): string =>
+    `P1-app weir -r, analyzers ${name}: ${run.seconds.toFixed(2)} s = ${pps(run.pps)}${
+      vsTcpdump(run)
+    }${mib(run.peakRssBytes)}; logs ${run.logs.join(", ") || "none"}`;
+  return [
+    `P1-app trace: ${r.packets.toLocaleString("en-US")} packets, ${
+      r.flows.toLocaleString("en-US")
+    } flows (${mix}), ${(r.traceBytes / 1048576).toFixed(0)} MiB; best of ${rounds}`,
+    r.tcpdump === undefined
+      ? "P1-app reference: tcpdump not available"
+      : `P1-app reference tcpdump -r F -w /dev/null: ${r.tcpdump.seconds.toFixed(2)} s = ${
+        pps(r.tcpdump.pps)
+      }`,
+    row("off", r.analyzersOff),
+    row("on (default)", r.analyzersOn),
+    `P1-app analyzers on / off: ${r.ratio.toFixed(2)} × the time (target ≤ ${APP_TARGET_RATIO})`,
+  ];
+}

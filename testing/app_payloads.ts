@@ -1,0 +1,978 @@
+/**
+ * Application messages for the trace generator: DNS over UDP and over TCP
+ * (with its two-byte length prefix), HTTP/1.1 with keep-alive, and TLS 1.2
+ * or 1.3 handshakes followed by application-data records. Each flow gets an
+ * `AppConversation` that hands the generator one burst at a time: the bytes
+ * one side sends before the other answers, and where the first TCP segment
+ * ends when a message is deliberately split. The generator cuts a burst into
+ * segments, so segment boundaries follow the messages.
+ *
+ * Fixed text, header blocks and record skeletons are encoded once when the
+ * module loads, and bursts reuse one growable buffer per conversation: per
+ * message only names, numbers, lengths and random bytes are written, since a
+ * benchmark trace holds millions of packets.
+ *
+ * @module
+ */
+
+/** Where the builders draw their randomness (the generator's seeded stream, so a seed fixes the bytes). */
+export interface AppRandom {
+  /** An integer in `0 … n-1`. */
+  int(n: number): number;
+  /** A number in `[0, 1)`. */
+  float(): number;
+  /** Writes `len` random bytes at `buf[at]`. */
+  fill(buf: Uint8Array, at: number, len: number): void;
+}
+
+/** The application a flow's server port selects. */
+export type ApplicationName = "dns" | "http" | "tls";
+
+/** What a flow carries: random bytes, or one application's messages. */
+export const APP_NONE = 0;
+export const APP_DNS = 1;
+export const APP_HTTP = 2;
+export const APP_TLS = 3;
+
+/** The name `FlowTruth.application` gives an `APP_*` value. */
+export function applicationName(app: number): ApplicationName | null {
+  return app === APP_DNS ? "dns" : app === APP_HTTP ? "http" : app === APP_TLS ? "tls" : null;
+}
+
+/** A growable byte buffer written front to back, with patches for lengths known only later. */
+export class ByteWriter {
+  buf: Uint8Array;
+  len = 0;
+
+  constructor(capacity = 4096) {
+    this.buf = new Uint8Array(capacity);
+  }
+
+  clear(): void {
+    this.len = 0;
+  }
+
+  room(n: number): void {
+    const need = this.len + n;
+    if (need <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < need) cap *= 2;
+    const grown = new Uint8Array(cap);
+    grown.set(this.buf.subarray(0, this.len));
+    this.buf = grown;
+  }
+
+  u8(v: number): void {
+    this.room(1);
+    this.buf[this.len++] = v;
+  }
+
+  u16(v: number): void {
+    this.room(2);
+    const b = this.buf;
+    b[this.len] = v >>> 8;
+    b[this.len + 1] = v & 0xff;
+    this.len += 2;
+  }
+
+  u24(v: number): void {
+    this.room(3);
+    const b = this.buf;
+    b[this.len] = (v >>> 16) & 0xff;
+    b[this.len + 1] = (v >>> 8) & 0xff;
+    b[this.len + 2] = v & 0xff;
+    this.len += 3;
+  }
+
+  u32(v: number): void {
+    this.u16(v >>> 16);
+    this.u16(v & 0xffff);
+  }
+
+  bytes(src: Uint8Array, from = 0, to = src.length): void {
+    const n = to - from;
+    this.room(n);
+    this.buf.set(from === 0 && to === src.length ? src : src.subarray(from, to), this.len);
+    this.len += n;
+  }
+
+  random(r: AppRandom, n: number): void {
+    this.room(n);
+    r.fill(this.buf, this.len, n);
+    this.len += n;
+  }
+
+  /** `n` in ASCII decimal. */
+  decimal(n: number): void {
+    if (n >= 10) this.decimal(Math.floor(n / 10));
+    this.u8(48 + (n % 10));
+  }
+
+  /** `n` in lowercase ASCII hex, no leading zeros. */
+  hex(n: number): void {
+    if (n >= 16) this.hex(Math.floor(n / 16));
+    this.u8(HEX_DIGITS[n % 16]!);
+  }
+
+  /** `n` random characters of `alphabet`. */
+  text(r: AppRandom, alphabet: Uint8Array, n: number): void {
+    this.room(n);
+    const b = this.buf;
+    for (let i = 0; i < n; i++) b[this.len + i] = alphabet[r.int(alphabet.length)]!;
+    this.len += n;
+  }
+
+  setU16(at: number, v: number): void {
+    this.buf[at] = v >>> 8;
+    this.buf[at + 1] = v & 0xff;
+  }
+
+  setU24(at: number, v: number): void {
+    this.buf[at] = (v >>> 16) & 0xff;
+    this.buf[at + 1] = (v >>> 8) & 0xff;
+    this.buf[at + 2] = v & 0xff;
+  }
+}
+
+/** One side's bytes until the other side answers. */
+export class Burst {
+  readonly data = new ByteWriter(16384);
+  fromClient = true;
+  /** Where the first TCP segment ends when a message is split on purpose; 0 cuts at the MSS only. */
+  firstCut = 0;
+  /** Application messages (DNS messages, HTTP requests or responses, TLS records) in the burst. */
+  messages = 0;
+
+  start(fromClient: boolean): void {
+    this.data.clear();
+    this.fromClient = fromClient;
+    this.firstCut = 0;
+    this.messages = 0;
+  }
+}
+
+const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
+const HEX_DIGITS = ascii("0123456789abcdef");
+const TOKEN = ascii("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+const CRLF = ascii("\r\n");
+
+function pick<T>(r: AppRandom, list: readonly T[]): T {
+  return list[r.int(list.length)]!;
+}
+
+const DNS_A = 1;
+const DNS_CNAME = 5;
+const DNS_SOA = 6;
+const DNS_PTR = 12;
+const DNS_MX = 15;
+const DNS_TXT = 16;
+const DNS_AAAA = 28;
+const DNS_OPT = 41;
+
+/** `name` in DNS wire form: length-prefixed labels and the root. */
+function wireName(name: string): Uint8Array {
+  return new Uint8Array([...name.split(".").flatMap((l) => [l.length, ...ascii(l)]), 0]);
+}
+
+/** Query types in rough proportion to what resolvers see. */
+const QTYPES = [
+  DNS_A,
+  DNS_A,
+  DNS_A,
+  DNS_A,
+  DNS_AAAA,
+  DNS_AAAA,
+  DNS_AAAA,
+  DNS_MX,
+  DNS_TXT,
+  DNS_PTR,
+];
+const HOST_WORDS = ["host", "www", "api", "mail", "cdn", "static", "login", "img", "app", "edge"]
+  .map(ascii);
+const SUB_WORDS = ["eu-west", "us-east", "internal", "prod", "svc", "lb"].map(ascii);
+const ZONE_WORDS = ["example", "shop", "cloud", "news", "corp", "media", "travel", "bank"].map(
+  ascii,
+);
+const TLDS = ["com", "net", "org", "io", "de"].map(ascii);
+const CDN_ZONE = wireName("edgesuite.example.net");
+const TTLS = [30, 60, 300, 600, 3600, 14400, 86400];
+const LABEL_E = ascii("e");
+const LABEL_A = ascii("a");
+const LABEL_NS1 = ascii("ns1");
+const LABEL_HOSTMASTER = ascii("hostmaster");
+const LABEL_MX = ascii("mx");
+const LABEL_HOST = ascii("host");
+const NO_WORD = new Uint8Array(0);
+const IN_ADDR_ARPA = wireName("in-addr.arpa");
+const PTR_TARGET_ZONE = wireName("isp.example.net");
+/** TXT strings: fixed text, and prefixes a random token of the given length follows. */
+const TXT_STRINGS: readonly (readonly [Uint8Array, number])[] = [
+  [ascii("v=spf1 include:_spf.example.com ~all"), 0],
+  [ascii("v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all"), 0],
+  [ascii("site-verification="), 43],
+  [ascii("MS=ms"), 8],
+  [ascii("v=DMARC1; p=none; rua=mailto:dmarc@example.com"), 0],
+];
+
+/** A question the client asked, kept until the server answers it. */
+class DnsQuestion {
+  id = 0;
+  qtype = 0;
+  edns = false;
+  udpSize = 0;
+  dnssecOk = false;
+  /** The name in wire form, and where its zone (the last two labels) starts. */
+  readonly name = new ByteWriter(256);
+  zoneAt = 0;
+}
+
+/** A label of `word` followed by `number` in decimal (none when negative). */
+function writeLabel(w: ByteWriter, word: Uint8Array, number: number): void {
+  const at = w.len;
+  w.u8(0);
+  w.bytes(word);
+  if (number >= 0) w.decimal(number);
+  w.buf[at] = w.len - at - 1;
+}
+
+function newQuestion(r: AppRandom, q: DnsQuestion): void {
+  q.id = r.int(65536);
+  q.qtype = pick(r, QTYPES);
+  q.edns = r.float() < 0.4;
+  q.udpSize = r.float() < 0.5 ? 1232 : 4096;
+  q.dnssecOk = r.float() < 0.3;
+  const w = q.name;
+  w.clear();
+  if (q.qtype === DNS_PTR) {
+    for (let i = 0; i < 4; i++) writeLabel(w, NO_WORD, i === 3 ? 192 : r.int(256));
+    q.zoneAt = w.len;
+    w.bytes(IN_ADDR_ARPA);
+    return;
+  }
+  if (q.qtype !== DNS_MX) {
+    writeLabel(w, pick(r, HOST_WORDS), r.float() < 0.7 ? r.int(10000) : -1);
+    if (r.float() < 0.25) writeLabel(w, pick(r, SUB_WORDS), -1);
+  }
+  q.zoneAt = w.len;
+  writeLabel(w, pick(r, ZONE_WORDS), r.float() < 0.6 ? r.int(1000) : -1);
+  writeLabel(w, pick(r, TLDS), -1);
+  w.u8(0);
+}
+
+function writeDnsQuery(w: ByteWriter, q: DnsQuestion): void {
+  w.u16(q.id);
+  w.u16(0x0100); // RD
+  w.u16(1);
+  w.u16(0);
+  w.u16(0);
+  w.u16(q.edns ? 1 : 0);
+  w.bytes(q.name.buf, 0, q.name.len);
+  w.u16(q.qtype);
+  w.u16(1);
+  if (q.edns) writeOpt(w, q);
+}
+
+function writeOpt(w: ByteWriter, q: DnsQuestion): void {
+  w.u8(0);
+  w.u16(DNS_OPT);
+  w.u16(q.udpSize);
+  w.u32(q.dnssecOk ? 0x8000 : 0);
+  w.u16(0);
+}
+
+/** Writes a record's owner (a compression pointer), type, class, TTL; returns where RDLENGTH is. */
+function writeRecordHead(w: ByteWriter, owner: number, type: number, ttl: number): number {
+  w.u16(0xc000 | owner);
+  w.u16(type);
+  w.u16(1);
+  w.u32(ttl);
+  const at = w.len;
+  w.u16(0);
+  return at;
+}
+
+function endRecord(w: ByteWriter, rdlenAt: number): void {
+  w.setU16(rdlenAt, w.len - rdlenAt - 2);
+}
+
+/** The answer to `q`, starting at `w.len`; compression pointers are relative to that start. */
+function writeDnsResponse(w: ByteWriter, r: AppRandom, q: DnsQuestion): void {
+  const base = w.len;
+  const nx = q.qtype !== DNS_PTR && r.float() < 0.08;
+  w.u16(q.id);
+  w.u16(0x8180 | (nx ? 3 : 0)); // QR, RD, RA; rcode NXDOMAIN
+  w.u16(1);
+  const countsAt = w.len;
+  w.u16(0);
+  w.u16(0);
+  w.u16(q.edns ? 1 : 0);
+  w.bytes(q.name.buf, 0, q.name.len);
+  w.u16(q.qtype);
+  w.u16(1);
+  const qname = 12;
+  const zone = 12 + q.zoneAt;
+  const ttl = pick(r, TTLS);
+  let answers = 0;
+  let authority = 0;
+  if (nx) {
+    const at = writeRecordHead(w, zone, DNS_SOA, 3600);
+    writeLabel(w, LABEL_NS1, -1);
+    w.u16(0xc000 | zone);
+    writeLabel(w, LABEL_HOSTMASTER, -1);
+    w.u16(0xc000 | zone);
+    w.u32(2023000000 + r.int(1000000));
+    w.u32(7200);
+    w.u32(3600);
+    w.u32(1209600);
+    w.u32(300);
+    endRecord(w, at);
+    authority = 1;
+  } else if (q.qtype === DNS_A || q.qtype === DNS_AAAA) {
+    let owner = qname;
+    const chain = r.float() < 0.3 ? 1 + r.int(2) : 0;
+    let cdnZone = 0;
+    for (let i = 0; i < chain; i++) {
+      const at = writeRecordHead(w, owner, DNS_CNAME, ttl);
+      owner = w.len - base;
+      if (i === 0) {
+        writeLabel(w, LABEL_E, r.int(100000));
+        cdnZone = w.len - base;
+        w.bytes(CDN_ZONE);
+      } else {
+        writeLabel(w, LABEL_A, r.int(1000));
+        w.u16(0xc000 | cdnZone);
+      }
+      endRecord(w, at);
+      answers++;
+    }
+    const n = 1 + r.int(3);
+    for (let i = 0; i < n; i++) {
+      const at = writeRecordHead(w, owner, q.qtype, ttl);
+      if (q.qtype === DNS_A) {
+        w.u8(93 + r.int(100));
+        w.random(r, 3);
+      } else {
+        w.u32(0x20010db8);
+        w.random(r, 12);
+      }
+      endRecord(w, at);
+      answers++;
+    }
+  } else if (q.qtype === DNS_MX) {
+    const n = 1 + r.int(3);
+    for (let i = 0; i < n; i++) {
+      const at = writeRecordHead(w, qname, DNS_MX, ttl);
+      w.u16(10 * (i + 1));
+      writeLabel(w, LABEL_MX, i + 1);
+      w.u16(0xc000 | zone);
+      endRecord(w, at);
+      answers++;
+    }
+  } else if (q.qtype === DNS_TXT) {
+    const n = 1 + r.int(2);
+    for (let i = 0; i < n; i++) {
+      const at = writeRecordHead(w, qname, DNS_TXT, ttl);
+      const strings = 1 + r.int(3);
+      for (let s = 0; s < strings; s++) {
+        const lenAt = w.len;
+        w.u8(0);
+        const [text, token] = pick(r, TXT_STRINGS);
+        w.bytes(text);
+        w.text(r, TOKEN, token);
+        w.buf[lenAt] = w.len - lenAt - 1;
+      }
+      endRecord(w, at);
+      answers++;
+    }
+  } else {
+    const at = writeRecordHead(w, qname, DNS_PTR, ttl);
+    const labelAt = w.len;
+    w.u8(0);
+    w.bytes(LABEL_HOST);
+    for (let i = 0; i < 4; i++) {
+      w.u8(45);
+      w.decimal(r.int(256));
+    }
+    w.buf[labelAt] = w.len - labelAt - 1;
+    w.bytes(PTR_TARGET_ZONE);
+    endRecord(w, at);
+    answers++;
+  }
+  w.setU16(countsAt, answers);
+  w.setU16(countsAt + 2, authority);
+  if (q.edns) writeOpt(w, q);
+}
+
+const KIND_HTML = 0;
+const KIND_JSON = 1;
+const KIND_PNG = 2;
+const KIND_JS = 3;
+const KIND_CSS = 4;
+const KINDS = [KIND_HTML, KIND_HTML, KIND_JSON, KIND_JSON, KIND_PNG, KIND_PNG, KIND_JS, KIND_CSS];
+
+const GET = ascii("GET ");
+const PATHS: readonly (readonly [Uint8Array, Uint8Array])[][] = [
+  [[ascii("/"), ascii("")], [ascii("/news/article-"), ascii(".html")], [
+    ascii("/products?ref=home&id="),
+    ascii(""),
+  ]],
+  [[ascii("/api/v1/items?page=2&id="), ascii("")], [
+    ascii("/api/v2/users/"),
+    ascii("/feed?limit=20"),
+  ]],
+  [[ascii("/img/photo-"), ascii(".png")], [ascii("/static/icons/icon-"), ascii(".png?v=3")]],
+  [[ascii("/static/js/app."), ascii(".js")]],
+  [[ascii("/static/css/site."), ascii(".css")]],
+];
+const REQUEST_MIDDLE = ascii(" HTTP/1.1\r\nHost: ");
+const USER_AGENTS = [
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36",
+  "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
+  "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+  "curl/8.4.0",
+  "python-requests/2.31.0",
+].map((ua) => ascii(`\r\nUser-Agent: ${ua}\r\nAccept: `));
+const ACCEPTS = [
+  "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+  "application/json",
+  "image/avif,image/webp,image/png,*/*;q=0.8",
+  "*/*",
+  "text/css,*/*;q=0.1",
+].map(ascii);
+const REQUEST_TAIL = ascii(
+  "\r\nAccept-Encoding: gzip, deflate, br\r\nAccept-Language: en-US,en;q=0.9\r\nConnection: keep-alive\r\n",
+);
+const IF_NONE_MATCH = ascii('If-None-Match: "');
+const QUOTE_CRLF = ascii('"\r\n');
+const STATUS_200 = ascii("HTTP/1.1 200 OK\r\n");
+const STATUS_304 = ascii("HTTP/1.1 304 Not Modified\r\n");
+const STATUS_404 = ascii("HTTP/1.1 404 Not Found\r\n");
+const RESPONSE_HEAD = ascii("Date: Tue, 14 Nov 2023 22:13:20 GMT\r\nServer: nginx/1.24.0\r\n");
+const CONTENT_TYPES = [
+  "text/html; charset=utf-8",
+  "application/json",
+  "image/png",
+  "application/javascript",
+  "text/css",
+].map((t) => ascii(`Content-Type: ${t}\r\n`));
+const CONTENT_LENGTH = ascii("Content-Length: ");
+const CHUNKED = ascii("Transfer-Encoding: chunked\r\n");
+const CACHE_ETAG = ascii('Cache-Control: max-age=3600\r\nETag: "');
+const KEEP_ALIVE = ascii("Connection: keep-alive\r\n\r\n");
+const LAST_CHUNK = ascii("0\r\n\r\n");
+const HOST_WWW = ascii("www.");
+
+/** Body sizes per kind: smallest and largest, in bytes. */
+const BODY_SIZES = [[800, 16000], [60, 3000], [300, 24000], [1000, 20000], [400, 8000]] as const;
+const BODY_MAX = 24000;
+
+function repeatText(head: string, item: (i: number) => string, tail: string): Uint8Array {
+  let s = head;
+  for (let i = 1; s.length < BODY_MAX + tail.length; i++) s += item(i);
+  return ascii(s + tail);
+}
+
+/** Bodies are prefixes of these, so a response costs one copy rather than text building. */
+const BODIES = [
+  repeatText(
+    '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Example shop</title>' +
+      '<link rel="stylesheet" href="/static/css/site.css"></head>\n<body>\n',
+    (i) =>
+      `<div class="item"><h2>Item ${i}</h2><p>Lorem ipsum dolor sit amet, consectetur ` +
+      `adipiscing elit, sed do eiusmod tempor.</p><a href="/products?id=${i}">more</a></div>\n`,
+    "</body></html>\n",
+  ),
+  repeatText(
+    '{"items":[',
+    (i) => `{"id":${i},"name":"item-${i}","price":${i % 97}.99,"tags":["new","sale"]},`,
+    "{}]}",
+  ),
+  new Uint8Array(0),
+  repeatText(
+    '(function(){"use strict";',
+    (i) => `function f${i}(a,b){return a.map(function(x){return x*${i}+b;});}`,
+    "})();\n",
+  ),
+  repeatText("", (i) => `.c-${i}{margin:0;padding:4px 8px;color:#333;font-size:${i % 20}px}\n`, ""),
+];
+/** PNG signature and an IHDR chunk (256 × 256 RGBA). */
+const PNG_HEAD = hexBytes(
+  `89504e470d0a1a0a 0000000d 49484452 00000100 00000100 08 06 00 00 00 5c72a866`,
+);
+const PNG_IDAT = ascii("IDAT");
+const PNG_IEND = hexBytes(`00000000 49454e44 ae426082`);
+
+function writeHttpRequest(
+  w: ByteWriter,
+  r: AppRandom,
+  host: ByteWriter,
+  kind: number,
+  etag: number,
+): void {
+  const [before, after] = pick(r, PATHS[kind]!);
+  w.bytes(GET);
+  w.bytes(before);
+  if (kind === KIND_JS || kind === KIND_CSS) w.hex(r.int(0x10000000));
+  else if (before.length > 1) w.decimal(r.int(100000));
+  w.bytes(after);
+  w.bytes(REQUEST_MIDDLE);
+  w.bytes(host.buf, 0, host.len);
+  w.bytes(pick(r, USER_AGENTS));
+  w.bytes(ACCEPTS[kind]!);
+  w.bytes(REQUEST_TAIL);
+  if (etag !== 0) {
+    w.bytes(IF_NONE_MATCH);
+    w.hex(etag);
+    w.bytes(QUOTE_CRLF);
+  }
+  w.bytes(CRLF);
+}
+
+function writeHttpResponse(w: ByteWriter, r: AppRandom, kind: number, etag: number): void {
+  if (etag !== 0) {
+    w.bytes(STATUS_304);
+    w.bytes(RESPONSE_HEAD);
+    w.bytes(CACHE_ETAG);
+    w.hex(etag);
+    w.bytes(QUOTE_CRLF);
+    w.bytes(KEEP_ALIVE);
+    return;
+  }
+  const missing = r.float() < 0.03;
+  if (missing) kind = KIND_HTML;
+  const [min, max] = BODY_SIZES[kind]!;
+  const size = missing ? 150 + r.int(200) : min + r.int(max - min + 1);
+  const chunked = kind !== KIND_PNG && r.float() < 0.2;
+  w.bytes(missing ? STATUS_404 : STATUS_200);
+  w.bytes(RESPONSE_HEAD);
+  w.bytes(CONTENT_TYPES[kind]!);
+  if (chunked) w.bytes(CHUNKED);
+  else {
+    w.bytes(CONTENT_LENGTH);
+    w.decimal(size);
+    w.bytes(CRLF);
+  }
+  w.bytes(CACHE_ETAG);
+  w.hex(1 + r.int(0x7fffffff));
+  w.bytes(QUOTE_CRLF);
+  w.bytes(KEEP_ALIVE);
+  if (kind === KIND_PNG) {
+    // One IDAT chunk of random bytes (its CRC too: nothing here inflates it) and IEND.
+    const data = size - PNG_HEAD.length - 12 - PNG_IEND.length;
+    w.bytes(PNG_HEAD);
+    w.u32(data);
+    w.bytes(PNG_IDAT);
+    w.random(r, data + 4);
+    w.bytes(PNG_IEND);
+    return;
+  }
+  const body = BODIES[kind]!;
+  if (!chunked) {
+    w.bytes(body, 0, size);
+    return;
+  }
+  for (let at = 0; at < size;) {
+    const n = Math.min(size - at, 1024 + r.int(7168));
+    w.hex(n);
+    w.bytes(CRLF);
+    w.bytes(body, at, at + n);
+    w.bytes(CRLF);
+    at += n;
+  }
+  w.bytes(LAST_CHUNK);
+}
+
+const TLS_HANDSHAKE = 0x16;
+const TLS_APPLICATION_DATA = 0x17;
+
+/** The largest ciphertext of one record: 2^14 plus an AEAD's tag and nonce. */
+const TLS_RECORD_MAX = 16384 + 24;
+
+function hexBytes(text: string): Uint8Array {
+  const clean = text.replace(/\s+/g, "");
+  const out = new Uint8Array(clean.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** `bytes` behind a 16-bit length. */
+function withLength(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length + 2);
+  out[0] = bytes.length >>> 8;
+  out[1] = bytes.length & 0xff;
+  out.set(bytes, 2);
+  return out;
+}
+
+/** Cipher suites (TLS 1.3 first, then ECDHE and RSA ones) and the null compression method. */
+const CH_CIPHERS = hexBytes(`
+  001e 1301 1302 1303 c02b c02f c02c c030 cca9 cca8 c013 c014 009c 009d 002f 0035
+  01 00`);
+/**
+ * Every ClientHello extension after server_name, the key share last so its
+ * 32 random bytes go at the end: extended_master_secret, renegotiation_info,
+ * supported_groups, ec_point_formats, session_ticket, ALPN (h2, http/1.1),
+ * signature_algorithms, supported_versions (1.3, 1.2), psk_key_exchange_modes,
+ * key_share (x25519).
+ */
+const CH_EXTENSIONS = hexBytes(`
+  0017 0000
+  ff01 0001 00
+  000a 0008 0006 001d 0017 0018
+  000b 0002 01 00
+  0023 0000
+  0010 000e 000c 02 6832 08 687474702f312e31
+  000d 0012 0010 0403 0804 0401 0503 0805 0501 0806 0601
+  002b 0005 04 0304 0303
+  002d 0002 01 01
+  0033 0026 0024 001d 0020`);
+/** renegotiation_info, ec_point_formats, extended_master_secret, ALPN (http/1.1). */
+const SH12_EXTENSIONS = withLength(hexBytes(`
+  ff01 0001 00 000b 0002 01 00 0017 0000 0010 000b 0009 08 687474702f312e31`));
+/** supported_versions (1.3) and key_share (x25519), its 32 random bytes to follow. */
+const SH13_EXTENSIONS_HEAD = hexBytes(`002e 002b 0002 0304 0033 0024 001d 0020`);
+const CCS_RECORD = hexBytes(`14 0303 0001 01`);
+const SERVER_HELLO_DONE = hexBytes(`16 0303 0004 0e 000000`);
+const SNI_WORDS = ["www", "api", "login", "cdn", "static", "accounts", "mail"].map(ascii);
+
+/**
+ * A real chain, so certificate parsers have something to parse: a leaf for
+ * www.example.com (and *.example.com, *.example.net) valid Sep 2023 – Sep
+ * 2024, around the generator's default start time, and the self-signed
+ * "Example Test CA" that issued it. Made once with openssl for these traces;
+ * no private key is kept.
+ */
+const CERT_CHAIN = [[
+  "MIIDqjCCApKgAwIBAgICEAEwDQYJKoZIhvcNAQELBQAwPzELMAkGA1UEBhMCVVMxFjAUBgNVBAoMDUV4YW1wbGUgVH",
+  "J1c3QxGDAWBgNVBAMMD0V4YW1wbGUgVGVzdCBDQTAeFw0yMzA5MDEwMDAwMDBaFw0yNDA5MDEwMDAwMDBaMD4xCzAJ",
+  "BgNVBAYTAlVTMRUwEwYDVQQKDAxFeGFtcGxlIFNob3AxGDAWBgNVBAMMD3d3dy5leGFtcGxlLmNvbTCCASIwDQYJKo",
+  "ZIhvcNAQEBBQADggEPADCCAQoCggEBAOeTwb4wknv0KhSMB3giZOP3WMEqv6Fl9MEXLFruzomQE9ino17rkLPvY0wl",
+  "7/kaDEMIGZXDVxXfTzrrj+J2PsFylI3IFEQ6VzFZDM6xlbuWOCMbBpPkWYH4UTHeiTZUBSJfFlM9yG80RN7j33ZrzF",
+  "A593R8/UZC5kW2hTRlj+5FtIamLylYQniG9oC2pz4L3yMD5nF8jMwp9i/VrcROaVmv5izbs1KfCBYsBrt5xUPJ1axc",
+  "UOxFEIGsNJQy89PS106kG+i1auHtTIF3EJtP0kmHHUi76z7IMfweLnpFhrw1H+ZGqrK4FjcfEC9pyEvNIHUO70pj2a",
+  "X+G6413KD9W9MCAwEAAaOBsDCBrTAMBgNVHRMBAf8EAjAAMA4GA1UdDwEB/wQEAwIFoDATBgNVHSUEDDAKBggrBgEF",
+  "BQcDATA4BgNVHREEMTAvgg93d3cuZXhhbXBsZS5jb22CDSouZXhhbXBsZS5jb22CDSouZXhhbXBsZS5uZXQwHwYDVR",
+  "0jBBgwFoAUVuUixakzsbJW9OKbfcbVe9gefEgwHQYDVR0OBBYEFPj5MYpEV308MPiiTqchiSA+isb+MA0GCSqGSIb3",
+  "DQEBCwUAA4IBAQA0BHMZflU6LaTJqhsqTF9v+aVKbrsbroQetbVeUHQSkSZoco5z5zdGCJEgr1GcNwWziUBDyucvQK",
+  "SGn4dLXeeDJRgFvvcjPxs29oab+uYhVDq0tXhfE8GDQ+C30T39XVxWT1i7CwmUE858ZD1dDKWY1sWUk4Ga7iVLs10P",
+  "KttpIdpL3T+kBWLbX/8dBmxet4LddpL/uxeLb+Ao0JY++Tqoly4PxWhZG+SIjGrNCHMHFjqdlvS+Hdqu7/dlCylvN+",
+  "gUry9M+OWh+73wMvShbsYn6BHHxj7VgjGoGR10jLRJsvupzrWPDMH6bSqVqtQK8AWkRTLy7W9wAybdHLxm8DL/",
+], [
+  "MIIDPDCCAiSgAwIBAgICEAAwDQYJKoZIhvcNAQELBQAwPzELMAkGA1UEBhMCVVMxFjAUBgNVBAoMDUV4YW1wbGUgVH",
+  "J1c3QxGDAWBgNVBAMMD0V4YW1wbGUgVGVzdCBDQTAeFw0yMzAxMDEwMDAwMDBaFw0zMzAxMDEwMDAwMDBaMD8xCzAJ",
+  "BgNVBAYTAlVTMRYwFAYDVQQKDA1FeGFtcGxlIFRydXN0MRgwFgYDVQQDDA9FeGFtcGxlIFRlc3QgQ0EwggEiMA0GCS",
+  "qGSIb3DQEBAQUAA4IBDwAwggEKAoIBAQC4oxcqhEfuAq09Hkp5oVOlGnRHgyx44iZ4FNd3eWRuhmO7ebr8R4LGyaSN",
+  "sBUbUAsB55DRHIKMXZayMKkUUSh6yP7ZOfrA3+6r0S+9fnKPpXZmu85RZP66xC9KehYt6gTOaQT/bsiy2sHZ+xSoiH",
+  "lFtbl90OlMqWCpW+4QEVUnO0eWFo28WCJMBCujINb6DbI7se1iPOevH+fNms+NGC3jD4csb/zUDQYDRMc70ZRtk/vV",
+  "/eGdlbHWt+3qYjJ4d8jewB4YOFXi43eCpLXw3hXvSoFnQ/06gPJoAEJJwhvr4CAT4wVFq4cyFxDk5Eo9wrtSS469er",
+  "1jRp4ApA/yCWJfAgMBAAGjQjBAMA8GA1UdEwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQDAgEGMB0GA1UdDgQWBBRW5SLF",
+  "qTOxslb04pt9xtV72B58SDANBgkqhkiG9w0BAQsFAAOCAQEAfvRUDFhAfq+9s5uK+pvZW+GsypJNxY+cqwmgaB6aV3",
+  "4XHyJEUpzr8BSzrWjiu10jxmk9BgDt+lFGuZ/gyRBYFyu3RRsjyAioLEjT0bbIerxhca94SBiUGbl0c1rDHjjJTAU2",
+  "DICy2LJ5YZ9o+JxmH19alqyOYN2NzteL/qJGR8FAjI6NQx/yhPW5roL9i+Ds94iNQiFsCJoxb0HZs1qWhqimSwKpg8",
+  "25nBoJdJ9ub4LOMa7/9T2eH/jZo9bSgW9bIaIQdYm2q43BAw+724uYeXQhV30jirK/9D01ihnVXaOvVJzcxroKbcig",
+  "V2V9fEd9tO+XROI2JIxyj3CMSSE2kQ==",
+]].map((parts) => Uint8Array.from(atob(parts.join("")), (c) => c.charCodeAt(0)));
+
+/** Starts a record of `type`; returns where its length goes. */
+function recordStart(w: ByteWriter, type: number, version = 0x0303): number {
+  w.u8(type);
+  w.u16(version);
+  const at = w.len;
+  w.u16(0);
+  return at;
+}
+
+function recordEnd(w: ByteWriter, lenAt: number): void {
+  w.setU16(lenAt, w.len - lenAt - 2);
+}
+
+/** Starts a handshake message; returns where its 24-bit length goes. */
+function handshakeStart(w: ByteWriter, type: number): number {
+  w.u8(type);
+  const at = w.len;
+  w.u24(0);
+  return at;
+}
+
+function handshakeEnd(w: ByteWriter, lenAt: number): void {
+  w.setU24(lenAt, w.len - lenAt - 3);
+}
+
+/** A record of `len` random bytes (ciphertext). */
+function writeOpaqueRecord(w: ByteWriter, r: AppRandom, type: number, len: number): void {
+  w.u8(type);
+  w.u16(0x0303);
+  w.u16(len);
+  w.random(r, len);
+}
+
+/** Application data of `total` bytes as records of at most `TLS_RECORD_MAX`; returns the records. */
+function writeAppData(w: ByteWriter, r: AppRandom, total: number): number {
+  let records = 0;
+  while (total > 0) {
+    const n = Math.min(total, TLS_RECORD_MAX);
+    writeOpaqueRecord(w, r, TLS_APPLICATION_DATA, n);
+    total -= n;
+    records++;
+  }
+  return records;
+}
+
+function writeClientHello(w: ByteWriter, r: AppRandom, sni: ByteWriter): void {
+  // Record version 1.0 in a ClientHello, as clients send it for middleboxes' sake.
+  const rec = recordStart(w, TLS_HANDSHAKE, 0x0301);
+  const hs = handshakeStart(w, 1);
+  w.u16(0x0303);
+  w.random(r, 32);
+  w.u8(32);
+  w.random(r, 32);
+  w.bytes(CH_CIPHERS);
+  const extAt = w.len;
+  w.u16(0);
+  w.u16(0);
+  w.u16(sni.len + 5);
+  w.u16(sni.len + 3);
+  w.u8(0);
+  w.u16(sni.len);
+  w.bytes(sni.buf, 0, sni.len);
+  w.bytes(CH_EXTENSIONS);
+  w.random(r, 32);
+  w.setU16(extAt, w.len - extAt - 2);
+  handshakeEnd(w, hs);
+  recordEnd(w, rec);
+}
+
+function writeServerHello(w: ByteWriter, r: AppRandom, tls13: boolean): void {
+  const rec = recordStart(w, TLS_HANDSHAKE);
+  const hs = handshakeStart(w, 2);
+  w.u16(0x0303);
+  w.random(r, 32);
+  w.u8(32);
+  w.random(r, 32);
+  w.u16(tls13 ? 0x1301 : 0xc02f);
+  w.u8(0);
+  if (tls13) {
+    w.bytes(SH13_EXTENSIONS_HEAD);
+    w.random(r, 32);
+  } else w.bytes(SH12_EXTENSIONS);
+  handshakeEnd(w, hs);
+  recordEnd(w, rec);
+}
+
+/** TLS 1.2 server flight: ServerHello, Certificate (leaf and CA), ServerKeyExchange, ServerHelloDone. */
+function writeServerFlight12(w: ByteWriter, r: AppRandom): number {
+  writeServerHello(w, r, false);
+  const rec = recordStart(w, TLS_HANDSHAKE);
+  const hs = handshakeStart(w, 11);
+  const listAt = w.len;
+  w.u24(0);
+  for (const der of CERT_CHAIN) {
+    w.u24(der.length);
+    w.bytes(der);
+  }
+  w.setU24(listAt, w.len - listAt - 3);
+  handshakeEnd(w, hs);
+  recordEnd(w, rec);
+  const ske = recordStart(w, TLS_HANDSHAKE);
+  const skeHs = handshakeStart(w, 12);
+  w.u8(3); // named_curve
+  w.u16(0x001d);
+  w.u8(32);
+  w.random(r, 32);
+  w.u16(0x0804);
+  w.u16(256);
+  w.random(r, 256);
+  handshakeEnd(w, skeHs);
+  recordEnd(w, ske);
+  w.bytes(SERVER_HELLO_DONE);
+  return 4;
+}
+
+/** TLS 1.3 server flight: ServerHello, the compatibility ChangeCipherSpec, and the encrypted rest. */
+function writeServerFlight13(w: ByteWriter, r: AppRandom): number {
+  writeServerHello(w, r, true);
+  w.bytes(CCS_RECORD);
+  writeOpaqueRecord(w, r, TLS_APPLICATION_DATA, 2500 + r.int(2500));
+  writeOpaqueRecord(w, r, TLS_APPLICATION_DATA, 53);
+  return 4;
+}
+
+/** TLS 1.2 client: ClientKeyExchange, ChangeCipherSpec, Finished (encrypted). */
+function writeClientFinish12(w: ByteWriter, r: AppRandom): number {
+  const rec = recordStart(w, TLS_HANDSHAKE);
+  const hs = handshakeStart(w, 16);
+  w.u8(32);
+  w.random(r, 32);
+  handshakeEnd(w, hs);
+  recordEnd(w, rec);
+  w.bytes(CCS_RECORD);
+  writeOpaqueRecord(w, r, TLS_HANDSHAKE, 40);
+  return 3;
+}
+
+/** TLS 1.2 server: NewSessionTicket, ChangeCipherSpec, Finished (encrypted). */
+function writeServerFinish12(w: ByteWriter, r: AppRandom): number {
+  const rec = recordStart(w, TLS_HANDSHAKE);
+  const hs = handshakeStart(w, 4);
+  w.u32(7200);
+  w.u16(192);
+  w.random(r, 192);
+  handshakeEnd(w, hs);
+  recordEnd(w, rec);
+  w.bytes(CCS_RECORD);
+  writeOpaqueRecord(w, r, TLS_HANDSHAKE, 40);
+  return 3;
+}
+
+/**
+ * What one flow says at the application layer, a burst at a time. A flow
+ * keeps asking `next` until it returns false; `budgetSpent` tells the
+ * conversation the flow has used its share of packets, and it ends at the
+ * next point where a client would start a new exchange (after at least one
+ * complete exchange, so every flow carries a whole request and its answer).
+ */
+export class AppConversation {
+  readonly burst = new Burst();
+  app = APP_NONE;
+  tcp = false;
+  #phase = 0;
+  #exchanges = 0;
+  readonly #questions = [new DnsQuestion(), new DnsQuestion()];
+  #pending = 0;
+  readonly #host = new ByteWriter(64);
+  #kind = 0;
+  #etag = 0;
+  #tls13 = false;
+
+  /** Prepares the conversation for a new flow (conversations are reused across flows). */
+  reset(r: AppRandom, app: number, tcp: boolean): void {
+    this.app = app;
+    this.tcp = tcp;
+    this.#phase = 0;
+    this.#exchanges = 0;
+    this.#pending = 0;
+    if (app === APP_HTTP || app === APP_TLS) {
+      const h = this.#host;
+      h.clear();
+      h.bytes(app === APP_HTTP ? HOST_WWW : pick(r, SNI_WORDS));
+      if (app === APP_TLS) h.u8(46);
+      h.bytes(pick(r, ZONE_WORDS));
+      h.decimal(r.int(1000));
+      h.u8(46);
+      h.bytes(pick(r, TLDS));
+    }
+    this.#tls13 = app === APP_TLS && r.float() < 0.6;
+  }
+
+  /** Fills `burst` with what comes next; false when the conversation is over. */
+  next(r: AppRandom, budgetSpent: boolean): boolean {
+    if (this.app === APP_DNS) return this.#dns(r, budgetSpent);
+    if (this.app === APP_HTTP) return this.#http(r, budgetSpent);
+    return this.#tls(r, budgetSpent);
+  }
+
+  #dns(r: AppRandom, budgetSpent: boolean): boolean {
+    const b = this.burst;
+    const w = b.data;
+    if (this.#phase === 0) {
+      if (this.tcp && budgetSpent && this.#exchanges > 0) return false;
+      b.start(true);
+      // Over TCP a client sometimes pipelines two queries in one segment.
+      const count = this.tcp && r.float() < 0.2 ? 2 : 1;
+      for (let i = 0; i < count; i++) {
+        const q = this.#questions[i]!;
+        newQuestion(r, q);
+        const lenAt = this.#lengthPrefix(w);
+        writeDnsQuery(w, q);
+        this.#endPrefix(w, lenAt);
+      }
+      this.#pending = count;
+      b.messages = count;
+      this.#phase = 1;
+    } else {
+      b.start(false);
+      let firstEnd = 0;
+      for (let i = 0; i < this.#pending; i++) {
+        const lenAt = this.#lengthPrefix(w);
+        writeDnsResponse(w, r, this.#questions[i]!);
+        this.#endPrefix(w, lenAt);
+        if (i === 0) firstEnd = w.len;
+      }
+      b.messages = this.#pending;
+      // Two answers sometimes go in separate segments.
+      if (this.#pending === 2 && r.float() < 0.5) b.firstCut = firstEnd;
+      this.#phase = 0;
+      this.#exchanges++;
+    }
+    // A message split across two segments, sometimes right after its length prefix.
+    if (this.tcp && b.firstCut === 0 && r.float() < 0.15) {
+      b.firstCut = r.float() < 0.3 ? 2 : 1 + r.int(w.len - 1);
+    }
+    return true;
+  }
+
+  #lengthPrefix(w: ByteWriter): number {
+    if (!this.tcp) return -1;
+    w.u16(0);
+    return w.len - 2;
+  }
+
+  #endPrefix(w: ByteWriter, at: number): void {
+    if (at >= 0) w.setU16(at, w.len - at - 2);
+  }
+
+  #http(r: AppRandom, budgetSpent: boolean): boolean {
+    const b = this.burst;
+    if (this.#phase === 0) {
+      if (budgetSpent && this.#exchanges > 0) return false;
+      b.start(true);
+      this.#kind = pick(r, KINDS);
+      // A conditional request the server answers with 304 and no body.
+      this.#etag = r.float() < 0.15 ? 1 + r.int(0x7fffffff) : 0;
+      writeHttpRequest(b.data, r, this.#host, this.#kind, this.#etag);
+      this.#phase = 1;
+    } else {
+      b.start(false);
+      writeHttpResponse(b.data, r, this.#kind, this.#etag);
+      this.#phase = 0;
+      this.#exchanges++;
+    }
+    b.messages = 1;
+    return true;
+  }
+
+  #tls(r: AppRandom, budgetSpent: boolean): boolean {
+    const b = this.burst;
+    const w = b.data;
+    const phase = this.#phase;
+    const tls13 = this.#tls13;
+    // 0 ClientHello, 1 server flight, 2 client finish, 3 (1.2) server finish, then data.
+    const dataPhase = tls13 ? 3 : 4;
+    if (phase >= dataPhase && (phase - dataPhase) % 2 === 0) {
+      if (budgetSpent && this.#exchanges > 0) return false;
+    }
+    const fromClient = phase < dataPhase ? phase % 2 === 0 : (phase - dataPhase) % 2 === 0;
+    b.start(fromClient);
+    if (phase === 0) {
+      writeClientHello(w, r, this.#host);
+      b.messages = 1;
+    } else if (phase === 1) {
+      b.messages = tls13 ? writeServerFlight13(w, r) : writeServerFlight12(w, r);
+    } else if (phase === 2) {
+      if (tls13) {
+        w.bytes(CCS_RECORD);
+        writeOpaqueRecord(w, r, TLS_APPLICATION_DATA, 53);
+        b.messages = 2;
+      } else b.messages = writeClientFinish12(w, r);
+    } else if (phase === 3 && !tls13) {
+      b.messages = writeServerFinish12(w, r);
+    } else if (fromClient) {
+      b.messages = writeAppData(w, r, 80 + r.int(800));
+    } else {
+      b.messages = writeAppData(w, r, 300 + r.int(r.float() < 0.2 ? 40000 : 6000));
+      this.#exchanges++;
+    }
+    this.#phase = phase + 1;
+    return true;
+  }
+}
