@@ -429,6 +429,9 @@ class TrafficGenerator {
       conv.reset(rng, f.app, f.kind === KIND_TCP);
       f.conv = conv;
       if (f.kind === KIND_TCP) f.frames = FRAMES_UNKNOWN;
+      // A stub resolver asks each question from a fresh source port: one
+      // query and its answer per UDP flow, as real DNS traffic looks.
+      else if (f.app === APP_DNS) f.frames = 2;
     }
     return f;
   }

@@ -365,6 +365,7 @@ export class ConnTracker implements TcpHost {
    */
   packet(d: DecodedPacket, ts: number = d.ts): void {
     this.#lastSlot = -1;
+    this.#lastFlipped = false;
     this.advance(ts);
     if (d.outcome !== OUTCOME_IP) return;
     this.#packets++;

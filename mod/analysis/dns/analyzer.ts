@@ -49,6 +49,41 @@ export interface DnsAnalyzerOptions {
   readonly maxCompressionDepth?: number;
 }
 
+/** Event registries the DNS events are declared in (once each, not per connection). */
+const declared = new WeakSet<object>();
+
+/** The interpreter's view of its connection: methods, not a closure per call per connection. */
+class InterpreterAdapter implements InterpreterHost {
+  readonly #host: AnalyzerHost;
+  readonly udp: boolean;
+
+  constructor(host: AnalyzerHost, udp: boolean) {
+    this.#host = host;
+    this.udp = udp;
+  }
+  weird(name: string, addl?: string): void {
+    this.#host.weird(name, addl);
+  }
+  history(letter: string): void {
+    this.#host.history(letter);
+  }
+  violate(reason: string): void {
+    this.#host.violate(reason);
+  }
+  confirm(): void {
+    this.#host.confirm();
+  }
+  flip(): void {
+    this.#host.flip();
+  }
+  respIsMulticast(): boolean {
+    return this.#host.respIsMulticast();
+  }
+  respPort(): number {
+    return this.#host.endpoints().respP;
+  }
+}
+
 /** One connection's DNS analysis: the interpreter and the script state behind it. */
 class DnsConnection {
   readonly interpreter: DnsInterpreter;
@@ -56,23 +91,15 @@ class DnsConnection {
 
   constructor(host: AnalyzerHost, options: DnsAnalyzerOptions) {
     const authAddl = options.authAddl ?? false;
-    if (host.events !== undefined) {
-      for (const [name, args] of DNS_EVENTS) host.events.declare(name, args);
+    const events = host.events;
+    if (events !== undefined && !declared.has(events)) {
+      for (const [name, args] of DNS_EVENTS) events.declare(name, args);
+      declared.add(events);
     }
     this.sessions = new DnsSessions(host, authAddl);
     const id = host.endpoints();
-    const interpreterHost: InterpreterHost = {
-      weird: (name, addl) => host.weird(name, addl),
-      history: (letter) => host.history(letter),
-      violate: (reason) => host.violate(reason),
-      confirm: () => host.confirm(),
-      flip: () => host.flip(),
-      respIsMulticast: () => host.respIsMulticast(),
-      respPort: () => host.endpoints().respP,
-      udp: id.proto === "udp",
-    };
     this.interpreter = new DnsInterpreter(
-      interpreterHost,
+      new InterpreterAdapter(host, id.proto === "udp"),
       this.sessions,
       id.origP === 137 || id.respP === 137,
       {

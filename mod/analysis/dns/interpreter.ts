@@ -160,13 +160,18 @@ export class DnsInterpreter {
     this.#maxQueries = options.maxQueries ?? DEFAULT_MAX_QUERIES;
     this.#skipAllAuth = options.skipAllAuth ?? true;
     this.#skipAllAddl = options.skipAllAddl ?? true;
-    this.#names = new NameReader({
-      weird: (name, addl) => host.weird(name, addl),
-      limitReached: (name, value) => {
-        host.weird(name, String(value));
-        host.history("X");
-      },
-    }, options.maxCompressionDepth);
+    this.#names = new NameReader(this, options.maxCompressionDepth);
+  }
+
+  /** `NameProblems`: a name weird goes to the connection. */
+  weird(name: string, addl?: string): void {
+    this.#host.weird(name, addl);
+  }
+
+  /** `NameProblems`: `LimitReachedWeird`, a weird with the value and history `X`. */
+  limitReached(name: string, value: number): void {
+    this.#host.weird(name, String(value));
+    this.#host.history("X");
   }
 
   /**

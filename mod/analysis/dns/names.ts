@@ -30,9 +30,17 @@ export interface NameProblems {
   limitReached(name: string, value: number): void;
 }
 
-/** Decodes names of one connection's messages; reuses its buffers. */
+/**
+ * One decode buffer for every reader: `read` runs start to end without
+ * yielding, so connections can share it (and a new connection allocates
+ * nothing).
+ */
+const SHARED_BUF = new Uint8Array(TSIG_NAME_CAPACITY + 1);
+const SHARED_STARTS = new Int32Array(DEFAULT_MAX_COMPRESSION_DEPTH + 2);
+
+/** Decodes names of one connection's messages. */
 export class NameReader {
-  readonly #buf = new Uint8Array(TSIG_NAME_CAPACITY + 1);
+  readonly #buf = SHARED_BUF;
   readonly #starts: Int32Array;
   readonly #maxDepth: number;
   readonly #problems: NameProblems;
@@ -44,7 +52,9 @@ export class NameReader {
   constructor(problems: NameProblems, maxDepth = DEFAULT_MAX_COMPRESSION_DEPTH) {
     this.#problems = problems;
     this.#maxDepth = Math.max(0, Math.floor(maxDepth));
-    this.#starts = new Int32Array(this.#maxDepth + 2);
+    this.#starts = this.#maxDepth + 2 <= SHARED_STARTS.length
+      ? SHARED_STARTS
+      : new Int32Array(this.#maxDepth + 2);
   }
 
   /**
@@ -114,7 +124,8 @@ export class NameReader {
         problems.weird("DNS_label_len_gt_name_len");
         return -1;
       }
-      buf.set(msg.subarray(p, p + len), out);
+      // Labels are short: a plain loop beats creating a subarray for `set`.
+      for (let i = 0; i < len; i++) buf[out + i] = msg[p + i]!;
       buf[out + len] = 0x2e;
       out += len + 1;
       p += len;

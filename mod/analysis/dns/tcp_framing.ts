@@ -44,6 +44,15 @@ export class DnsTcpFraming {
     let p = 0;
     const n = data.length;
     while (p < n) {
+      if (this.#state === LEN_HI && p + 2 <= n) {
+        // The usual case, a whole message inside the segment: parse it in place.
+        const size = (data[p]! << 8) | data[p + 1]!;
+        if (p + 2 + size <= n) {
+          this.#deliver(data.subarray(p + 2, p + 2 + size));
+          p += 2 + size;
+          continue;
+        }
+      }
       if (this.#state === LEN_HI) {
         this.#size = data[p++]! << 8;
         this.#state = LEN_LO;

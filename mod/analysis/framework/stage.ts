@@ -74,7 +74,9 @@ class Attached implements AnalyzerHost {
     return this.conn.stage.events;
   }
   endpoints(): ConnEndpoints {
-    return this.conn.stage.sessions.endpointsOf(this.conn.slot);
+    // Formatting addresses is not free and analyzers ask per message: the id
+    // is kept until the roles change.
+    return this.conn.endpoints ??= this.conn.stage.sessions.endpointsOf(this.conn.slot);
   }
   respIsMulticast(): boolean {
     return this.conn.stage.sessions.respIsMulticast(this.conn.slot);
@@ -100,6 +102,7 @@ class Attached implements AnalyzerHost {
   }
   flip(): void {
     this.conn.stage.sessions.flip(this.conn.slot);
+    this.conn.endpoints = undefined;
     this.conn.reassembly?.flip();
   }
   history(letter: string): void {
@@ -125,6 +128,8 @@ class ConnState {
   /** `connection$failed_analyzers`. */
   readonly failed = new Set<string>();
   reassembly: TcpStreams | undefined;
+  /** The id as logs print it, until the roles change. */
+  endpoints: ConnEndpoints | undefined;
   /** Zeek's per-connection weird sampling counters (made on the first weird). */
   weirdState: ConnWeirdState | undefined;
   expireEvery = 0;
@@ -171,6 +176,7 @@ class Stage implements AnalyzerStage {
       if (conn === NONE) return;
       created = true;
     }
+    if (!created && this.sessions.lastFlipped) conn.endpoints = undefined;
     if (conn.reassembly !== undefined) {
       // A flip while tracking this packet (SYN-ACK seen first, …) changes the
       // roles it arrived under; the creation flip happened before the streams existed.
@@ -191,7 +197,8 @@ class Stage implements AnalyzerStage {
     if (conn === undefined || conn === NONE) return;
     // Zeek finalises the scripts' state (pending DNS rows, …) at removal even
     // for an analyzer a violation removed: `done` reaches every one.
-    for (const a of [...conn.udp, ...conn.tcp]) a.analyzer?.done();
+    for (const a of conn.udp) a.analyzer?.done();
+    for (const a of conn.tcp) a.analyzer?.done();
     conn.reassembly?.close();
     if (conn.services.length > 0) {
       this.#leaving.set(slot, conn.services.map((s) => s.toLowerCase()).join(","));
@@ -247,7 +254,7 @@ class Stage implements AnalyzerStage {
       this.sessions.now,
       {
         uid: conn.uid,
-        id: this.sessions.endpointsOf(conn.slot),
+        id: conn.endpoints ??= this.sessions.endpointsOf(conn.slot),
         weirdState: conn.weirdState ??= new ConnWeirdState(),
       },
       name,
