@@ -39,6 +39,8 @@ export interface CaptureLoopOptions {
 export interface CaptureLoop extends AsyncDisposable {
   readonly source: PacketSource;
   readonly tracker: ConnTracker;
+  /** The pipeline's TCP reassembly memory (its bound and counters). */
+  readonly reassembly: ReassemblyMemory;
   stats(): { readonly source: SourceStats; readonly tracker: ConnTrackerStats };
   /** Stops capturing, flushes every open connection to conn.log. Idempotent. */
   close(): Promise<void>;
@@ -96,6 +98,7 @@ export async function openCaptureLoop(options: CaptureLoopOptions): Promise<Capt
   return {
     source,
     tracker,
+    reassembly,
     stats: () => ({ source: source.stats(), tracker: tracker.stats() }),
     close,
     [Symbol.asyncDispose]: close,

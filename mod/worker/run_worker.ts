@@ -10,7 +10,7 @@ import { openLogShipping } from "../log/mod.ts";
 import { type NodeStart, openNode } from "../runtime/mod.ts";
 import { aborted, announceReady } from "../process/mod.ts";
 import { nodeTopic } from "../bus/mod.ts";
-import { packetSamples, sessionSamples } from "../api/metrics/mod.ts";
+import { packetSamples, reassemblySamples, sessionSamples } from "../api/metrics/mod.ts";
 import { type CaptureLoop, openCaptureLoop } from "./capture_loop.ts";
 
 /** Runs a worker until its shutdown signal. */
@@ -39,6 +39,7 @@ export async function runWorker(start: NodeStart): Promise<void> {
       ctx.metrics?.addSource(() => [
         ...packetSamples(running.source.stats()),
         ...sessionSamples(running.tracker.sessions()),
+        ...reassemblySamples(running.reassembly.stats()),
       ]);
     } catch (error) {
       // The node stays up (bus, scripts, status) so the operator sees why.

@@ -39,6 +39,7 @@ export { busSamples } from "./bus_metrics.ts";
 export { eventSamples } from "./event_metrics.ts";
 export { logReceiverSamples, logShipperSamples, logWriteSamples } from "./log_metrics.ts";
 export { type PacketCounters, packetSamples } from "./packet_metrics.ts";
+export { type ReassemblyCounters, reassemblySamples } from "./reassembly_metrics.ts";
 export { createProcessRegistry, PROCESS_METRIC_NAMES } from "./process_metrics.ts";
 export type { MetricSample, MetricSource, MetricType } from "./sample.ts";
 export {
