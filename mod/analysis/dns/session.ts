@@ -22,10 +22,9 @@
  */
 
 import { T, type ZeekType, type ZeekValue } from "../../../zeek/mod.ts";
-import type { EventRegistry } from "../../bus/mod.ts";
-import type { LogRegistry, LogStream } from "../../log/mod.ts";
+import type { LogStream } from "../../log/mod.ts";
 import { CONNECTION_TYPE } from "../conn/mod.ts";
-import type { ConnEndpoints } from "../framework/mod.ts";
+import type { AnalyzerHost, ConnEndpoints } from "../framework/mod.ts";
 import { logString } from "./byte_strings.ts";
 import { className, opcodeName, queryTypeName, rcodeName } from "./consts.ts";
 import type { DnsScript } from "./interpreter.ts";
@@ -77,15 +76,10 @@ export const DNS_EVENTS: readonly (readonly [string, readonly (readonly [string,
   ];
 
 /** What the script layer needs of its connection. */
-export interface SessionHost {
-  readonly uid: string;
-  readonly logs: LogRegistry;
-  readonly events: EventRegistry | undefined;
-  endpoints(): ConnEndpoints;
-  respIsMulticast(): boolean;
-  now(): number;
-  connection(): ZeekValue;
-}
+export type SessionHost = Pick<
+  AnalyzerHost,
+  "uid" | "logs" | "events" | "endpoints" | "respIsMulticast" | "now" | "connection"
+>;
 
 /** One `DNS::Info` record. */
 class DnsInfo {
