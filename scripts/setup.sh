@@ -9,7 +9,7 @@ tools="$here/.tools"
 
 if [ "$(id -u)" = 0 ]; then
   pkgs=(libzmq5 libpcap0.8 iproute2 ethtool tcpdump tcpreplay tshark python3-zmq
-        python3-websockets prometheus procps openssl)
+        python3-websockets python3-scapy prometheus procps openssl)
   missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
