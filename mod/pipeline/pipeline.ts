@@ -40,6 +40,7 @@ import {
   type ConnTrackerStats,
 } from "../analysis/conn/mod.ts";
 import type { AnalyzerStage, AnalyzerStageFactory } from "../analysis/framework/mod.ts";
+import { ConnWeirds, type WeirdLog } from "../analysis/weird/mod.ts";
 
 /** How often a live pipeline looks whether traffic stopped, and how long "stopped" is. */
 export const DEFAULT_IDLE_TICK_MS = 1000;
@@ -53,7 +54,7 @@ export interface FlowSplit {
 /** The sessions stage's settings that are not the pipeline's own options. */
 export type SessionOptions = Omit<
   ConnTrackerOptions,
-  "checksums" | "macAddresses" | "onRemove" | "serviceOf" | "onAnalyzerTimer"
+  "checksums" | "macAddresses" | "onRemove" | "serviceOf" | "onAnalyzerTimer" | "onWeird"
 >;
 
 /** Options of a pipeline; every field has the `zeek -r` default. */
@@ -79,6 +80,8 @@ export interface PacketPipelineOptions {
   readonly idleTickMs?: number;
   /** The protocol analyzers; without them the stage is skipped. */
   readonly analyzers?: AnalyzerStageFactory;
+  /** weird.log: where connection tracking, reassembly and the analyzers report weirds. */
+  readonly weirds?: WeirdLog;
 }
 
 /** What `run` does between batches. */
@@ -103,6 +106,8 @@ export interface PipelineStats {
 export class PacketPipeline {
   readonly decoder: PacketDecoder;
   readonly sessions: ConnTracker;
+  /** The connections' weirds (one sampling state per connection), when weird.log is on. */
+  readonly weirds: ConnWeirds | undefined;
   readonly #packet = new DecodedPacket();
   /** Set once, right after the sessions stage it is built on. */
   #analyzers: AnalyzerStage | undefined;
@@ -141,17 +146,28 @@ export class PacketPipeline {
     const macAddresses = options.macAddresses ?? false;
     const factory = options.analyzers;
     this.decoder = new PacketDecoder({ checksums });
+    const weirdLog = options.weirds;
     this.sessions = new ConnTracker({
       ...options.sessions,
       checksums,
       macAddresses,
+      ...(weirdLog === undefined ? {} : {
+        onWeird: (slot: number, name: string, addl: string, source: string) =>
+          this.weirds!.report(slot, name, addl, source),
+      }),
+      ...(factory === undefined && weirdLog === undefined ? {} : {
+        onRemove: (slot: number) => {
+          this.#analyzers?.remove(slot);
+          this.weirds?.release(slot);
+        },
+      }),
       ...(factory === undefined ? {} : {
-        onRemove: (slot: number) => this.#analyzers!.remove(slot),
         serviceOf: (slot: number) => this.#analyzers!.serviceOf?.(slot),
         onAnalyzerTimer: (slot: number, now: number) => this.#analyzers!.timer?.(slot, now),
       }),
     });
-    this.#analyzers = factory?.(this.sessions);
+    this.weirds = weirdLog === undefined ? undefined : new ConnWeirds(weirdLog, this.sessions);
+    this.#analyzers = factory?.(this.sessions, this.weirds);
     this.#skip = skip;
     this.#macAddresses = macAddresses;
     this.#splitCount = split?.count ?? 0;

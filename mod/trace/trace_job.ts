@@ -131,13 +131,13 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
   logs.setEvents(options.events);
   const reassembly = new ReassemblyMemory();
   const pipeline = createPipeline(options.path, {
+    weirds: new WeirdLog({ logs }),
     checksums,
     ...(analyzers.length === 0 ? {} : {
       analyzers: createAnalyzerStage({
         analyzers,
         reassembly,
         logs,
-        weirds: new WeirdLog({ logs }),
         ...(options.events === undefined ? {} : { events: options.events }),
       }),
     }),

@@ -66,6 +66,8 @@ export async function openCaptureLoop(options: CaptureLoopOptions): Promise<Capt
   const analyzers = weirAnalyzers();
   const reassembly = new ReassemblyMemory();
   const pipeline = new PacketPipeline({
+    // In a cluster, weird.log's `peer` is the node (Zeek redefines it to Cluster::node).
+    weirds: new WeirdLog({ logs: options.logs, peer: self.name }),
     checksums: self.afPacket.checksumValidation !== "off",
     idleTickMs: DEFAULT_IDLE_TICK_MS,
     ...(analyzers.length === 0 ? {} : {
@@ -74,7 +76,6 @@ export async function openCaptureLoop(options: CaptureLoopOptions): Promise<Capt
         reassembly,
         logs: options.logs,
         // In a cluster, weird.log's `peer` is the node (Zeek redefines it to Cluster::node).
-        weirds: new WeirdLog({ logs: options.logs, peer: self.name }),
         ...(options.events === undefined ? {} : { events: options.events }),
       }),
     }),

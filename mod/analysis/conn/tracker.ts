@@ -168,6 +168,11 @@ export interface ConnTrackerOptions {
    * comma-separated in Zeek's order), asked when its row is built.
    */
   readonly serviceOf?: (slot: number) => string | undefined;
+  /**
+   * Hears a weird of a live connection (Zeek's `Connection::Weird`): the
+   * pipeline turns it into weird.log with the connection's sampling state.
+   */
+  readonly onWeird?: (slot: number, name: string, addl: string, source: string) => void;
   /** Hears that an analyzer timer armed with `armAnalyzerTimer` is due. */
   readonly onAnalyzerTimer?: (slot: number, now: number) => void;
   /** Initial connection slots (the table grows as needed). */

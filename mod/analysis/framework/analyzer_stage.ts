@@ -25,6 +25,7 @@
 
 import type { DecodedPacket } from "../../../capture/mod.ts";
 import type { ConnTracker } from "../conn/mod.ts";
+import type { ConnWeirds } from "../weird/mod.ts";
 
 /** The protocol analyzers of one pipeline, as the pipeline drives them. */
 export interface AnalyzerStage {
@@ -51,6 +52,10 @@ export interface AnalyzerStage {
 
 /**
  * Builds a pipeline's analyzers stage once its sessions stage exists:
- * analyzers read uids, addresses and ports of connections from it.
+ * analyzers read uids, addresses and ports of connections from it, and
+ * report their weirds through the pipeline's connection weirds.
  */
-export type AnalyzerStageFactory = (sessions: ConnTracker) => AnalyzerStage;
+export type AnalyzerStageFactory = (
+  sessions: ConnTracker,
+  weirds: ConnWeirds | undefined,
+) => AnalyzerStage;

@@ -27,7 +27,7 @@ import type {
 import type { AnalyzerStage, AnalyzerStageFactory } from "./analyzer_stage.ts";
 import { ANALYZER_LOG, FAILURE_DATA_MAX_SIZE } from "./analyzer_log.ts";
 import { AnalyzerRegistry } from "./registry.ts";
-import { ConnWeirdState, type WeirdLog } from "../weird/mod.ts";
+import type { ConnWeirds } from "../weird/mod.ts";
 import { type ReassemblyMemory, TcpStreams, type TcpStreamSink } from "../tcp/mod.ts";
 
 /** `DPD::ignore_violations_after`: past this many payload bytes, violations are ignored. */
@@ -40,8 +40,6 @@ export interface AnalyzerStageOptions {
   readonly analyzers: readonly AnalyzerSpec[];
   readonly logs: LogRegistry;
   readonly events?: EventRegistry | undefined;
-  /** weird.log, with Zeek's sampling and de-duplication. */
-  readonly weirds?: WeirdLog | undefined;
   /**
    * The pipeline's reassembly memory (its bound and counters): TCP
    * connections with an analyzer are reassembled in it. Without it TCP
@@ -130,8 +128,6 @@ class ConnState {
   reassembly: TcpStreams | undefined;
   /** The id as logs print it, until the roles change. */
   endpoints: ConnEndpoints | undefined;
-  /** Zeek's per-connection weird sampling counters (made on the first weird). */
-  weirdState: ConnWeirdState | undefined;
   expireEvery = 0;
   expireIdle = 0;
 
@@ -147,7 +143,7 @@ class Stage implements AnalyzerStage {
   readonly logs: LogRegistry;
   readonly events: EventRegistry | undefined;
   readonly #registry: AnalyzerRegistry;
-  readonly #weirds: WeirdLog | undefined;
+  readonly #weirds: ConnWeirds | undefined;
   readonly #memory: ReassemblyMemory | undefined;
   readonly #analyzerLog: LogStream;
   /** Per slot: the connection's analyzers, or `NONE` once decided there are none. */
@@ -155,12 +151,16 @@ class Stage implements AnalyzerStage {
   /** conn.log's `service` of connections being removed (the row is built after `remove`). */
   readonly #leaving = new Map<number, string>();
 
-  constructor(sessions: ConnTracker, options: AnalyzerStageOptions) {
+  constructor(
+    sessions: ConnTracker,
+    options: AnalyzerStageOptions,
+    weirds: ConnWeirds | undefined,
+  ) {
     this.sessions = sessions;
     this.logs = options.logs;
     this.events = options.events;
     this.#registry = new AnalyzerRegistry(options.analyzers);
-    this.#weirds = options.weirds;
+    this.#weirds = weirds;
     this.#memory = options.reassembly;
     this.#analyzerLog = options.logs.stream(ANALYZER_LOG.id) ??
       options.logs.defineStream(ANALYZER_LOG);
@@ -248,18 +248,12 @@ class Stage implements AnalyzerStage {
   }
 
   weird(conn: ConnState, name: string, addl: string | undefined, source: string): void {
-    const weirds = this.#weirds;
-    if (weirds === undefined) return;
-    weirds.connWeird(
-      this.sessions.now,
-      {
-        uid: conn.uid,
-        id: conn.endpoints ??= this.sessions.endpointsOf(conn.slot),
-        weirdState: conn.weirdState ??= new ConnWeirdState(),
-      },
+    this.#weirds?.report(
+      conn.slot,
       name,
       addl ?? "",
       source,
+      conn.endpoints ??= this.sessions.endpointsOf(conn.slot),
     );
   }
 
@@ -335,5 +329,5 @@ function streamFanout(conn: ConnState): TcpStreamSink {
  * ```
  */
 export function createAnalyzerStage(options: AnalyzerStageOptions): AnalyzerStageFactory {
-  return (sessions) => new Stage(sessions, options);
+  return (sessions, weirds) => new Stage(sessions, options, weirds);
 }

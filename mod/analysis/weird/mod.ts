@@ -54,3 +54,4 @@ export {
   type WeirdNotice,
   type WeirdOutcome,
 } from "./weird_log.ts";
+export { ConnWeirds, type WeirdConnections } from "./conn_weirds.ts";
