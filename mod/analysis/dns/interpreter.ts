@@ -122,6 +122,8 @@ const EDNS_TCP_KA = 11;
 /** DNSSEC algorithms Zeek accepts silently (RSA_MD5 1, 252–254 and others raise weirds). */
 const KNOWN_ALGORITHMS = new Set([2, 3, 4, 5, 6, 7, 8, 10, 12, 13, 14, 15, 16]);
 
+const NO_BYTES = new Uint8Array(0);
+
 /** One connection's interpreter (Zeek has one per DNS analyzer). */
 export class DnsInterpreter {
   readonly #host: InterpreterHost;
@@ -134,7 +136,7 @@ export class DnsInterpreter {
   #firstMessage = true;
 
   // The message being parsed and Zeek's (data, len) cursor as [#p, #end).
-  #d: Uint8Array = new Uint8Array(0);
+  #d: Uint8Array = NO_BYTES;
   #p = 0;
   #end = 0;
   // Per-RR state of DNS_MsgInfo.

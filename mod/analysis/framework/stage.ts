@@ -88,8 +88,11 @@ class Attached implements AnalyzerHost {
   confirm(): void {
     if (this.confirmed || this.removed) return;
     this.confirmed = true;
-    const services = this.conn.services;
-    if (!services.includes(this.spec.name)) services.push(this.spec.name);
+    const conn = this.conn;
+    if (!conn.services.includes(this.spec.name)) {
+      conn.services.push(this.spec.name);
+      conn.serviceText = serviceText(conn.services);
+    }
   }
   violate(reason: string, data?: Uint8Array): void {
     if (this.removed) return;
@@ -123,6 +126,8 @@ class ConnState {
   readonly tcp: Attached[] = [];
   /** `connection$service`, in confirmation order, Zeek's analyzer names. */
   readonly services: string[] = [];
+  /** conn.log's `service`: the names lower-cased, comma-separated (undefined when none). */
+  serviceText: string | undefined;
   /** `connection$failed_analyzers`. */
   readonly failed = new Set<string>();
   reassembly: TcpStreams | undefined;
@@ -148,8 +153,9 @@ class Stage implements AnalyzerStage {
   readonly #analyzerLog: LogStream;
   /** Per slot: the connection's analyzers, or `NONE` once decided there are none. */
   #conns: (ConnState | typeof NONE | undefined)[] = [];
-  /** conn.log's `service` of connections being removed (the row is built after `remove`). */
-  readonly #leaving = new Map<number, string>();
+  /** conn.log's `service` of the connection being removed (its row is built right after `remove`). */
+  #leavingSlot = -1;
+  #leavingService: string | undefined;
 
   constructor(
     sessions: ConnTracker,
@@ -200,21 +206,18 @@ class Stage implements AnalyzerStage {
     for (const a of conn.udp) a.analyzer?.done();
     for (const a of conn.tcp) a.analyzer?.done();
     conn.reassembly?.close();
-    if (conn.services.length > 0) {
-      this.#leaving.set(slot, conn.services.map((s) => s.toLowerCase()).join(","));
-    }
+    this.#leavingSlot = slot;
+    this.#leavingService = conn.serviceText;
   }
 
   /** conn.log's `service` for a connection (live, or being removed right now). */
   serviceOf(slot: number): string | undefined {
-    const leaving = this.#leaving.get(slot);
-    if (leaving !== undefined) {
-      this.#leaving.delete(slot);
-      return leaving;
+    if (slot === this.#leavingSlot) {
+      this.#leavingSlot = -1;
+      return this.#leavingService;
     }
     const conn = this.#conns[slot];
-    if (conn === undefined || conn === NONE || conn.services.length === 0) return undefined;
-    return conn.services.map((s) => s.toLowerCase()).join(",");
+    return conn === undefined || conn === NONE ? undefined : conn.serviceText;
   }
 
   /** The analyzers' session timer of a connection is due (Zeek's `DNS_Analyzer::ExpireTimer`). */
@@ -244,6 +247,7 @@ class Stage implements AnalyzerStage {
     if (at < 0) return;
     if (!conn.failed.has(name)) this.#logFailure(conn, name, reason, data);
     conn.services.splice(at, 1);
+    conn.serviceText = serviceText(conn.services);
     conn.failed.add(name);
   }
 
@@ -302,6 +306,10 @@ class Stage implements AnalyzerStage {
 }
 
 const NONE = 0 as const;
+
+function serviceText(services: readonly string[]): string | undefined {
+  return services.length === 0 ? undefined : services.map((s) => s.toLowerCase()).join(",");
+}
 
 /** The reassembler's sink: every stream analyzer of the connection that is still attached. */
 function streamFanout(conn: ConnState): TcpStreamSink {
