@@ -38,6 +38,8 @@ export const CF_COUNTER_OVERFLOW = 128;
 export const CF_HAS_VLAN = 256;
 export const CF_HAS_INNER_VLAN = 512;
 export const CF_HAS_MAC = 1024;
+/** A weird was raised on the connection (Zeek's `Connection::DidWeird`). */
+export const CF_WEIRD = 2048;
 
 /** Endpoint flags (`eflags[endpoint]`). */
 export const EF_FIN = 1;
@@ -102,6 +104,15 @@ export class ConnTable {
   trimSeq!: Uint32Array;
   /** Per endpoint four counters (C, G, T, W) for the logarithmic history letters. */
   counters!: Uint16Array;
+  /** FINs and RSTs sent, and the time of the endpoint's last packet (the storm weirds). */
+  finCount!: Uint32Array;
+  rstCount!: Uint32Array;
+  endpointTime!: Float64Array;
+  /** The advertised window (scaled), its scale, and the sequence and ack numbers it came with. */
+  window!: Uint32Array;
+  windowScale!: Uint8Array;
+  windowSeq!: Uint32Array;
+  windowAck!: Uint32Array;
   pkts!: Uint32Array;
   ipBytes!: Float64Array;
 
@@ -276,6 +287,13 @@ export class ConnTable {
     swap(this.trimSeq, o);
     swap(this.pkts, o);
     swap(this.ipBytes, o);
+    swap(this.finCount, o);
+    swap(this.rstCount, o);
+    swap(this.endpointTime, o);
+    swap(this.window, o);
+    swap(this.windowScale, o);
+    swap(this.windowSeq, o);
+    swap(this.windowAck, o);
     for (let k = 0; k < 4; k++) {
       const c = this.counters;
       const t = c[o * 4 + k]!;
@@ -391,6 +409,13 @@ export class ConnTable {
     this.counters = grow(this.counters, u16, e * 4);
     this.pkts = grow(this.pkts, u32, e);
     this.ipBytes = grow(this.ipBytes, f64, e);
+    this.finCount = grow(this.finCount, u32, e);
+    this.rstCount = grow(this.rstCount, u32, e);
+    this.endpointTime = grow(this.endpointTime, f64, e);
+    this.window = grow(this.window, u32, e);
+    this.windowScale = grow(this.windowScale, u8, e);
+    this.windowSeq = grow(this.windowSeq, u32, e);
+    this.windowAck = grow(this.windowAck, u32, e);
     this.capacity = n;
   }
 
@@ -422,6 +447,13 @@ export class ConnTable {
       this.trimSeq[e] = 0;
       this.pkts[e] = 0;
       this.ipBytes[e] = 0;
+      this.finCount[e] = 0;
+      this.rstCount[e] = 0;
+      this.endpointTime[e] = 0;
+      this.window[e] = 0;
+      this.windowScale[e] = 0;
+      this.windowSeq[e] = 0;
+      this.windowAck[e] = 0;
     }
     this.counters.fill(0, slot * 8, slot * 8 + 8);
   }

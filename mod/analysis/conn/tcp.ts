@@ -7,18 +7,36 @@
  * that decides when a connection is removed.
  *
  * Everything lives in the `ConnTable`; the few things that are not per
- * connection arithmetic (timers, role flips, the established event) go
- * through `TcpHost`, which the tracker implements.
+ * connection arithmetic (timers, role flips, the established event,
+ * weirds) go through `TcpHost`, which the tracker implements.
+ *
+ * The session adapter's weirds are raised where Zeek raises them, with its
+ * sources: `TCP` for the adapter's own `Weird(…)` calls, `""` for those it
+ * raises through `endpoint->Conn()->Weird(…)` (`SYN_seq_jump` and
+ * `SYN_inside_connection` in `init_endpoint`, `window_recision`,
+ * `possible_split_routing`). `pending_data_when_closed` is not raised: Zeek
+ * raises it in `EndpointEOF` only when `DataPending` holds, and the only
+ * caller, `TCP_Reassembler::CheckEOF`, calls it only when the same
+ * `DataPending` does not. The `tcp_option_*` weirds need the `tcp_option`
+ * events, which base scripts do not handle.
  *
  * @module
  */
 
-import { type DecodedPacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../../../capture/mod.ts";
+import {
+  type DecodedPacket,
+  TCP_ACK,
+  TCP_FIN,
+  TCP_RST,
+  TCP_SYN,
+  TCP_URG,
+} from "../../../capture/mod.ts";
 import {
   CF_BLOCKS,
   CF_PARTIAL,
   CF_SEEN_ORIG,
   CF_SEEN_RESP,
+  CF_WEIRD,
   type ConnTable,
   EF_DID_CLOSE,
   EF_FIN,
@@ -72,7 +90,23 @@ export interface TcpHost {
   setInactivity(slot: number, inactivityClass: number): void;
   /** `connection_established`: port inactivity timeouts and the event. */
   established(slot: number): void;
+  /** A weird of the connection (Zeek's `Connection::Weird`); also sets `CF_WEIRD`. */
+  weird(slot: number, name: string, addl: string, source: string): void;
+  /**
+   * Whether the connection's payload goes through a reassembler, which
+   * then raises `truncated_tcp_payload` itself (Z: TCP_Endpoint.cc `DataSent`).
+   */
+  reassembles(slot: number): boolean;
 }
+
+/** The source of the session adapter's own weirds (its analyzer name). */
+export const WEIRD_SOURCE_TCP = "TCP";
+/** The source of the weirds raised through the connection (`endpoint->Conn()->Weird`). */
+export const WEIRD_SOURCE_CONN = "";
+
+/** Zeek's `tcp_storm_thresh` and `tcp_storm_interarrival_thresh` (seconds). */
+export const DEFAULT_TCP_STORM_THRESH = 1000;
+export const DEFAULT_TCP_STORM_INTERARRIVAL_THRESH = 1;
 
 /** TCP timing knobs, Zeek's names. */
 export interface TcpTimings {
@@ -85,6 +119,12 @@ export interface TcpTimings {
 
 const TWO_32 = 4294967296;
 const TOO_LARGE_SEQ_DELTA = 1048576;
+/** RFC 7323's largest window scale shift (Z: TCPSessionAdapter.cc `init_window`). */
+const MAX_WINDOW_SCALE = 14;
+const TCPOPT_EOL = 0;
+const TCPOPT_NOP = 1;
+const TCPOPT_WINDOW = 3;
+const INT32_MIN = -2147483648;
 const CH_H = 72;
 const CH_S = 83;
 const CH_A = 65;
@@ -99,6 +139,11 @@ const CH_W = 87;
 
 function isActive(state: number): boolean {
   return state !== TCP_INACTIVE && state !== TCP_SYN_SENT && state !== TCP_SYN_ACK_SENT;
+}
+
+/** Zeek's `seq_between`: `b <= a <= c` in sequence space. */
+function seqBetween(a: number, b: number, c: number): boolean {
+  return b <= c ? a >= b && a <= c : a >= b || a <= c;
 }
 
 function isClean(state: number, prev: number): boolean {
@@ -144,11 +189,12 @@ export class TcpAnalyzer {
   }
 
   /**
-   * Whether a packet starts a new connection on an existing key (Zeek's
-   * `IsReuse`): a SYN (or a SYN-ACK while the originator never spoke)
-   * after any close, or with a sequence number other than the known start.
+   * Whether a packet stamped `ts` starts a new connection on an existing
+   * key (Zeek's `IsReuse`): a SYN (or a SYN-ACK while the originator never
+   * spoke) after any close, or with a sequence number other than the known
+   * start. Raises Zeek's reuse weirds on the old connection.
    */
-  isReuse(slot: number, d: DecodedPacket): boolean {
+  isReuse(slot: number, d: DecodedPacket, ts: number): boolean {
     const flags = d.tcpFlags;
     if ((flags & TCP_SYN) === 0) return false;
     const t = this.#t;
@@ -159,6 +205,7 @@ export class TcpAnalyzer {
       origin = o + 1;
     }
     const closed = ((t.eflags[o]! | t.eflags[o + 1]!) & EF_DID_CLOSE) !== 0;
+    const noReset = t.state[o] !== TCP_RESET && t.state[o + 1] !== TCP_RESET;
     if (!closed) {
       const base = d.tcpSeq;
       if (base === t.startSeq[origin]) return false;
@@ -166,8 +213,26 @@ export class TcpAnalyzer {
         (flags & TCP_ACK) === 0 && t.state[origin] === TCP_SYN_ACK_SENT &&
         t.state[o + 1] === TCP_INACTIVE && base === t.startSeq[o + 1]
       ) return false;
+      this.#weird(
+        slot,
+        t.state[origin] === TCP_SYN_SENT ? "SYN_seq_jump" : "active_connection_reuse",
+        WEIRD_SOURCE_TCP,
+      );
+    } else if ((this.#endpointActive(o) || this.#endpointActive(o + 1)) && noReset) {
+      this.#weird(slot, "active_connection_reuse", WEIRD_SOURCE_TCP);
+    } else if (ts - t.lastTime[slot]! < this.#timings.tcpConnectionLinger && noReset) {
+      this.#weird(slot, "premature_connection_reuse", WEIRD_SOURCE_TCP);
     }
     return true;
+  }
+
+  /** Zeek's `TCP_Endpoint::IsActive`. */
+  #endpointActive(e: number): boolean {
+    return this.#t.state[e] !== TCP_INACTIVE && (this.#t.eflags[e]! & EF_DID_CLOSE) === 0;
+  }
+
+  #weird(slot: number, name: string, source: string): void {
+    this.#host.weird(slot, name, "", source);
   }
 
   /**
@@ -200,10 +265,11 @@ export class TcpAnalyzer {
     const onePast = (baseSeq + seqLen) >>> 0;
 
     let e = slot * 2 + side;
-    this.#initEndpoint(e, syn, baseSeq, onePast);
+    this.#initEndpoint(slot, e, syn, baseSeq, onePast);
     this.#underflow = false;
     const relSeq = this.#relative(e, baseSeq, t.lastSeq[e]!);
     const seqUnderflow = this.#underflow;
+    if (seqUnderflow && !rst) this.#weird(slot, "TCP_seq_underflow_or_misorder", WEIRD_SOURCE_TCP);
 
     side = this.#updateHistory(slot, side, syn, fin, rst, ack, relSeq, len);
     e = slot * 2 + side;
@@ -212,19 +278,45 @@ export class TcpAnalyzer {
     if (d.tcpWindow === 0 && !rst && t.state[p] !== TCP_CLOSED && t.state[e] !== TCP_RESET) {
       this.#h.scaled(slot, side, COUNT_ZERO_WINDOW, CH_W);
     }
+    if (!syn && !fin && !rst && t.state[e] !== TCP_CLOSED && t.state[e] !== TCP_RESET) {
+      this.#updateWindow(slot, e, d.tcpWindow, baseSeq, ackSeq);
+    }
 
     const o = slot * 2;
     if (((t.eflags[o]! & t.eflags[o + 1]!) & EF_DID_CLOSE) === 0) t.lastTime[slot] = ts;
 
+    if (syn) {
+      // Z: TCPSessionAdapter.cc `SynWeirds`, then `init_window` with the SYN's options.
+      if (rst) this.#weird(slot, "TCP_christmas", WEIRD_SOURCE_TCP);
+      if ((flags & TCP_URG) !== 0) this.#weird(slot, "baroque_SYN", WEIRD_SOURCE_TCP);
+      if (len > 0) this.#weird(slot, "SYN_with_data", WEIRD_SOURCE_TCP);
+      this.#initWindow(slot, e, ack, synWindowScale(d), baseSeq, ackSeq);
+    }
     if (fin) {
       t.eflags[e]! |= EF_FIN;
       t.finSeq[e] = (relSeq + seqLen) >>> 0;
+      const n = t.finCount[e]! + 1;
+      t.finCount[e] = n;
+      if (this.#storm(e, n, ts)) this.#weird(slot, "FIN_storm", WEIRD_SOURCE_TCP);
     }
-    if (rst) t.eflags[e]! |= EF_RST;
+    if (rst) {
+      t.eflags[e]! |= EF_RST;
+      const n = t.rstCount[e]! + 1;
+      t.rstCount[e] = n;
+      if (this.#storm(e, n, ts)) this.#weird(slot, "RST_storm", WEIRD_SOURCE_TCP);
+    }
 
     let relAck = 0;
     if (ack) {
       if (t.state[p] === TCP_INACTIVE) {
+        // Z: TCPSessionAdapter.cc `init_peer`: acking a peer never heard from after our own SYN.
+        const s = t.state[e];
+        if (
+          !syn && !fin && !rst && (t.flags[slot]! & CF_WEIRD) === 0 &&
+          (s === TCP_SYN_SENT || s === TCP_SYN_ACK_SENT || s === TCP_ESTABLISHED)
+        ) {
+          this.#weird(slot, "possible_split_routing", WEIRD_SOURCE_CONN);
+        }
         relAck = 1;
         const start = (ackSeq - 1) >>> 0;
         t.startSeq[p] = start;
@@ -233,8 +325,10 @@ export class TcpAnalyzer {
       } else {
         this.#underflow = false;
         relAck = this.#relative(p, ackSeq, t.ackSeq[p]!);
-        if (this.#underflow) relAck = 0;
-        else if (!rst) {
+        if (this.#underflow) {
+          relAck = 0;
+          this.#weird(slot, "TCP_ack_underflow_or_misorder", WEIRD_SOURCE_TCP);
+        } else if (!rst) {
           const cur = t.ackSeq[p]!;
           const delta = (ackSeq - lowOf(cur)) | 0;
           if (!(ackSeq === 0 && delta > TOO_LARGE_SEQ_DELTA) && delta > 0) {
@@ -244,9 +338,23 @@ export class TcpAnalyzer {
       }
     }
 
-    this.#updateLastSeq(slot, side, e, onePast, syn, fin, rst, len);
+    const deltaLast = this.#updateLastSeq(slot, side, e, onePast, syn, fin, rst, len);
+    t.endpointTime[e] = ts;
     const before = side;
-    const close = this.#stateMachine(slot, side, e, syn, fin, rst, ack, len, baseSeq, ts);
+    const close = this.#stateMachine(
+      slot,
+      side,
+      e,
+      syn,
+      fin,
+      rst,
+      ack,
+      len,
+      baseSeq,
+      ackSeq,
+      deltaLast,
+      ts,
+    );
     if (this.#flippedInMachine) {
       side = before ^ 1;
       e = slot * 2 + side;
@@ -254,8 +362,10 @@ export class TcpAnalyzer {
     }
 
     if (ack) this.#ackReceived(slot, p, relAck);
-    if (len > 0 && d.payloadCaplen >= len && !rst && !seqUnderflow) {
-      this.#deliver(slot, e, syn ? relSeq + 1 : relSeq, len);
+    if (len > 0 && !rst && !seqUnderflow) {
+      if (d.payloadCaplen >= len) this.#deliver(slot, e, syn ? relSeq + 1 : relSeq, len);
+      else if (this.#host.reassembles(slot)) t.flags[slot]! |= CF_WEIRD;
+      else this.#weird(slot, "truncated_tcp_payload", WEIRD_SOURCE_TCP);
     }
     if (close) this.#closed(slot, e, p);
     return side;
@@ -303,7 +413,8 @@ export class TcpAnalyzer {
     return a === s || a === s + 1;
   }
 
-  #initEndpoint(e: number, syn: boolean, first: number, last: number): void {
+  /** Zeek's `init_endpoint`, with its weirds. */
+  #initEndpoint(slot: number, e: number, syn: boolean, first: number, last: number): void {
     const t = this.#t;
     const state = t.state[e]!;
     let init = false;
@@ -317,8 +428,13 @@ export class TcpAnalyzer {
     }
     if (state === TCP_SYN_SENT || state === TCP_SYN_ACK_SENT) {
       init = syn && first !== t.startSeq[e];
+      if (init) this.#weird(slot, "SYN_seq_jump", WEIRD_SOURCE_CONN);
     } else if (state === TCP_ESTABLISHED || state === TCP_PARTIAL) {
       init = syn;
+      if (syn) {
+        if (this.size(e) > 0) this.#weird(slot, "SYN_inside_connection", WEIRD_SOURCE_CONN);
+        if (first !== t.startSeq[e]) this.#weird(slot, "SYN_seq_jump", WEIRD_SOURCE_CONN);
+      }
     } else if (state === TCP_RESET) {
       init = syn && t.prevState[e] === TCP_INACTIVE;
     }
@@ -327,6 +443,57 @@ export class TcpAnalyzer {
       t.ackSeq[e] = withLow(t.ackSeq[e]!, first);
       t.lastSeq[e] = withLow(t.lastSeq[e]!, last);
     }
+  }
+
+  /** Zeek's FIN/RST storm test: the `n`th in a row, under a second after the endpoint's last packet. */
+  #storm(e: number, n: number, ts: number): boolean {
+    return n >= DEFAULT_TCP_STORM_THRESH &&
+      ts < this.#t.endpointTime[e]! + DEFAULT_TCP_STORM_INTERARRIVAL_THRESH;
+  }
+
+  /** Zeek's `init_window` for a SYN whose window scale option is `scale` (-1: none). */
+  #initWindow(
+    slot: number,
+    e: number,
+    ack: boolean,
+    scale: number,
+    baseSeq: number,
+    ackSeq: number,
+  ): void {
+    const t = this.#t;
+    if (scale < 0) {
+      t.windowScale[e] = 0;
+      // A SYN-ACK without the option: scaling was not negotiated for either side.
+      if (ack) t.windowScale[e ^ 1] = 0;
+      return;
+    }
+    if (scale > MAX_WINDOW_SCALE) {
+      if ((t.flags[slot]! & CF_WEIRD) === 0) {
+        this.#host.weird(slot, "TCP_scale_range", String(scale), WEIRD_SOURCE_TCP);
+      }
+      scale = MAX_WINDOW_SCALE;
+    }
+    t.windowScale[e] = scale;
+    t.windowSeq[e] = baseSeq;
+    t.windowAck[e] = ackSeq;
+    t.windowSeq[e ^ 1] = ackSeq;
+    t.windowAck[e ^ 1] = baseSeq;
+  }
+
+  /** Zeek's `update_window` past its zero-window check: a right edge that moved back is a recision. */
+  #updateWindow(slot: number, e: number, raw: number, baseSeq: number, ackSeq: number): void {
+    const t = this.#t;
+    if (((baseSeq - t.windowSeq[e]!) | 0) < 0 || ((ackSeq - t.windowAck[e]!) | 0) < 0) return;
+    const scale = t.windowScale[e]!;
+    const window = (raw << scale) >>> 0;
+    const advance = ((ackSeq + window) - (t.windowAck[e]! + t.window[e]!)) | 0;
+    // Scaling's granularity allows a little slop; Zeek's int32 negation leaves INT32_MIN negative.
+    if (advance < 0 && advance !== INT32_MIN && -advance >= (1 << scale)) {
+      this.#weird(slot, "window_recision", WEIRD_SOURCE_CONN);
+    }
+    t.window[e] = window;
+    t.windowAck[e] = ackSeq;
+    t.windowSeq[e] = baseSeq;
   }
 
   /** Zeek's `get_relative_seq`; sets `#underflow` when a first-wrap value lies below the start. */
@@ -448,21 +615,32 @@ export class TcpAnalyzer {
     ack: boolean,
     len: number,
     baseSeq: number,
+    ackSeq: number,
+    deltaLast: number,
     ts: number,
   ): boolean {
     const t = this.#t;
     this.#flippedInMachine = false;
     let p = e ^ 1;
     let close = false;
+    // As in Zeek, the side the packet arrived on, even after the reversal flip below.
     const isOrig = side === 0;
     switch (t.state[e]) {
       case TCP_INACTIVE: {
+        // Z: TCPSessionAdapter.cc `UpdateInactiveState`.
         if (syn) {
           if (isOrig) {
+            if (ack) this.#weird(slot, "connection_originator_SYN_ack", WEIRD_SOURCE_TCP);
             this.#setState(slot, e, ack ? TCP_SYN_ACK_SENT : TCP_SYN_SENT);
             this.#host.arm(slot, TIMER_ATTEMPT, ts + this.#timings.tcpAttemptDelay);
           } else {
-            if (!ack && t.state[p] === TCP_SYN_ACK_SENT && baseSeq === t.startSeq[e]) {
+            if (ack) {
+              const ps = t.state[p];
+              if (
+                ps !== TCP_INACTIVE && ps !== TCP_PARTIAL &&
+                !seqBetween(ackSeq, t.startSeq[p]!, lowOf(t.lastSeq[p]!))
+              ) this.#weird(slot, "bad_SYN_ack", WEIRD_SOURCE_TCP);
+            } else if (t.state[p] === TCP_SYN_ACK_SENT && baseSeq === t.startSeq[e]) {
               // A SYN answering a SYN-ACK seen first: the two were reordered.
               t.flags[slot]! &= ~CF_PARTIAL;
               this.#host.flip(slot);
@@ -470,8 +648,11 @@ export class TcpAnalyzer {
               e ^= 1;
               p ^= 1;
               this.#setState(slot, p, TCP_ESTABLISHED);
-            }
+            } else this.#weird(slot, "simultaneous_open", WEIRD_SOURCE_TCP);
             if (t.state[p] === TCP_SYN_SENT) this.#setState(slot, p, TCP_ESTABLISHED);
+            else if (t.state[p] === TCP_INACTIVE) {
+              this.#weird(slot, "unsolicited_SYN_response", WEIRD_SOURCE_TCP);
+            }
             this.#setState(slot, e, TCP_ESTABLISHED);
             if (t.state[p] !== TCP_PARTIAL) this.#host.established(slot);
           }
@@ -479,10 +660,20 @@ export class TcpAnalyzer {
         if (fin) {
           this.#setState(slot, e, TCP_CLOSED);
           close = true;
+          if (t.state[p] !== TCP_PARTIAL && !syn) {
+            this.#weird(slot, "spontaneous_FIN", WEIRD_SOURCE_TCP);
+          }
         }
         if (rst) {
           this.#setState(slot, e, TCP_RESET);
           close = true;
+          const ps = t.state[p];
+          const reject = isOrig
+            ? ps === TCP_ESTABLISHED
+            : ps === TCP_SYN_SENT || ps === TCP_SYN_ACK_SENT;
+          if (!reject && ps === TCP_INACTIVE) {
+            this.#weird(slot, "spontaneous_RST", WEIRD_SOURCE_TCP);
+          }
         }
         if (t.state[e] === TCP_INACTIVE) {
           const orig = slot * 2;
@@ -494,18 +685,32 @@ export class TcpAnalyzer {
       }
       case TCP_SYN_SENT:
       case TCP_SYN_ACK_SENT:
+        // Z: TCPSessionAdapter.cc `UpdateSYN_SentState`.
+        if (syn) {
+          if (isOrig) {
+            if (ack && !fin && !rst && t.state[e] !== TCP_SYN_ACK_SENT) {
+              this.#weird(slot, "repeated_SYN_with_ack", WEIRD_SOURCE_TCP);
+            }
+          } else if (!ack && t.state[e] !== TCP_SYN_SENT) {
+            this.#weird(slot, "repeated_SYN_reply_wo_ack", WEIRD_SOURCE_TCP);
+          }
+        }
         if (fin) {
+          if (t.state[p] === TCP_INACTIVE || t.state[p] === TCP_SYN_SENT) {
+            this.#weird(slot, "inappropriate_FIN", WEIRD_SOURCE_TCP);
+          }
           this.#setState(slot, e, TCP_CLOSED);
           close = true;
         }
         if (rst) {
           this.#setState(slot, e, TCP_RESET);
           close = true;
-        }
+        } else if (len > 0) this.#weird(slot, "data_before_established", WEIRD_SOURCE_TCP);
         break;
       case TCP_ESTABLISHED:
       case TCP_PARTIAL:
         if (syn && t.state[e] === TCP_PARTIAL && t.state[p] === TCP_INACTIVE && !ack) {
+          this.#weird(slot, "SYN_after_partial", WEIRD_SOURCE_TCP);
           this.#setState(slot, e, TCP_SYN_SENT);
         }
         if (fin && !rst) {
@@ -521,12 +726,18 @@ export class TcpAnalyzer {
         }
         break;
       case TCP_CLOSED:
+        if (syn) this.#weird(slot, "SYN_after_close", WEIRD_SOURCE_TCP);
+        // A FIN that moves the end of the stream after a close; Zeek leaves FIN recision unflagged.
+        if (fin && deltaLast > 0) this.#weird(slot, "FIN_advanced_last_seq", WEIRD_SOURCE_TCP);
         if (rst && t.state[p] !== TCP_CLOSED) {
           this.#setState(slot, e, TCP_RESET);
           if ((t.eflags[e]! & EF_DID_CLOSE) === 0) close = true;
         }
         break;
       case TCP_RESET:
+        if (syn) this.#weird(slot, "SYN_after_reset", WEIRD_SOURCE_TCP);
+        if (fin) this.#weird(slot, "FIN_after_reset", WEIRD_SOURCE_TCP);
+        if (len > 0 && !rst) this.#weird(slot, "data_after_reset", WEIRD_SOURCE_TCP);
         if (syn && t.prevState[e] === TCP_INACTIVE) {
           t.startSeq[e] = baseSeq;
           t.ackSeq[e] = withLow(t.ackSeq[e]!, baseSeq);
@@ -691,4 +902,29 @@ function advance(full: number, low: number): number {
   let wraps = Math.floor(full / TWO_32);
   if (low < full % TWO_32) wraps++;
   return wraps * TWO_32 + low;
+}
+
+/**
+ * The window scale option of a SYN, or -1 (Z: TCPSessionAdapter.cc
+ * `build_syn_packet_val`, whose option walk this follows: it stops at EOL,
+ * at a length that does not fit or is zero, and the last option wins).
+ */
+function synWindowScale(d: DecodedPacket): number {
+  const data = d.data;
+  const end = d.l4Offset + d.tcpHeaderLen;
+  let scale = -1;
+  for (let i = d.l4Offset + 20; i < end;) {
+    const opt = data[i]!;
+    if (opt === TCPOPT_EOL) break;
+    if (opt === TCPOPT_NOP) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= end) break;
+    const optLen = data[i + 1]!;
+    if (i + optLen > end || optLen === 0) break;
+    if (opt === TCPOPT_WINDOW && optLen >= 3) scale = data[i + 2]!;
+    i += optLen;
+  }
+  return scale;
 }

@@ -73,6 +73,7 @@ import {
   CF_SEEN_ORIG,
   CF_SEEN_RESP,
   CF_TUNNEL,
+  CF_WEIRD,
   ConnTable,
   EF_ACTIVE,
   EF_DID_CLOSE,
@@ -171,8 +172,18 @@ export interface ConnTrackerOptions {
   /**
    * Hears a weird of a live connection (Zeek's `Connection::Weird`): the
    * pipeline turns it into weird.log with the connection's sampling state.
+   * The TCP weirds of one packet arrive once the packet is tracked, in the
+   * order Zeek raises them, so they carry the roles the packet left (Zeek
+   * flips the `connection` record its queued events hold in place); the
+   * reuse weirds of a connection a SYN replaces arrive before it is removed.
    */
   readonly onWeird?: (slot: number, name: string, addl: string, source: string) => void;
+  /**
+   * Whether a TCP connection's payload goes through a reassembler (an
+   * analyzer's streams), which raises `truncated_tcp_payload` itself; the
+   * tracker raises it for the others (default: none is reassembled).
+   */
+  readonly reassembles?: (slot: number) => boolean;
   /** Hears that an analyzer timer armed with `armAnalyzerTimer` is due. */
   readonly onAnalyzerTimer?: (slot: number, now: number) => void;
   /** Initial connection slots (the table grows as needed). */
@@ -237,6 +248,15 @@ export class ConnTracker implements TcpHost {
   readonly #events: EventRegistry | undefined;
   readonly #onRemove: ((slot: number) => void) | undefined;
   readonly #onAnalyzerTimer: ((slot: number, now: number) => void) | undefined;
+  readonly #onWeird:
+    | ((slot: number, name: string, addl: string, source: string) => void)
+    | undefined;
+  readonly #reassembles: ((slot: number) => boolean) | undefined;
+  /** The current packet's weirds, held until it is tracked (names, addl, sources are constants). */
+  readonly #weirdNames: string[] = [];
+  readonly #weirdAddls: string[] = [];
+  readonly #weirdSources: string[] = [];
+  #weirdCount = 0;
   readonly #tunnels = new Map<number, TunnelInfo>();
   readonly #records: ConnRecords;
   /** Per IP protocol number: connections created, and live now. */
@@ -297,6 +317,8 @@ export class ConnTracker implements TcpHost {
     this.#events = options.events;
     this.#onRemove = options.onRemove;
     this.#onAnalyzerTimer = options.onAnalyzerTimer;
+    this.#onWeird = options.onWeird;
+    this.#reassembles = options.reassembles;
     this.#records = new ConnRecords({
       ...(options.serviceOf === undefined ? {} : { serviceOf: options.serviceOf }),
       table: this.table,
@@ -541,6 +563,29 @@ export class ConnTracker implements TcpHost {
     this.#emit("connection_established", slot);
   }
 
+  weird(slot: number, name: string, addl: string, source: string): void {
+    this.table.flags[slot]! |= CF_WEIRD;
+    if (this.#onWeird === undefined) return;
+    const n = this.#weirdCount++;
+    this.#weirdNames[n] = name;
+    this.#weirdAddls[n] = addl;
+    this.#weirdSources[n] = source;
+  }
+
+  reassembles(slot: number): boolean {
+    return this.#reassembles !== undefined && this.#reassembles(slot);
+  }
+
+  /** Hands the weirds held for the connection in `slot` to `onWeird`. */
+  #flushWeirds(slot: number): void {
+    const n = this.#weirdCount;
+    if (n === 0) return;
+    this.#weirdCount = 0;
+    for (let i = 0; i < n; i++) {
+      this.#onWeird!(slot, this.#weirdNames[i]!, this.#weirdAddls[i]!, this.#weirdSources[i]!);
+    }
+  }
+
   #cancel(slot: number, kind: number): void {
     const at = slot * TIMER_KINDS + kind;
     this.table.timerGen[at] = (this.table.timerGen[at]! + 1) & 0xff;
@@ -748,7 +793,8 @@ export class ConnTracker implements TcpHost {
     const sport = d.srcPort;
     const dport = d.dstPort;
     let slot = this.#lookup(words, 6, sport, dport, false, d);
-    if (slot >= 0 && this.#tcp.isReuse(slot, d)) {
+    if (slot >= 0 && this.#tcp.isReuse(slot, d, ts)) {
+      this.#flushWeirds(slot);
       this.#remove(slot);
       slot = -1;
     }
@@ -776,10 +822,13 @@ export class ConnTracker implements TcpHost {
     if (!this.#validate(d.addr, d.l4Checksum)) {
       this.#badL4++;
       this.#h.scaled(slot, side, COUNT_CHECKSUM, CH_C);
+      // Zeek raises `bad_TCP_checksum` on the connection: it counts for `DidWeird`.
+      t.flags[slot]! |= CF_WEIRD;
       return;
     }
     const arrivedSide = side;
     side = this.#tcp.packet(slot, side, d, ts);
+    this.#flushWeirds(slot);
     this.#lastFlipped = side !== arrivedSide;
     const e = slot * 2 + side;
     t.pkts[e] = t.pkts[e]! + 1;
