@@ -54,7 +54,13 @@ export interface FlowSplit {
 /** The sessions stage's settings that are not the pipeline's own options. */
 export type SessionOptions = Omit<
   ConnTrackerOptions,
-  "checksums" | "macAddresses" | "onRemove" | "serviceOf" | "onAnalyzerTimer" | "onWeird"
+  | "checksums"
+  | "macAddresses"
+  | "onRemove"
+  | "serviceOf"
+  | "onAnalyzerTimer"
+  | "onWeird"
+  | "reassembles"
 >;
 
 /** Options of a pipeline; every field has the `zeek -r` default. */
@@ -163,6 +169,7 @@ export class PacketPipeline {
       }),
       ...(factory === undefined ? {} : {
         serviceOf: (slot: number) => this.#analyzers!.serviceOf?.(slot),
+        reassembles: (slot: number) => this.#analyzers!.reassembles?.(slot) ?? false,
         onAnalyzerTimer: (slot: number, now: number) => this.#analyzers!.timer?.(slot, now),
       }),
     });

@@ -48,6 +48,11 @@ export interface AnalyzerStage {
   serviceOf?(slot: number): string | undefined;
   /** The analyzers' session timer of a connection (`ConnTracker.armAnalyzerTimer`) is due. */
   timer?(slot: number, now: number): void;
+  /**
+   * Whether the stage reassembles this TCP connection's payload (it then
+   * raises the payload's weirds, `truncated_tcp_payload`, itself).
+   */
+  reassembles?(slot: number): boolean;
 }
 
 /**

@@ -220,6 +220,14 @@ class Stage implements AnalyzerStage {
     return conn === undefined || conn === NONE ? undefined : conn.serviceText;
   }
 
+  /** Whether a TCP connection is (or, on its first packet, will be) reassembled here. */
+  reassembles(slot: number): boolean {
+    const t = this.sessions.table;
+    if (this.#memory === undefined || t.proto[slot] !== 6) return false;
+    const specs = this.#registry.forPort(t.respPort[slot]!, 6);
+    return specs !== undefined && specs.some((s) => s.createStreamAnalyzer !== undefined);
+  }
+
   /** The analyzers' session timer of a connection is due (Zeek's `DNS_Analyzer::ExpireTimer`). */
   timer(slot: number, now: number): void {
     const conn = this.#conns[slot];
