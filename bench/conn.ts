@@ -71,6 +71,8 @@ export async function measureConnThroughput(
       path,
       logDir: `${dir}/logs`,
       checksums: options.checksums ?? true,
+      // Connection tracking alone: the protocol analyzers have their own benchmark (app).
+      analyzers: "none",
       utc: true,
     });
     const seconds = (performance.now() - start) / 1000;

@@ -46,6 +46,8 @@ export const EF_FIN = 1;
 export const EF_RST = 2;
 export const EF_DID_CLOSE = 4;
 export const EF_ACTIVE = 8;
+/** The endpoint sent more than 15 FINs or RSTs: its storm counters live in `storms`. */
+export const EF_STORM = 16;
 
 const INITIAL_SLOTS = 1024;
 const EMPTY = -1;
@@ -104,10 +106,14 @@ export class ConnTable {
   trimSeq!: Uint32Array;
   /** Per endpoint four counters (C, G, T, W) for the logarithmic history letters. */
   counters!: Uint16Array;
-  /** FINs and RSTs sent, and the time of the endpoint's last packet (the storm weirds). */
-  finCount!: Uint32Array;
-  rstCount!: Uint32Array;
-  endpointTime!: Float64Array;
+  /**
+   * FINs (low nibble) and RSTs (high nibble) an endpoint sent, up to 15 each;
+   * past that the endpoint gets `EF_STORM` and an entry in `storms`. The
+   * storm weirds need a thousand: one byte per endpoint covers everyone else.
+   */
+  stormCounts!: Uint8Array;
+  /** Storm counters of the few endpoints past 15 FINs or RSTs, by endpoint. */
+  readonly storms = new Map<number, StormCounters>();
   /** The advertised window (scaled), its scale, and the sequence and ack numbers it came with. */
   window!: Uint32Array;
   windowScale!: Uint8Array;
@@ -287,9 +293,12 @@ export class ConnTable {
     swap(this.trimSeq, o);
     swap(this.pkts, o);
     swap(this.ipBytes, o);
-    swap(this.finCount, o);
-    swap(this.rstCount, o);
-    swap(this.endpointTime, o);
+    swap(this.stormCounts, o);
+    const so = this.storms.get(o), sr = this.storms.get(o + 1);
+    this.storms.delete(o);
+    this.storms.delete(o + 1);
+    if (sr !== undefined) this.storms.set(o, sr);
+    if (so !== undefined) this.storms.set(o + 1, so);
     swap(this.window, o);
     swap(this.windowScale, o);
     swap(this.windowSeq, o);
@@ -409,9 +418,7 @@ export class ConnTable {
     this.counters = grow(this.counters, u16, e * 4);
     this.pkts = grow(this.pkts, u32, e);
     this.ipBytes = grow(this.ipBytes, f64, e);
-    this.finCount = grow(this.finCount, u32, e);
-    this.rstCount = grow(this.rstCount, u32, e);
-    this.endpointTime = grow(this.endpointTime, f64, e);
+    this.stormCounts = grow(this.stormCounts, u8, e);
     this.window = grow(this.window, u32, e);
     this.windowScale = grow(this.windowScale, u8, e);
     this.windowSeq = grow(this.windowSeq, u32, e);
@@ -447,9 +454,8 @@ export class ConnTable {
       this.trimSeq[e] = 0;
       this.pkts[e] = 0;
       this.ipBytes[e] = 0;
-      this.finCount[e] = 0;
-      this.rstCount[e] = 0;
-      this.endpointTime[e] = 0;
+      this.stormCounts[e] = 0;
+      this.storms.delete(e);
       this.window[e] = 0;
       this.windowScale[e] = 0;
       this.windowSeq[e] = 0;
@@ -457,6 +463,35 @@ export class ConnTable {
     }
     this.counters.fill(0, slot * 8, slot * 8 + 8);
   }
+}
+
+/** FINs and RSTs of an endpoint past 15 of either, and the time of its last packet. */
+export interface StormCounters {
+  fin: number;
+  rst: number;
+  time: number;
+}
+
+/**
+ * Counts one FIN (`rst` false) or RST of endpoint `e` at time `ts`;
+ * returns the new count.
+ */
+export function countStorm(t: ConnTable, e: number, rst: boolean, ts: number): number {
+  const f = t.eflags[e]!;
+  if ((f & EF_STORM) === 0) {
+    const packed = t.stormCounts[e]!;
+    const fin = packed & 15, rsts = packed >> 4;
+    const n = (rst ? rsts : fin) + 1;
+    if (n <= 15) {
+      t.stormCounts[e] = rst ? (packed & 15) | (n << 4) : (packed & 0xf0) | n;
+      return n;
+    }
+    t.eflags[e] = f | EF_STORM;
+    t.storms.set(e, { fin: rst ? fin : n, rst: rst ? n : rsts, time: ts });
+    return n;
+  }
+  const s = t.storms.get(e)!;
+  return rst ? ++s.rst : ++s.fin;
 }
 
 function swap(a: Uint8Array | Uint32Array | Int32Array | Float64Array, i: number): void {

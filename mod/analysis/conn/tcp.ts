@@ -38,9 +38,11 @@ import {
   CF_SEEN_RESP,
   CF_WEIRD,
   type ConnTable,
+  countStorm,
   EF_DID_CLOSE,
   EF_FIN,
   EF_RST,
+  EF_STORM,
 } from "./conn_table.ts";
 import {
   TCP_CLOSED,
@@ -295,14 +297,12 @@ export class TcpAnalyzer {
     if (fin) {
       t.eflags[e]! |= EF_FIN;
       t.finSeq[e] = (relSeq + seqLen) >>> 0;
-      const n = t.finCount[e]! + 1;
-      t.finCount[e] = n;
+      const n = countStorm(t, e, false, ts);
       if (this.#storm(e, n, ts)) this.#weird(slot, "FIN_storm", WEIRD_SOURCE_TCP);
     }
     if (rst) {
       t.eflags[e]! |= EF_RST;
-      const n = t.rstCount[e]! + 1;
-      t.rstCount[e] = n;
+      const n = countStorm(t, e, true, ts);
       if (this.#storm(e, n, ts)) this.#weird(slot, "RST_storm", WEIRD_SOURCE_TCP);
     }
 
@@ -339,7 +339,8 @@ export class TcpAnalyzer {
     }
 
     const deltaLast = this.#updateLastSeq(slot, side, e, onePast, syn, fin, rst, len);
-    t.endpointTime[e] = ts;
+    // Only endpoints already past 15 FINs or RSTs can storm: only they keep the time.
+    if ((t.eflags[e]! & EF_STORM) !== 0) t.storms.get(e)!.time = ts;
     const before = side;
     const close = this.#stateMachine(
       slot,
@@ -448,7 +449,7 @@ export class TcpAnalyzer {
   /** Zeek's FIN/RST storm test: the `n`th in a row, under a second after the endpoint's last packet. */
   #storm(e: number, n: number, ts: number): boolean {
     return n >= DEFAULT_TCP_STORM_THRESH &&
-      ts < this.#t.endpointTime[e]! + DEFAULT_TCP_STORM_INTERARRIVAL_THRESH;
+      ts < this.#t.storms.get(e)!.time + DEFAULT_TCP_STORM_INTERARRIVAL_THRESH;
   }
 
   /** Zeek's `init_window` for a SYN whose window scale option is `scale` (-1: none). */
