@@ -92,7 +92,18 @@ export {
   PacketDecoder,
   VXLAN_PORT,
 } from "./decode.ts";
-export { WEIRD, WEIRD_NAMES, WeirdCounters, type WeirdName } from "./weird.ts";
+export {
+  RAISED_CAPACITY,
+  SOURCE_TRANSPORT,
+  SOURCE_TUNNEL,
+  WEIRD,
+  WEIRD_NAMES,
+  WeirdCounters,
+  type WeirdKind,
+  type WeirdName,
+  ZEEK_WEIRDS,
+  type ZeekWeird,
+} from "./weird.ts";
 export {
   DEFAULT_FRAG_MAX_BYTES,
   DEFAULT_FRAG_MAX_DATAGRAMS,

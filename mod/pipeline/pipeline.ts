@@ -14,6 +14,10 @@
  * - `skipBytes` (Zeek's SKIP analyzer) and `macAddresses` (mac-logging);
  * - the filter stays with the source (kernel, libpcap or the file reader).
  *
+ * With weird.log on, the packets the decoder or the reassembler flagged
+ * also report their weirds as Zeek's packet analysis does (`PacketWeirds`);
+ * an unflagged packet costs one integer test for it.
+ *
  * The source and the log sink belong to the caller: the pipeline reads
  * batches and writes through the `LogRegistry` it is given.
  *
@@ -41,6 +45,7 @@ import {
 } from "../analysis/conn/mod.ts";
 import type { AnalyzerStage, AnalyzerStageFactory } from "../analysis/framework/mod.ts";
 import { ConnWeirds, type WeirdLog } from "../analysis/weird/mod.ts";
+import { PacketWeirds } from "./packet_weirds.ts";
 
 /** How often a live pipeline looks whether traffic stopped, and how long "stopped" is. */
 export const DEFAULT_IDLE_TICK_MS = 1000;
@@ -115,6 +120,8 @@ export class PacketPipeline {
   /** The connections' weirds (one sampling state per connection), when weird.log is on. */
   readonly weirds: ConnWeirds | undefined;
   readonly #packet = new DecodedPacket();
+  /** The decoder's and the reassembler's weirds in weird.log, when it is on. */
+  readonly #packetWeirds: PacketWeirds | undefined;
   /** Set once, right after the sessions stage it is built on. */
   #analyzers: AnalyzerStage | undefined;
   readonly #skip: number;
@@ -174,6 +181,9 @@ export class PacketPipeline {
       }),
     });
     this.weirds = weirdLog === undefined ? undefined : new ConnWeirds(weirdLog, this.sessions);
+    this.#packetWeirds = this.weirds === undefined
+      ? undefined
+      : new PacketWeirds(this.weirds, this.sessions, options.sessions?.ignoreChecksumsNets);
     this.#analyzers = factory?.(this.sessions, this.weirds);
     this.#skip = skip;
     this.#macAddresses = macAddresses;
@@ -218,6 +228,8 @@ export class PacketPipeline {
     const sessions = this.sessions;
     const analyzers = this.#analyzers;
     const d = this.#packet;
+    // The reassembler's weirds are noted here (it knows no packet), the decoder's in `d.weird`.
+    const counters = decoder.weirds;
     const skip = this.#skip;
     const splitCount = this.#splitCount;
     const splitIndex = this.#splitIndex;
@@ -253,6 +265,7 @@ export class PacketPipeline {
         splitCount !== 0 && outcome === OUTCOME_IP &&
         workerFor(flowHash(d), splitCount) !== splitIndex
       ) {
+        if ((d.weird | counters.raisedCount) !== 0) this.#skipFlagged();
         sessions.advance(ts);
         continue;
       }
@@ -260,7 +273,8 @@ export class PacketPipeline {
       if (vouched !== undefined && vouched[i] === 1 && d.l4Checksum === CHECKSUM_BAD) {
         d.l4Checksum = CHECKSUM_GOOD;
       }
-      sessions.packet(d, ts);
+      if ((d.weird | counters.raisedCount) === 0) sessions.packet(d, ts);
+      else this.#flagged(d, ts, outcome);
       if (analyzers !== undefined) {
         const slot = sessions.lastSlot;
         if (slot >= 0) analyzers.packet(d, slot, sessions.lastIsOrig, ts);
@@ -269,6 +283,33 @@ export class PacketPipeline {
     this.#packets += n;
     this.#analyzed += analyzed;
     if (n > 0) this.#lastPacketAt = performance.now();
+  }
+
+  /**
+   * A packet with weirds: reported when weird.log is on and, under a flow
+   * split, by the worker that owns the packet (worker 0 for those no flow
+   * owns, which every worker decodes), so a shared trace logs each once.
+   */
+  #flagged(d: DecodedPacket, ts: number, outcome: number): void {
+    const reporter = this.#packetWeirds;
+    const counters = this.decoder.weirds;
+    if (
+      reporter !== undefined &&
+      (this.#splitCount === 0 || outcome === OUTCOME_IP || this.#splitIndex === 0)
+    ) {
+      reporter.packet(d, ts, counters);
+    } else {
+      reporter?.skip(counters);
+      this.sessions.packet(d, ts);
+    }
+    counters.clearRaised();
+  }
+
+  /** A flagged packet of another worker's flow: its weirds are that worker's to report. */
+  #skipFlagged(): void {
+    const counters = this.decoder.weirds;
+    this.#packetWeirds?.skip(counters);
+    counters.clearRaised();
   }
 
   /** Ends every connection still open, as Zeek does when its input ends. */
