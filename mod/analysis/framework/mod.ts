@@ -36,3 +36,10 @@ export {
 } from "./stage.ts";
 export { AnalyzerPortError, AnalyzerRegistry } from "./registry.ts";
 export { ANALYZER_LOG, FAILURE_DATA_MAX_SIZE } from "./analyzer_log.ts";
+export {
+  DEFAULT_DPD_BUFFER_SIZE,
+  DEFAULT_DPD_MAX_PACKETS,
+  type DpdRule,
+  Pia,
+  type PiaReplayTarget,
+} from "./pia.ts";

@@ -8,6 +8,7 @@
  */
 
 import type { AnalyzerSpec } from "./analyzer.ts";
+import type { DpdRule } from "./pia.ts";
 
 const PROTO_NUMBERS: Readonly<Record<string, number>> = { tcp: 6, udp: 17 };
 
@@ -21,9 +22,17 @@ export class AnalyzerRegistry {
   readonly specs: readonly AnalyzerSpec[];
   /** Key: `port | proto << 16`. */
   readonly #byPort = new Map<number, AnalyzerSpec[]>();
+  /** The DPD signatures of TCP and of UDP, with their analyzers. */
+  readonly tcpRules: readonly DpdRule[];
+  readonly udpRules: readonly DpdRule[];
 
   constructor(specs: readonly AnalyzerSpec[]) {
     this.specs = Object.freeze([...specs]);
+    const rules = specs.flatMap((spec) =>
+      spec.signatures.map((signature) => ({ spec, signature }))
+    );
+    this.tcpRules = Object.freeze(rules.filter((r) => r.signature.proto === "tcp"));
+    this.udpRules = Object.freeze(rules.filter((r) => r.signature.proto === "udp"));
     for (const spec of specs) {
       for (const text of spec.ports) {
         const key = portKey(text, spec.name);

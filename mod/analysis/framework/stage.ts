@@ -27,6 +27,7 @@ import type {
 import type { AnalyzerStage, AnalyzerStageFactory } from "./analyzer_stage.ts";
 import { ANALYZER_LOG, FAILURE_DATA_MAX_SIZE } from "./analyzer_log.ts";
 import { AnalyzerRegistry } from "./registry.ts";
+import { Pia, type PiaReplayTarget } from "./pia.ts";
 import type { ConnWeirds } from "../weird/mod.ts";
 import { type ReassemblyMemory, TcpStreams, type TcpStreamSink } from "../tcp/mod.ts";
 
@@ -131,6 +132,8 @@ class ConnState {
   /** `connection$failed_analyzers`. */
   readonly failed = new Set<string>();
   reassembly: TcpStreams | undefined;
+  /** Dynamic protocol detection, while the connection's first bytes are buffered. */
+  pia: Pia | undefined;
   /** The id as logs print it, until the roles change. */
   endpoints: ConnEndpoints | undefined;
   expireEvery = 0;
@@ -195,6 +198,9 @@ class Stage implements AnalyzerStage {
     for (const a of conn.udp) {
       if (!a.removed) (a.analyzer as PacketAnalyzer).packet(payload, isOrig);
     }
+    // The PIA comes after the analyzers already attached (Zeek adds it last),
+    // so one it attaches now gets this datagram from the replay, not twice.
+    conn.pia?.data(payload, isOrig);
   }
 
   remove(slot: number): void {
@@ -224,6 +230,8 @@ class Stage implements AnalyzerStage {
   reassembles(slot: number): boolean {
     const t = this.sessions.table;
     if (this.#memory === undefined || t.proto[slot] !== 6) return false;
+    // TCP signatures need every connection's stream from its first byte.
+    if (this.#registry.tcpRules.length > 0) return true;
     const specs = this.#registry.forPort(t.respPort[slot]!, 6);
     return specs !== undefined && specs.some((s) => s.createStreamAnalyzer !== undefined);
   }
@@ -292,24 +300,71 @@ class Stage implements AnalyzerStage {
     const t = this.sessions.table;
     const proto = t.proto[slot]!;
     if (proto !== 6 && proto !== 17) return NONE;
+    const tcp = proto === 6;
+    if (tcp && this.#memory === undefined) return NONE;
     const specs = this.#registry.forPort(t.respPort[slot]!, proto);
-    if (specs === undefined) return NONE;
+    const rules = tcp ? this.#registry.tcpRules : this.#registry.udpRules;
+    if (specs === undefined && rules.length === 0) return NONE;
     const conn = new ConnState(this, slot);
-    for (const spec of specs) {
-      const a = new Attached(spec, conn);
-      if (proto === 17 && spec.createPacketAnalyzer !== undefined) {
-        a.analyzer = spec.createPacketAnalyzer(a);
-        conn.udp.push(a);
-      } else if (
-        proto === 6 && spec.createStreamAnalyzer !== undefined && this.#memory !== undefined
-      ) {
-        a.analyzer = spec.createStreamAnalyzer(a);
-        conn.tcp.push(a);
-      }
+    for (const spec of specs ?? []) this.#add(conn, spec, tcp);
+    if (rules.length > 0) {
+      conn.pia = new Pia(rules, tcp, (spec, replay) => this.#activate(conn, spec, tcp, replay));
     }
-    if (conn.tcp.length > 0) conn.reassembly = new TcpStreams(streamFanout(conn), this.#memory!);
-    if (conn.udp.length === 0 && conn.tcp.length === 0) return NONE;
+    if (conn.udp.length === 0 && conn.tcp.length === 0 && conn.pia === undefined) return NONE;
+    if (tcp) conn.reassembly = new TcpStreams(streamFanout(conn), this.#memory!);
     return conn;
+  }
+
+  /** Attaches an analyzer to a connection (by port, or when a signature matched). */
+  #add(conn: ConnState, spec: AnalyzerSpec, tcp: boolean): Attached | undefined {
+    const a = new Attached(spec, conn);
+    if (!tcp && spec.createPacketAnalyzer !== undefined) {
+      a.analyzer = spec.createPacketAnalyzer(a);
+      conn.udp.push(a);
+      return a;
+    }
+    if (tcp && spec.createStreamAnalyzer !== undefined) {
+      a.analyzer = spec.createStreamAnalyzer(a);
+      conn.tcp.push(a);
+      return a;
+    }
+    return undefined;
+  }
+
+  /**
+   * A DPD signature matched: attach its analyzer unless one of that name is
+   * attached already (Zeek refuses a duplicate child), and replay the
+   * buffered bytes to it.
+   */
+  #activate(
+    conn: ConnState,
+    spec: AnalyzerSpec,
+    tcp: boolean,
+    replay: (target: PiaReplayTarget) => void,
+  ): void {
+    const attached = tcp ? conn.tcp : conn.udp;
+    if (attached.some((a) => a.spec.name === spec.name && !a.removed)) return;
+    const a = this.#add(conn, spec, tcp);
+    if (a === undefined) return;
+    if (tcp) {
+      const s = a.analyzer as StreamAnalyzer;
+      replay({
+        data: (data, isOrig) => {
+          if (!a.removed) s.stream(data, isOrig);
+        },
+        gap: (seq, len, isOrig) => {
+          if (!a.removed) s.undelivered(seq, len, isOrig);
+        },
+      });
+    } else {
+      const p = a.analyzer as PacketAnalyzer;
+      replay({
+        data: (data, isOrig) => {
+          if (!a.removed) p.packet(data, isOrig);
+        },
+        gap: () => {},
+      });
+    }
   }
 }
 
@@ -322,11 +377,22 @@ function serviceText(services: readonly string[]): string | undefined {
 /** The reassembler's sink: every stream analyzer of the connection that is still attached. */
 function streamFanout(conn: ConnState): TcpStreamSink {
   const each = (f: (s: StreamAnalyzer) => void) => {
-    for (const a of conn.tcp) if (!a.removed) f(a.analyzer as StreamAnalyzer);
+    // Analyzers the PIA attaches during this delivery get it from its replay.
+    const n = conn.tcp.length;
+    for (let i = 0; i < n; i++) {
+      const a = conn.tcp[i]!;
+      if (!a.removed) f(a.analyzer as StreamAnalyzer);
+    }
   };
   return {
-    stream: (data, isOrig) => each((s) => s.stream(data, isOrig)),
-    undelivered: (seq, len, isOrig) => each((s) => s.undelivered(seq, len, isOrig)),
+    stream: (data, isOrig) => {
+      each((s) => s.stream(data, isOrig));
+      conn.pia?.data(data, isOrig);
+    },
+    undelivered: (seq, len, isOrig) => {
+      each((s) => s.undelivered(seq, len, isOrig));
+      conn.pia?.gap(seq, len, isOrig);
+    },
     closed: (isOrig) => each((s) => s.closed(isOrig)),
     weird: (name, addl, source) => conn.stage.weird(conn, name, addl, source),
   };

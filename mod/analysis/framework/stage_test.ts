@@ -75,7 +75,10 @@ function toySpec(seen: string[]): AnalyzerSpec {
   };
 }
 
-function run(packets: readonly (readonly [number, Uint8Array])[]) {
+function run(
+  packets: readonly (readonly [number, Uint8Array])[],
+  specs?: (seen: string[]) => AnalyzerSpec[],
+) {
   const seen: string[] = [];
   const rows = new Map<string, Record<string, ZeekValue>[]>();
   const logs = new LogRegistry({
@@ -93,7 +96,7 @@ function run(packets: readonly (readonly [number, Uint8Array])[]) {
     sessions: { logs },
     weirds: new WeirdLog({ logs }),
     analyzers: createAnalyzerStage({
-      analyzers: [toySpec(seen)],
+      analyzers: specs?.(seen) ?? [toySpec(seen)],
       logs,
       reassembly: new ReassemblyMemory(),
     }),
@@ -218,4 +221,73 @@ Deno.test("framework: TCP analyzers get the reassembled streams; violations on a
   ]);
   assert.equal(partial.rows.has("analyzer"), false);
   assert.equal(partial.rows.get("conn")![0]!["service"], "toy");
+});
+
+/** The toy protocol found by content only: no port, a DPD signature per transport. */
+function detectedToy(seen: string[]): AnalyzerSpec[] {
+  return [{
+    ...toySpec(seen),
+    ports: [],
+    serverPorts: [],
+    signatures: [
+      { name: "toy_udp", proto: "udp", direction: "any", payload: /^HELLO/ },
+      { name: "toy_server", proto: "tcp", direction: "responder", payload: /^TOY\/[0-9]/ },
+    ],
+  }];
+}
+
+Deno.test("DPD: a UDP signature attaches the analyzer on any port and replays what was buffered", () => {
+  const { seen, rows } = run([
+    [0, udpFrame(CLIENT, 40000, 9999, "first")],
+    [0.1, udpFrame(SERVER, 9999, 40000, "HELLO OK")],
+    [0.2, udpFrame(CLIENT, 40000, 9999, "OK")],
+  ], detectedToy);
+  assert.deepEqual(seen, ["> first", "< HELLO OK", "> OK", "done true"]);
+  assert.equal(rows.get("conn")![0]!["service"], "toy");
+});
+
+Deno.test("DPD: a TCP responder signature matches the responder's stream start; the replay keeps arrival order", () => {
+  const c = { src: "10.0.0.1", dst: "10.0.0.2" };
+  const s = { src: "10.0.0.2", dst: "10.0.0.1" };
+  const seg = (
+    from: typeof c,
+    sp: number,
+    dp: number,
+    flags: number,
+    seq: number,
+    ack: number,
+    data = "",
+  ) =>
+    ethernet(
+      0x0800,
+      ipv4(6, tcp({ sport: sp, dport: dp, flags, seq, ack, payload: text(data) }), from),
+    );
+  const SYN = 0x02, ACK = 0x10, PSH = 0x08;
+  const { seen, rows } = run([
+    [0, seg(c, 40000, 4242, SYN, 100, 0)],
+    [0.01, seg(s, 4242, 40000, SYN | ACK, 500, 101)],
+    [0.02, seg(c, 40000, 4242, ACK | PSH, 101, 501, "ask")],
+    [0.03, seg(s, 4242, 40000, ACK | PSH, 501, 104, "TOY/1 OK")],
+    [0.04, seg(c, 40000, 4242, ACK | PSH, 104, 509, "more")],
+  ], detectedToy);
+  assert.deepEqual(seen.slice(0, 3), ["> ask", "< TOY/1 OK", "> more"]);
+  assert.equal(rows.get("conn")![0]!["service"], "toy");
+});
+
+Deno.test("DPD: nothing is matched once the buffer passed dpd_buffer_size", () => {
+  const junk = "x".repeat(600);
+  const { seen, rows } = run([
+    [0, udpFrame(CLIENT, 40000, 9999, junk)],
+    [0.1, udpFrame(CLIENT, 40000, 9999, junk)],
+    [0.2, udpFrame(SERVER, 9999, 40000, "HELLO")],
+  ], detectedToy);
+  assert.deepEqual(seen, []);
+  assert.equal(rows.get("conn")![0]!["service"], undefined);
+  // Under the limit, the same signature attaches (Zeek's observation with 10-byte junk).
+  const small = run([
+    [0, udpFrame(CLIENT, 40000, 9999, "x".repeat(10))],
+    [0.1, udpFrame(CLIENT, 40000, 9999, "x".repeat(10))],
+    [0.2, udpFrame(SERVER, 9999, 40000, "HELLO")],
+  ], detectedToy);
+  assert.equal(small.seen.length, 4);
 });
