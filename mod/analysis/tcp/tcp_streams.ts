@@ -42,7 +42,6 @@
  */
 
 import { type DecodedPacket, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from "../../../capture/mod.ts";
-import type { StreamAnalyzer } from "../framework/mod.ts";
 import { type ReassemblyMemory, SEGMENT_OVERHEAD_BYTES } from "./reassembly_memory.ts";
 
 /** Zeek's `tcp_max_initial_window`. */
@@ -67,7 +66,13 @@ export const DEFAULT_TCP_STREAM_OPTIONS: TcpStreamOptions = Object.freeze({
 });
 
 /** Where a connection's streams go: its stream analyzer's calls, and weirds with their source. */
-export interface TcpStreamSink extends Pick<StreamAnalyzer, "stream" | "undelivered" | "closed"> {
+export interface TcpStreamSink {
+  /** The next in-order bytes of one direction; borrowed until the call returns. */
+  stream(data: Uint8Array, isOrig: boolean): void;
+  /** `len` bytes at relative sequence `seq` will never arrive (a content gap). */
+  undelivered(seq: number, len: number, isOrig: boolean): void;
+  /** A FIN or RST of one side was processed (Zeek's `ConnectionClosed`). */
+  closed(isOrig: boolean): void;
   weird(name: string, addl: string | undefined, source: string): void;
 }
 
