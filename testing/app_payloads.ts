@@ -15,6 +15,8 @@
  * @module
  */
 
+import { ByteWriter } from "../zeek/mod.ts";
+
 /** Where the builders draw their randomness (the generator's seeded stream, so a seed fixes the bytes). */
 export interface AppRandom {
   /** An integer in `0 … n-1`. */
@@ -39,104 +41,57 @@ export function applicationName(app: number): ApplicationName | null {
   return app === APP_DNS ? "dns" : app === APP_HTTP ? "http" : app === APP_TLS ? "tls" : null;
 }
 
-/** A growable byte buffer written front to back, with patches for lengths known only later. */
-export class ByteWriter {
-  buf: Uint8Array;
-  len = 0;
-
-  constructor(capacity = 4096) {
-    this.buf = new Uint8Array(capacity);
+/**
+ * The project's byte writer (`zeek/bytes.ts`) with what building
+ * application messages adds: 24-bit fields, random bytes and text, ASCII
+ * numbers, and patches for lengths known only later.
+ */
+export class MessageWriter extends ByteWriter {
+  writeUint24(v: number): void {
+    this.setUint24At(this.claim(3), v);
   }
 
-  clear(): void {
-    this.len = 0;
-  }
-
-  room(n: number): void {
-    const need = this.len + n;
-    if (need <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < need) cap *= 2;
-    const grown = new Uint8Array(cap);
-    grown.set(this.buf.subarray(0, this.len));
-    this.buf = grown;
-  }
-
-  u8(v: number): void {
-    this.room(1);
-    this.buf[this.len++] = v;
-  }
-
-  u16(v: number): void {
-    this.room(2);
-    const b = this.buf;
-    b[this.len] = v >>> 8;
-    b[this.len + 1] = v & 0xff;
-    this.len += 2;
-  }
-
-  u24(v: number): void {
-    this.room(3);
-    const b = this.buf;
-    b[this.len] = (v >>> 16) & 0xff;
-    b[this.len + 1] = (v >>> 8) & 0xff;
-    b[this.len + 2] = v & 0xff;
-    this.len += 3;
-  }
-
-  u32(v: number): void {
-    this.u16(v >>> 16);
-    this.u16(v & 0xffff);
-  }
-
-  bytes(src: Uint8Array, from = 0, to = src.length): void {
-    const n = to - from;
-    this.room(n);
-    this.buf.set(from === 0 && to === src.length ? src : src.subarray(from, to), this.len);
-    this.len += n;
-  }
-
-  random(r: AppRandom, n: number): void {
-    this.room(n);
-    r.fill(this.buf, this.len, n);
-    this.len += n;
+  writeRandom(r: AppRandom, n: number): void {
+    const at = this.claim(n);
+    r.fill(this.buffer, at, n);
   }
 
   /** `n` in ASCII decimal. */
-  decimal(n: number): void {
-    if (n >= 10) this.decimal(Math.floor(n / 10));
-    this.u8(48 + (n % 10));
+  writeDecimal(n: number): void {
+    if (n >= 10) this.writeDecimal(Math.floor(n / 10));
+    this.writeUint8(48 + (n % 10));
   }
 
   /** `n` in lowercase ASCII hex, no leading zeros. */
-  hex(n: number): void {
-    if (n >= 16) this.hex(Math.floor(n / 16));
-    this.u8(HEX_DIGITS[n % 16]!);
+  writeHex(n: number): void {
+    if (n >= 16) this.writeHex(Math.floor(n / 16));
+    this.writeUint8(HEX_DIGITS[n % 16]!);
   }
 
   /** `n` random characters of `alphabet`. */
-  text(r: AppRandom, alphabet: Uint8Array, n: number): void {
-    this.room(n);
-    const b = this.buf;
-    for (let i = 0; i < n; i++) b[this.len + i] = alphabet[r.int(alphabet.length)]!;
-    this.len += n;
+  writeText(r: AppRandom, alphabet: Uint8Array, n: number): void {
+    const at = this.claim(n);
+    const b = this.buffer;
+    for (let i = 0; i < n; i++) b[at + i] = alphabet[r.int(alphabet.length)]!;
   }
 
-  setU16(at: number, v: number): void {
-    this.buf[at] = v >>> 8;
-    this.buf[at + 1] = v & 0xff;
+  setUint16At(at: number, v: number): void {
+    const b = this.buffer;
+    b[at] = v >>> 8;
+    b[at + 1] = v & 0xff;
   }
 
-  setU24(at: number, v: number): void {
-    this.buf[at] = (v >>> 16) & 0xff;
-    this.buf[at + 1] = (v >>> 8) & 0xff;
-    this.buf[at + 2] = v & 0xff;
+  setUint24At(at: number, v: number): void {
+    const b = this.buffer;
+    b[at] = (v >>> 16) & 0xff;
+    b[at + 1] = (v >>> 8) & 0xff;
+    b[at + 2] = v & 0xff;
   }
 }
 
 /** One side's bytes until the other side answers. */
 export class Burst {
-  readonly data = new ByteWriter(16384);
+  readonly data = new MessageWriter(16384);
   fromClient = true;
   /** Where the first TCP segment ends when a message is split on purpose; 0 cuts at the MSS only. */
   firstCut = 0;
@@ -144,7 +99,7 @@ export class Burst {
   messages = 0;
 
   start(fromClient: boolean): void {
-    this.data.clear();
+    this.data.reset();
     this.fromClient = fromClient;
     this.firstCut = 0;
     this.messages = 0;
@@ -222,17 +177,17 @@ class DnsQuestion {
   udpSize = 0;
   dnssecOk = false;
   /** The name in wire form, and where its zone (the last two labels) starts. */
-  readonly name = new ByteWriter(256);
+  readonly name = new MessageWriter(256);
   zoneAt = 0;
 }
 
 /** A label of `word` followed by `number` in decimal (none when negative). */
-function writeLabel(w: ByteWriter, word: Uint8Array, number: number): void {
-  const at = w.len;
-  w.u8(0);
-  w.bytes(word);
-  if (number >= 0) w.decimal(number);
-  w.buf[at] = w.len - at - 1;
+function writeLabel(w: MessageWriter, word: Uint8Array, number: number): void {
+  const at = w.length;
+  w.writeUint8(0);
+  w.writeBytes(word);
+  if (number >= 0) w.writeDecimal(number);
+  w.buffer[at] = w.length - at - 1;
 }
 
 function newQuestion(r: AppRandom, q: DnsQuestion): void {
@@ -242,73 +197,73 @@ function newQuestion(r: AppRandom, q: DnsQuestion): void {
   q.udpSize = r.float() < 0.5 ? 1232 : 4096;
   q.dnssecOk = r.float() < 0.3;
   const w = q.name;
-  w.clear();
+  w.reset();
   if (q.qtype === DNS_PTR) {
     for (let i = 0; i < 4; i++) writeLabel(w, NO_WORD, i === 3 ? 192 : r.int(256));
-    q.zoneAt = w.len;
-    w.bytes(IN_ADDR_ARPA);
+    q.zoneAt = w.length;
+    w.writeBytes(IN_ADDR_ARPA);
     return;
   }
   if (q.qtype !== DNS_MX) {
     writeLabel(w, pick(r, HOST_WORDS), r.float() < 0.7 ? r.int(10000) : -1);
     if (r.float() < 0.25) writeLabel(w, pick(r, SUB_WORDS), -1);
   }
-  q.zoneAt = w.len;
+  q.zoneAt = w.length;
   writeLabel(w, pick(r, ZONE_WORDS), r.float() < 0.6 ? r.int(1000) : -1);
   writeLabel(w, pick(r, TLDS), -1);
-  w.u8(0);
+  w.writeUint8(0);
 }
 
-function writeDnsQuery(w: ByteWriter, q: DnsQuestion): void {
-  w.u16(q.id);
-  w.u16(0x0100); // RD
-  w.u16(1);
-  w.u16(0);
-  w.u16(0);
-  w.u16(q.edns ? 1 : 0);
-  w.bytes(q.name.buf, 0, q.name.len);
-  w.u16(q.qtype);
-  w.u16(1);
+function writeDnsQuery(w: MessageWriter, q: DnsQuestion): void {
+  w.writeUint16(q.id);
+  w.writeUint16(0x0100); // RD
+  w.writeUint16(1);
+  w.writeUint16(0);
+  w.writeUint16(0);
+  w.writeUint16(q.edns ? 1 : 0);
+  w.writeBytes(q.name.bytes());
+  w.writeUint16(q.qtype);
+  w.writeUint16(1);
   if (q.edns) writeOpt(w, q);
 }
 
-function writeOpt(w: ByteWriter, q: DnsQuestion): void {
-  w.u8(0);
-  w.u16(DNS_OPT);
-  w.u16(q.udpSize);
-  w.u32(q.dnssecOk ? 0x8000 : 0);
-  w.u16(0);
+function writeOpt(w: MessageWriter, q: DnsQuestion): void {
+  w.writeUint8(0);
+  w.writeUint16(DNS_OPT);
+  w.writeUint16(q.udpSize);
+  w.writeUint32(q.dnssecOk ? 0x8000 : 0);
+  w.writeUint16(0);
 }
 
 /** Writes a record's owner (a compression pointer), type, class, TTL; returns where RDLENGTH is. */
-function writeRecordHead(w: ByteWriter, owner: number, type: number, ttl: number): number {
-  w.u16(0xc000 | owner);
-  w.u16(type);
-  w.u16(1);
-  w.u32(ttl);
-  const at = w.len;
-  w.u16(0);
+function writeRecordHead(w: MessageWriter, owner: number, type: number, ttl: number): number {
+  w.writeUint16(0xc000 | owner);
+  w.writeUint16(type);
+  w.writeUint16(1);
+  w.writeUint32(ttl);
+  const at = w.length;
+  w.writeUint16(0);
   return at;
 }
 
-function endRecord(w: ByteWriter, rdlenAt: number): void {
-  w.setU16(rdlenAt, w.len - rdlenAt - 2);
+function endRecord(w: MessageWriter, rdlenAt: number): void {
+  w.setUint16At(rdlenAt, w.length - rdlenAt - 2);
 }
 
-/** The answer to `q`, starting at `w.len`; compression pointers are relative to that start. */
-function writeDnsResponse(w: ByteWriter, r: AppRandom, q: DnsQuestion): void {
-  const base = w.len;
+/** The answer to `q`, starting at `w.length`; compression pointers are relative to that start. */
+function writeDnsResponse(w: MessageWriter, r: AppRandom, q: DnsQuestion): void {
+  const base = w.length;
   const nx = q.qtype !== DNS_PTR && r.float() < 0.08;
-  w.u16(q.id);
-  w.u16(0x8180 | (nx ? 3 : 0)); // QR, RD, RA; rcode NXDOMAIN
-  w.u16(1);
-  const countsAt = w.len;
-  w.u16(0);
-  w.u16(0);
-  w.u16(q.edns ? 1 : 0);
-  w.bytes(q.name.buf, 0, q.name.len);
-  w.u16(q.qtype);
-  w.u16(1);
+  w.writeUint16(q.id);
+  w.writeUint16(0x8180 | (nx ? 3 : 0)); // QR, RD, RA; rcode NXDOMAIN
+  w.writeUint16(1);
+  const countsAt = w.length;
+  w.writeUint16(0);
+  w.writeUint16(0);
+  w.writeUint16(q.edns ? 1 : 0);
+  w.writeBytes(q.name.bytes());
+  w.writeUint16(q.qtype);
+  w.writeUint16(1);
   const qname = 12;
   const zone = 12 + q.zoneAt;
   const ttl = pick(r, TTLS);
@@ -317,14 +272,14 @@ function writeDnsResponse(w: ByteWriter, r: AppRandom, q: DnsQuestion): void {
   if (nx) {
     const at = writeRecordHead(w, zone, DNS_SOA, 3600);
     writeLabel(w, LABEL_NS1, -1);
-    w.u16(0xc000 | zone);
+    w.writeUint16(0xc000 | zone);
     writeLabel(w, LABEL_HOSTMASTER, -1);
-    w.u16(0xc000 | zone);
-    w.u32(2023000000 + r.int(1000000));
-    w.u32(7200);
-    w.u32(3600);
-    w.u32(1209600);
-    w.u32(300);
+    w.writeUint16(0xc000 | zone);
+    w.writeUint32(2023000000 + r.int(1000000));
+    w.writeUint32(7200);
+    w.writeUint32(3600);
+    w.writeUint32(1209600);
+    w.writeUint32(300);
     endRecord(w, at);
     authority = 1;
   } else if (q.qtype === DNS_A || q.qtype === DNS_AAAA) {
@@ -333,14 +288,14 @@ function writeDnsResponse(w: ByteWriter, r: AppRandom, q: DnsQuestion): void {
     let cdnZone = 0;
     for (let i = 0; i < chain; i++) {
       const at = writeRecordHead(w, owner, DNS_CNAME, ttl);
-      owner = w.len - base;
+      owner = w.length - base;
       if (i === 0) {
         writeLabel(w, LABEL_E, r.int(100000));
-        cdnZone = w.len - base;
-        w.bytes(CDN_ZONE);
+        cdnZone = w.length - base;
+        w.writeBytes(CDN_ZONE);
       } else {
         writeLabel(w, LABEL_A, r.int(1000));
-        w.u16(0xc000 | cdnZone);
+        w.writeUint16(0xc000 | cdnZone);
       }
       endRecord(w, at);
       answers++;
@@ -349,11 +304,11 @@ function writeDnsResponse(w: ByteWriter, r: AppRandom, q: DnsQuestion): void {
     for (let i = 0; i < n; i++) {
       const at = writeRecordHead(w, owner, q.qtype, ttl);
       if (q.qtype === DNS_A) {
-        w.u8(93 + r.int(100));
-        w.random(r, 3);
+        w.writeUint8(93 + r.int(100));
+        w.writeRandom(r, 3);
       } else {
-        w.u32(0x20010db8);
-        w.random(r, 12);
+        w.writeUint32(0x20010db8);
+        w.writeRandom(r, 12);
       }
       endRecord(w, at);
       answers++;
@@ -362,9 +317,9 @@ function writeDnsResponse(w: ByteWriter, r: AppRandom, q: DnsQuestion): void {
     const n = 1 + r.int(3);
     for (let i = 0; i < n; i++) {
       const at = writeRecordHead(w, qname, DNS_MX, ttl);
-      w.u16(10 * (i + 1));
+      w.writeUint16(10 * (i + 1));
       writeLabel(w, LABEL_MX, i + 1);
-      w.u16(0xc000 | zone);
+      w.writeUint16(0xc000 | zone);
       endRecord(w, at);
       answers++;
     }
@@ -374,32 +329,32 @@ function writeDnsResponse(w: ByteWriter, r: AppRandom, q: DnsQuestion): void {
       const at = writeRecordHead(w, qname, DNS_TXT, ttl);
       const strings = 1 + r.int(3);
       for (let s = 0; s < strings; s++) {
-        const lenAt = w.len;
-        w.u8(0);
+        const lenAt = w.length;
+        w.writeUint8(0);
         const [text, token] = pick(r, TXT_STRINGS);
-        w.bytes(text);
-        w.text(r, TOKEN, token);
-        w.buf[lenAt] = w.len - lenAt - 1;
+        w.writeBytes(text);
+        w.writeText(r, TOKEN, token);
+        w.buffer[lenAt] = w.length - lenAt - 1;
       }
       endRecord(w, at);
       answers++;
     }
   } else {
     const at = writeRecordHead(w, qname, DNS_PTR, ttl);
-    const labelAt = w.len;
-    w.u8(0);
-    w.bytes(LABEL_HOST);
+    const labelAt = w.length;
+    w.writeUint8(0);
+    w.writeBytes(LABEL_HOST);
     for (let i = 0; i < 4; i++) {
-      w.u8(45);
-      w.decimal(r.int(256));
+      w.writeUint8(45);
+      w.writeDecimal(r.int(256));
     }
-    w.buf[labelAt] = w.len - labelAt - 1;
-    w.bytes(PTR_TARGET_ZONE);
+    w.buffer[labelAt] = w.length - labelAt - 1;
+    w.writeBytes(PTR_TARGET_ZONE);
     endRecord(w, at);
     answers++;
   }
-  w.setU16(countsAt, answers);
-  w.setU16(countsAt + 2, authority);
+  w.setUint16At(countsAt, answers);
+  w.setUint16At(countsAt + 2, authority);
   if (q.edns) writeOpt(w, q);
 }
 
@@ -503,39 +458,39 @@ const PNG_IDAT = ascii("IDAT");
 const PNG_IEND = hexBytes(`00000000 49454e44 ae426082`);
 
 function writeHttpRequest(
-  w: ByteWriter,
+  w: MessageWriter,
   r: AppRandom,
-  host: ByteWriter,
+  host: MessageWriter,
   kind: number,
   etag: number,
 ): void {
   const [before, after] = pick(r, PATHS[kind]!);
-  w.bytes(GET);
-  w.bytes(before);
-  if (kind === KIND_JS || kind === KIND_CSS) w.hex(r.int(0x10000000));
-  else if (before.length > 1) w.decimal(r.int(100000));
-  w.bytes(after);
-  w.bytes(REQUEST_MIDDLE);
-  w.bytes(host.buf, 0, host.len);
-  w.bytes(pick(r, USER_AGENTS));
-  w.bytes(ACCEPTS[kind]!);
-  w.bytes(REQUEST_TAIL);
+  w.writeBytes(GET);
+  w.writeBytes(before);
+  if (kind === KIND_JS || kind === KIND_CSS) w.writeHex(r.int(0x10000000));
+  else if (before.length > 1) w.writeDecimal(r.int(100000));
+  w.writeBytes(after);
+  w.writeBytes(REQUEST_MIDDLE);
+  w.writeBytes(host.bytes());
+  w.writeBytes(pick(r, USER_AGENTS));
+  w.writeBytes(ACCEPTS[kind]!);
+  w.writeBytes(REQUEST_TAIL);
   if (etag !== 0) {
-    w.bytes(IF_NONE_MATCH);
-    w.hex(etag);
-    w.bytes(QUOTE_CRLF);
+    w.writeBytes(IF_NONE_MATCH);
+    w.writeHex(etag);
+    w.writeBytes(QUOTE_CRLF);
   }
-  w.bytes(CRLF);
+  w.writeBytes(CRLF);
 }
 
-function writeHttpResponse(w: ByteWriter, r: AppRandom, kind: number, etag: number): void {
+function writeHttpResponse(w: MessageWriter, r: AppRandom, kind: number, etag: number): void {
   if (etag !== 0) {
-    w.bytes(STATUS_304);
-    w.bytes(RESPONSE_HEAD);
-    w.bytes(CACHE_ETAG);
-    w.hex(etag);
-    w.bytes(QUOTE_CRLF);
-    w.bytes(KEEP_ALIVE);
+    w.writeBytes(STATUS_304);
+    w.writeBytes(RESPONSE_HEAD);
+    w.writeBytes(CACHE_ETAG);
+    w.writeHex(etag);
+    w.writeBytes(QUOTE_CRLF);
+    w.writeBytes(KEEP_ALIVE);
     return;
   }
   const missing = r.float() < 0.03;
@@ -543,43 +498,43 @@ function writeHttpResponse(w: ByteWriter, r: AppRandom, kind: number, etag: numb
   const [min, max] = BODY_SIZES[kind]!;
   const size = missing ? 150 + r.int(200) : min + r.int(max - min + 1);
   const chunked = kind !== KIND_PNG && r.float() < 0.2;
-  w.bytes(missing ? STATUS_404 : STATUS_200);
-  w.bytes(RESPONSE_HEAD);
-  w.bytes(CONTENT_TYPES[kind]!);
-  if (chunked) w.bytes(CHUNKED);
+  w.writeBytes(missing ? STATUS_404 : STATUS_200);
+  w.writeBytes(RESPONSE_HEAD);
+  w.writeBytes(CONTENT_TYPES[kind]!);
+  if (chunked) w.writeBytes(CHUNKED);
   else {
-    w.bytes(CONTENT_LENGTH);
-    w.decimal(size);
-    w.bytes(CRLF);
+    w.writeBytes(CONTENT_LENGTH);
+    w.writeDecimal(size);
+    w.writeBytes(CRLF);
   }
-  w.bytes(CACHE_ETAG);
-  w.hex(1 + r.int(0x7fffffff));
-  w.bytes(QUOTE_CRLF);
-  w.bytes(KEEP_ALIVE);
+  w.writeBytes(CACHE_ETAG);
+  w.writeHex(1 + r.int(0x7fffffff));
+  w.writeBytes(QUOTE_CRLF);
+  w.writeBytes(KEEP_ALIVE);
   if (kind === KIND_PNG) {
     // One IDAT chunk of random bytes (its CRC too: nothing here inflates it) and IEND.
     const data = size - PNG_HEAD.length - 12 - PNG_IEND.length;
-    w.bytes(PNG_HEAD);
-    w.u32(data);
-    w.bytes(PNG_IDAT);
-    w.random(r, data + 4);
-    w.bytes(PNG_IEND);
+    w.writeBytes(PNG_HEAD);
+    w.writeUint32(data);
+    w.writeBytes(PNG_IDAT);
+    w.writeRandom(r, data + 4);
+    w.writeBytes(PNG_IEND);
     return;
   }
   const body = BODIES[kind]!;
   if (!chunked) {
-    w.bytes(body, 0, size);
+    w.writeBytes(body.subarray(0, size));
     return;
   }
   for (let at = 0; at < size;) {
     const n = Math.min(size - at, 1024 + r.int(7168));
-    w.hex(n);
-    w.bytes(CRLF);
-    w.bytes(body, at, at + n);
-    w.bytes(CRLF);
+    w.writeHex(n);
+    w.writeBytes(CRLF);
+    w.writeBytes(body.subarray(at, at + n));
+    w.writeBytes(CRLF);
     at += n;
   }
-  w.bytes(LAST_CHUNK);
+  w.writeBytes(LAST_CHUNK);
 }
 
 const TLS_HANDSHAKE = 0x16;
@@ -674,40 +629,40 @@ const CERT_CHAIN = [[
 ]].map((parts) => Uint8Array.from(atob(parts.join("")), (c) => c.charCodeAt(0)));
 
 /** Starts a record of `type`; returns where its length goes. */
-function recordStart(w: ByteWriter, type: number, version = 0x0303): number {
-  w.u8(type);
-  w.u16(version);
-  const at = w.len;
-  w.u16(0);
+function recordStart(w: MessageWriter, type: number, version = 0x0303): number {
+  w.writeUint8(type);
+  w.writeUint16(version);
+  const at = w.length;
+  w.writeUint16(0);
   return at;
 }
 
-function recordEnd(w: ByteWriter, lenAt: number): void {
-  w.setU16(lenAt, w.len - lenAt - 2);
+function recordEnd(w: MessageWriter, lenAt: number): void {
+  w.setUint16At(lenAt, w.length - lenAt - 2);
 }
 
 /** Starts a handshake message; returns where its 24-bit length goes. */
-function handshakeStart(w: ByteWriter, type: number): number {
-  w.u8(type);
-  const at = w.len;
-  w.u24(0);
+function handshakeStart(w: MessageWriter, type: number): number {
+  w.writeUint8(type);
+  const at = w.length;
+  w.writeUint24(0);
   return at;
 }
 
-function handshakeEnd(w: ByteWriter, lenAt: number): void {
-  w.setU24(lenAt, w.len - lenAt - 3);
+function handshakeEnd(w: MessageWriter, lenAt: number): void {
+  w.setUint24At(lenAt, w.length - lenAt - 3);
 }
 
 /** A record of `len` random bytes (ciphertext). */
-function writeOpaqueRecord(w: ByteWriter, r: AppRandom, type: number, len: number): void {
-  w.u8(type);
-  w.u16(0x0303);
-  w.u16(len);
-  w.random(r, len);
+function writeOpaqueRecord(w: MessageWriter, r: AppRandom, type: number, len: number): void {
+  w.writeUint8(type);
+  w.writeUint16(0x0303);
+  w.writeUint16(len);
+  w.writeRandom(r, len);
 }
 
 /** Application data of `total` bytes as records of at most `TLS_RECORD_MAX`; returns the records. */
-function writeAppData(w: ByteWriter, r: AppRandom, total: number): number {
+function writeAppData(w: MessageWriter, r: AppRandom, total: number): number {
   let records = 0;
   while (total > 0) {
     const n = Math.min(total, TLS_RECORD_MAX);
@@ -718,108 +673,108 @@ function writeAppData(w: ByteWriter, r: AppRandom, total: number): number {
   return records;
 }
 
-function writeClientHello(w: ByteWriter, r: AppRandom, sni: ByteWriter): void {
+function writeClientHello(w: MessageWriter, r: AppRandom, sni: MessageWriter): void {
   // Record version 1.0 in a ClientHello, as clients send it for middleboxes' sake.
   const rec = recordStart(w, TLS_HANDSHAKE, 0x0301);
   const hs = handshakeStart(w, 1);
-  w.u16(0x0303);
-  w.random(r, 32);
-  w.u8(32);
-  w.random(r, 32);
-  w.bytes(CH_CIPHERS);
-  const extAt = w.len;
-  w.u16(0);
-  w.u16(0);
-  w.u16(sni.len + 5);
-  w.u16(sni.len + 3);
-  w.u8(0);
-  w.u16(sni.len);
-  w.bytes(sni.buf, 0, sni.len);
-  w.bytes(CH_EXTENSIONS);
-  w.random(r, 32);
-  w.setU16(extAt, w.len - extAt - 2);
+  w.writeUint16(0x0303);
+  w.writeRandom(r, 32);
+  w.writeUint8(32);
+  w.writeRandom(r, 32);
+  w.writeBytes(CH_CIPHERS);
+  const extAt = w.length;
+  w.writeUint16(0);
+  w.writeUint16(0);
+  w.writeUint16(sni.length + 5);
+  w.writeUint16(sni.length + 3);
+  w.writeUint8(0);
+  w.writeUint16(sni.length);
+  w.writeBytes(sni.bytes());
+  w.writeBytes(CH_EXTENSIONS);
+  w.writeRandom(r, 32);
+  w.setUint16At(extAt, w.length - extAt - 2);
   handshakeEnd(w, hs);
   recordEnd(w, rec);
 }
 
-function writeServerHello(w: ByteWriter, r: AppRandom, tls13: boolean): void {
+function writeServerHello(w: MessageWriter, r: AppRandom, tls13: boolean): void {
   const rec = recordStart(w, TLS_HANDSHAKE);
   const hs = handshakeStart(w, 2);
-  w.u16(0x0303);
-  w.random(r, 32);
-  w.u8(32);
-  w.random(r, 32);
-  w.u16(tls13 ? 0x1301 : 0xc02f);
-  w.u8(0);
+  w.writeUint16(0x0303);
+  w.writeRandom(r, 32);
+  w.writeUint8(32);
+  w.writeRandom(r, 32);
+  w.writeUint16(tls13 ? 0x1301 : 0xc02f);
+  w.writeUint8(0);
   if (tls13) {
-    w.bytes(SH13_EXTENSIONS_HEAD);
-    w.random(r, 32);
-  } else w.bytes(SH12_EXTENSIONS);
+    w.writeBytes(SH13_EXTENSIONS_HEAD);
+    w.writeRandom(r, 32);
+  } else w.writeBytes(SH12_EXTENSIONS);
   handshakeEnd(w, hs);
   recordEnd(w, rec);
 }
 
 /** TLS 1.2 server flight: ServerHello, Certificate (leaf and CA), ServerKeyExchange, ServerHelloDone. */
-function writeServerFlight12(w: ByteWriter, r: AppRandom): number {
+function writeServerFlight12(w: MessageWriter, r: AppRandom): number {
   writeServerHello(w, r, false);
   const rec = recordStart(w, TLS_HANDSHAKE);
   const hs = handshakeStart(w, 11);
-  const listAt = w.len;
-  w.u24(0);
+  const listAt = w.length;
+  w.writeUint24(0);
   for (const der of CERT_CHAIN) {
-    w.u24(der.length);
-    w.bytes(der);
+    w.writeUint24(der.length);
+    w.writeBytes(der);
   }
-  w.setU24(listAt, w.len - listAt - 3);
+  w.setUint24At(listAt, w.length - listAt - 3);
   handshakeEnd(w, hs);
   recordEnd(w, rec);
   const ske = recordStart(w, TLS_HANDSHAKE);
   const skeHs = handshakeStart(w, 12);
-  w.u8(3); // named_curve
-  w.u16(0x001d);
-  w.u8(32);
-  w.random(r, 32);
-  w.u16(0x0804);
-  w.u16(256);
-  w.random(r, 256);
+  w.writeUint8(3); // named_curve
+  w.writeUint16(0x001d);
+  w.writeUint8(32);
+  w.writeRandom(r, 32);
+  w.writeUint16(0x0804);
+  w.writeUint16(256);
+  w.writeRandom(r, 256);
   handshakeEnd(w, skeHs);
   recordEnd(w, ske);
-  w.bytes(SERVER_HELLO_DONE);
+  w.writeBytes(SERVER_HELLO_DONE);
   return 4;
 }
 
 /** TLS 1.3 server flight: ServerHello, the compatibility ChangeCipherSpec, and the encrypted rest. */
-function writeServerFlight13(w: ByteWriter, r: AppRandom): number {
+function writeServerFlight13(w: MessageWriter, r: AppRandom): number {
   writeServerHello(w, r, true);
-  w.bytes(CCS_RECORD);
+  w.writeBytes(CCS_RECORD);
   writeOpaqueRecord(w, r, TLS_APPLICATION_DATA, 2500 + r.int(2500));
   writeOpaqueRecord(w, r, TLS_APPLICATION_DATA, 53);
   return 4;
 }
 
 /** TLS 1.2 client: ClientKeyExchange, ChangeCipherSpec, Finished (encrypted). */
-function writeClientFinish12(w: ByteWriter, r: AppRandom): number {
+function writeClientFinish12(w: MessageWriter, r: AppRandom): number {
   const rec = recordStart(w, TLS_HANDSHAKE);
   const hs = handshakeStart(w, 16);
-  w.u8(32);
-  w.random(r, 32);
+  w.writeUint8(32);
+  w.writeRandom(r, 32);
   handshakeEnd(w, hs);
   recordEnd(w, rec);
-  w.bytes(CCS_RECORD);
+  w.writeBytes(CCS_RECORD);
   writeOpaqueRecord(w, r, TLS_HANDSHAKE, 40);
   return 3;
 }
 
 /** TLS 1.2 server: NewSessionTicket, ChangeCipherSpec, Finished (encrypted). */
-function writeServerFinish12(w: ByteWriter, r: AppRandom): number {
+function writeServerFinish12(w: MessageWriter, r: AppRandom): number {
   const rec = recordStart(w, TLS_HANDSHAKE);
   const hs = handshakeStart(w, 4);
-  w.u32(7200);
-  w.u16(192);
-  w.random(r, 192);
+  w.writeUint32(7200);
+  w.writeUint16(192);
+  w.writeRandom(r, 192);
   handshakeEnd(w, hs);
   recordEnd(w, rec);
-  w.bytes(CCS_RECORD);
+  w.writeBytes(CCS_RECORD);
   writeOpaqueRecord(w, r, TLS_HANDSHAKE, 40);
   return 3;
 }
@@ -839,7 +794,7 @@ export class AppConversation {
   #exchanges = 0;
   readonly #questions = [new DnsQuestion(), new DnsQuestion()];
   #pending = 0;
-  readonly #host = new ByteWriter(64);
+  readonly #host = new MessageWriter(64);
   #kind = 0;
   #etag = 0;
   #tls13 = false;
@@ -853,13 +808,13 @@ export class AppConversation {
     this.#pending = 0;
     if (app === APP_HTTP || app === APP_TLS) {
       const h = this.#host;
-      h.clear();
-      h.bytes(app === APP_HTTP ? HOST_WWW : pick(r, SNI_WORDS));
-      if (app === APP_TLS) h.u8(46);
-      h.bytes(pick(r, ZONE_WORDS));
-      h.decimal(r.int(1000));
-      h.u8(46);
-      h.bytes(pick(r, TLDS));
+      h.reset();
+      h.writeBytes(app === APP_HTTP ? HOST_WWW : pick(r, SNI_WORDS));
+      if (app === APP_TLS) h.writeUint8(46);
+      h.writeBytes(pick(r, ZONE_WORDS));
+      h.writeDecimal(r.int(1000));
+      h.writeUint8(46);
+      h.writeBytes(pick(r, TLDS));
     }
     this.#tls13 = app === APP_TLS && r.float() < 0.6;
   }
@@ -896,7 +851,7 @@ export class AppConversation {
         const lenAt = this.#lengthPrefix(w);
         writeDnsResponse(w, r, this.#questions[i]!);
         this.#endPrefix(w, lenAt);
-        if (i === 0) firstEnd = w.len;
+        if (i === 0) firstEnd = w.length;
       }
       b.messages = this.#pending;
       // Two answers sometimes go in separate segments.
@@ -906,19 +861,19 @@ export class AppConversation {
     }
     // A message split across two segments, sometimes right after its length prefix.
     if (this.tcp && b.firstCut === 0 && r.float() < 0.15) {
-      b.firstCut = r.float() < 0.3 ? 2 : 1 + r.int(w.len - 1);
+      b.firstCut = r.float() < 0.3 ? 2 : 1 + r.int(w.length - 1);
     }
     return true;
   }
 
-  #lengthPrefix(w: ByteWriter): number {
+  #lengthPrefix(w: MessageWriter): number {
     if (!this.tcp) return -1;
-    w.u16(0);
-    return w.len - 2;
+    w.writeUint16(0);
+    return w.length - 2;
   }
 
-  #endPrefix(w: ByteWriter, at: number): void {
-    if (at >= 0) w.setU16(at, w.len - at - 2);
+  #endPrefix(w: MessageWriter, at: number): void {
+    if (at >= 0) w.setUint16At(at, w.length - at - 2);
   }
 
   #http(r: AppRandom, budgetSpent: boolean): boolean {
@@ -960,7 +915,7 @@ export class AppConversation {
       b.messages = tls13 ? writeServerFlight13(w, r) : writeServerFlight12(w, r);
     } else if (phase === 2) {
       if (tls13) {
-        w.bytes(CCS_RECORD);
+        w.writeBytes(CCS_RECORD);
         writeOpaqueRecord(w, r, TLS_APPLICATION_DATA, 53);
         b.messages = 2;
       } else b.messages = writeClientFinish12(w, r);

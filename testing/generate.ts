@@ -519,7 +519,7 @@ class TrafficGenerator {
     const conv = f.conv!;
     const burst = conv.burst;
     if (f.closing === 0) {
-      if (step === 3 || f.burstSent >= burst.data.len) {
+      if (step === 3 || f.burstSent >= burst.data.length) {
         if (conv.next(this.#rng, f.segments >= f.dataPackets)) {
           f.burstSent = 0;
           if (burst.fromClient) f.clientMessages += burst.messages;
@@ -530,16 +530,16 @@ class TrafficGenerator {
     if (f.closing === 0) {
       const mss = MTU - (f.v6 ? 60 : 40);
       const sent = f.burstSent;
-      const left = burst.data.len - sent;
+      const left = burst.data.length - sent;
       const cut = sent === 0 && burst.firstCut > 0 ? burst.firstCut : mss;
       const len = left < cut ? left : cut < mss ? cut : mss;
       // PSH on a burst's last segment, as a sender emptying its buffer sets it.
       const flags = len === left ? 0x18 : 0x10;
       if (burst.fromClient) {
-        this.#tcp(f, true, flags, f.clientSeq, f.serverSeq, len, burst.data.buf, sent);
+        this.#tcp(f, true, flags, f.clientSeq, f.serverSeq, len, burst.data.buffer, sent);
         f.clientSeq = (f.clientSeq + len) >>> 0;
       } else {
-        this.#tcp(f, false, flags, f.serverSeq, f.clientSeq, len, burst.data.buf, sent);
+        this.#tcp(f, false, flags, f.serverSeq, f.clientSeq, len, burst.data.buffer, sent);
         f.serverSeq = (f.serverSeq + len) >>> 0;
       }
       f.burstSent = sent + len;
@@ -566,7 +566,7 @@ class TrafficGenerator {
     const burst = conv.burst;
     if (burst.fromClient) f.clientMessages += burst.messages;
     else f.serverMessages += burst.messages;
-    this.#udp(f, burst.fromClient, burst.data.len, burst.data.buf);
+    this.#udp(f, burst.fromClient, burst.data.length, burst.data.buffer);
   }
 
   #udpStep(f: Flow, step: number): void {
