@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { concat, ethernet, ipv4, tcp, udp } from "../../../testing/frames.ts";
-import { type Borrowed, lend, LINKTYPE_ETHERNET, PacketBatch } from "../../../capture/mod.ts";
+import {
+  type Borrowed,
+  lend,
+  LINKTYPE_ETHERNET,
+  PacketBatch,
+  TCP_ACK,
+  TCP_FIN,
+  TCP_PSH,
+  TCP_SYN,
+} from "../../../capture/mod.ts";
 import { LogRegistry } from "../../log/mod.ts";
 import type { ZeekValue } from "../../../zeek/mod.ts";
 import { PacketPipeline } from "../../pipeline/mod.ts";
@@ -30,6 +39,22 @@ function batch(packets: readonly (readonly [number, Uint8Array])[]): Borrowed<Pa
   });
   b.count = packets.length;
   return lend(b);
+}
+
+/** A TCP segment from `from` with `data` as its payload. */
+function seg(
+  from: typeof CLIENT,
+  sport: number,
+  dport: number,
+  flags: number,
+  seq: number,
+  ack: number,
+  data = "",
+): Uint8Array {
+  return ethernet(
+    0x0800,
+    ipv4(6, tcp({ sport, dport, flags, seq, ack, payload: text(data) }), from),
+  );
 }
 
 const udpFrame = (from: typeof CLIENT, sport: number, dport: number, payload: string) =>
@@ -183,41 +208,25 @@ Deno.test("framework: weirds of an analyzer reach weird.log with the connection 
 });
 
 Deno.test("framework: TCP analyzers get the reassembled streams; violations on a partial connection are suppressed", () => {
-  const c = { src: "10.0.0.1", dst: "10.0.0.2" };
-  const s = { src: "10.0.0.2", dst: "10.0.0.1" };
-  const seg = (
-    from: typeof c,
-    sp: number,
-    dp: number,
-    flags: number,
-    seq: number,
-    ack: number,
-    data = "",
-  ) =>
-    ethernet(
-      0x0800,
-      ipv4(6, tcp({ sport: sp, dport: dp, flags, seq, ack, payload: text(data) }), from),
-    );
-  const SYN = 0x02, ACK = 0x10, PSH = 0x08, FIN = 0x01;
   const whole = run([
-    [0, seg(c, 40000, 7777, SYN, 100, 0)],
-    [0.01, seg(s, 7777, 40000, SYN | ACK, 500, 101)],
-    [0.02, seg(c, 40000, 7777, ACK, 101, 501)],
+    [0, seg(CLIENT, 40000, 7777, TCP_SYN, 100, 0)],
+    [0.01, seg(SERVER, 7777, 40000, TCP_SYN | TCP_ACK, 500, 101)],
+    [0.02, seg(CLIENT, 40000, 7777, TCP_ACK, 101, 501)],
     // Out of order: "LD" arrives before "WOR".
-    [0.03, seg(c, 40000, 7777, ACK | PSH, 104, 501, "LD")],
-    [0.04, seg(c, 40000, 7777, ACK | PSH, 101, 501, "WOR")],
-    [0.05, seg(s, 7777, 40000, ACK | PSH, 501, 106, "OK")],
-    [0.06, seg(c, 40000, 7777, ACK | FIN, 106, 503)],
-    [0.07, seg(s, 7777, 40000, ACK | FIN, 503, 107)],
-    [0.08, seg(c, 40000, 7777, ACK, 107, 504)],
+    [0.03, seg(CLIENT, 40000, 7777, TCP_ACK | TCP_PSH, 104, 501, "LD")],
+    [0.04, seg(CLIENT, 40000, 7777, TCP_ACK | TCP_PSH, 101, 501, "WOR")],
+    [0.05, seg(SERVER, 7777, 40000, TCP_ACK | TCP_PSH, 501, 106, "OK")],
+    [0.06, seg(CLIENT, 40000, 7777, TCP_ACK | TCP_FIN, 106, 503)],
+    [0.07, seg(SERVER, 7777, 40000, TCP_ACK | TCP_FIN, 503, 107)],
+    [0.08, seg(CLIENT, 40000, 7777, TCP_ACK, 107, 504)],
   ]);
   assert.deepEqual(whole.seen, ["> WOR", "> LD", "< OK", "closed true", "closed false", "done"]);
   assert.equal(whole.rows.get("conn")![0]!["service"], "toy");
 
-  // No SYN seen: partial; the violation after confirmation is suppressed (Zeek's TCP_ApplicationAnalyzer).
+  // No TCP_SYN seen: partial; the violation after confirmation is suppressed (Zeek's TCP_ApplicationAnalyzer).
   const partial = run([
-    [0, seg(c, 40000, 7777, ACK | PSH, 101, 501, "OK")],
-    [0.01, seg(s, 7777, 40000, ACK | PSH, 501, 103, "BAD")],
+    [0, seg(CLIENT, 40000, 7777, TCP_ACK | TCP_PSH, 101, 501, "OK")],
+    [0.01, seg(SERVER, 7777, 40000, TCP_ACK | TCP_PSH, 501, 103, "BAD")],
   ]);
   assert.equal(partial.rows.has("analyzer"), false);
   assert.equal(partial.rows.get("conn")![0]!["service"], "toy");
@@ -247,28 +256,12 @@ Deno.test("DPD: a UDP signature attaches the analyzer on any port and replays wh
 });
 
 Deno.test("DPD: a TCP responder signature matches the responder's stream start; the replay keeps arrival order", () => {
-  const c = { src: "10.0.0.1", dst: "10.0.0.2" };
-  const s = { src: "10.0.0.2", dst: "10.0.0.1" };
-  const seg = (
-    from: typeof c,
-    sp: number,
-    dp: number,
-    flags: number,
-    seq: number,
-    ack: number,
-    data = "",
-  ) =>
-    ethernet(
-      0x0800,
-      ipv4(6, tcp({ sport: sp, dport: dp, flags, seq, ack, payload: text(data) }), from),
-    );
-  const SYN = 0x02, ACK = 0x10, PSH = 0x08;
   const { seen, rows } = run([
-    [0, seg(c, 40000, 4242, SYN, 100, 0)],
-    [0.01, seg(s, 4242, 40000, SYN | ACK, 500, 101)],
-    [0.02, seg(c, 40000, 4242, ACK | PSH, 101, 501, "ask")],
-    [0.03, seg(s, 4242, 40000, ACK | PSH, 501, 104, "TOY/1 OK")],
-    [0.04, seg(c, 40000, 4242, ACK | PSH, 104, 509, "more")],
+    [0, seg(CLIENT, 40000, 4242, TCP_SYN, 100, 0)],
+    [0.01, seg(SERVER, 4242, 40000, TCP_SYN | TCP_ACK, 500, 101)],
+    [0.02, seg(CLIENT, 40000, 4242, TCP_ACK | TCP_PSH, 101, 501, "ask")],
+    [0.03, seg(SERVER, 4242, 40000, TCP_ACK | TCP_PSH, 501, 104, "TOY/1 OK")],
+    [0.04, seg(CLIENT, 40000, 4242, TCP_ACK | TCP_PSH, 104, 509, "more")],
   ], detectedToy);
   assert.deepEqual(seen.slice(0, 3), ["> ask", "< TOY/1 OK", "> more"]);
   assert.equal(rows.get("conn")![0]!["service"], "toy");
