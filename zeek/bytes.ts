@@ -397,8 +397,8 @@ export class ByteReader {
           break;
         }
       }
-      // fromCharCode.apply is several times faster than TextDecoder for short strings (and than spreading).
-      if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+      // Faster than TextDecoder for short strings (see latin1String).
+      if (ascii) return latin1String(bytes, 0, n);
     }
     try {
       return utf8Decoder.decode(bytes);
@@ -414,4 +414,30 @@ export class ByteReader {
       this.#pos >= this.#end ? "the end of the data" : `only ${this.#end - this.#pos}`,
     );
   }
+}
+
+/** Reused for short strings: `fromCharCode.apply` on a plain array is the fastest way V8 has. */
+const CODES: number[] = [];
+const SHORT = 512;
+
+/**
+ * `bytes[from..to)` as a string of one char per byte (0–255): what Zeek's
+ * strings hold, and ASCII text as it is.
+ */
+export function latin1String(bytes: Uint8Array, from: number, to: number): string {
+  const n = to - from;
+  if (n <= 0) return "";
+  if (n <= SHORT) {
+    const codes = CODES;
+    codes.length = n;
+    for (let i = 0; i < n; i++) codes[i] = bytes[from + i]!;
+    return String.fromCharCode.apply(null, codes);
+  }
+  // Longer ones in chunks, which keep the argument count small.
+  let out = "";
+  for (let p = from; p < to; p += 4096) {
+    const end = Math.min(to, p + 4096);
+    out += String.fromCharCode.apply(null, bytes.subarray(p, end) as unknown as number[]);
+  }
+  return out;
 }

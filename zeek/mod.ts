@@ -48,4 +48,4 @@ export {
   type PortProto,
   type Subnet,
 } from "./addr.ts";
-export { ByteReader, ByteWriter, DEFAULT_WRITER_CAPACITY } from "./bytes.ts";
+export { ByteReader, ByteWriter, DEFAULT_WRITER_CAPACITY, latin1String } from "./bytes.ts";

@@ -12,28 +12,10 @@
  * @module
  */
 
-/** Reused for short strings: `fromCharCode.apply` on a plain array is the fastest way V8 has. */
-const CODES: number[] = [];
-const SHORT = 512;
+import { latin1String } from "../../../zeek/mod.ts";
 
 /** `bytes[from..to)` as a byte string. */
-export function byteString(bytes: Uint8Array, from: number, to: number): string {
-  const n = to - from;
-  if (n <= 0) return "";
-  if (n <= SHORT) {
-    const codes = CODES;
-    codes.length = n;
-    for (let i = 0; i < n; i++) codes[i] = bytes[from + i]!;
-    return String.fromCharCode.apply(null, codes);
-  }
-  // Longer ones in chunks, which keep the argument count small.
-  let out = "";
-  for (let p = from; p < to; p += 4096) {
-    const end = Math.min(to, p + 4096);
-    out += String.fromCharCode.apply(null, bytes.subarray(p, end) as unknown as number[]);
-  }
-  return out;
-}
+export const byteString = latin1String;
 
 /** What Zeek's `fmt("%s", s)` makes of a string (`String::Render(EXPANDED_STRING)`). */
 export function fmtString(s: string): string {

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { latin1String } from "../../../zeek/mod.ts";
 import type { AnalyzerSpec, DpdSignature } from "./analyzer.ts";
 
 /** `dpd_buffer_size`: bytes buffered per connection, both directions together. */
@@ -81,7 +82,7 @@ export class Pia {
     this.#bytes += data.length;
     const crossed = this.#bytes > DEFAULT_DPD_BUFFER_SIZE ||
       this.#chunks.length > DEFAULT_DPD_MAX_PACKETS;
-    let text = latin1(data);
+    let text = latin1String(data, 0, data.length);
     if (this.#stream) text = this.#text[isOrig ? 0 : 1] += text;
     this.#match(text, isOrig);
     if (crossed) this.#skip();
@@ -117,15 +118,4 @@ export class Pia {
     this.#chunks = [];
     this.#text[0] = this.#text[1] = "";
   }
-}
-
-function latin1(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 4096) {
-    s += String.fromCharCode.apply(
-      null,
-      bytes.subarray(i, Math.min(bytes.length, i + 4096)) as unknown as number[],
-    );
-  }
-  return s;
 }
