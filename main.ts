@@ -15,10 +15,15 @@ import {
   loadLayout,
   type NodeSpec,
 } from "./config/mod.ts";
-import { LibraryMissingError } from "./ffi/mod.ts";
+import { LibraryMissingError, ZmqError } from "./ffi/mod.ts";
 import { checkNodeScripts } from "./mod/cluster/mod.ts";
 import { createNodeId } from "./mod/bus/mod.ts";
-import { createShutdownSignal, createStderrReporter, WEIR_VERSION } from "./mod/process/mod.ts";
+import {
+  createShutdownSignal,
+  createStderrReporter,
+  ListenError,
+  WEIR_VERSION,
+} from "./mod/process/mod.ts";
 import type { NodeStart } from "./mod/runtime/mod.ts";
 import type { LaunchSpec } from "./mod/supervisor/mod.ts";
 import { openLogWriting, runLogger } from "./mod/logger/mod.ts";
@@ -26,6 +31,8 @@ import { runManager } from "./mod/manager/mod.ts";
 import { runProxy } from "./mod/proxy/mod.ts";
 import { runWorker } from "./mod/worker/mod.ts";
 import { runTrace, runTraceWorker } from "./mod/trace/mod.ts";
+import { AgentError, runAgent } from "./mod/agent/mod.ts";
+import { CredentialsError, readCredentials } from "./mod/fleet/mod.ts";
 import { ControlTokenError, runVerb, type Verb, VERBS } from "./mod/api/control/mod.ts";
 import {
   InsecureWebSocketError,
@@ -44,7 +51,12 @@ Usage:
   weir check [--config DIR]           validate the configuration, start nothing
   weir status|nodes|netstats|cron [--config DIR]
   weir start|stop|restart [NODE…] [--config DIR]
-  weir deploy [--config DIR]          apply a changed node.cfg: only changed nodes restart
+  weir deploy [--config DIR]          apply a changed node.cfg on every host: only changed nodes restart
+  weir enroll HOST [--config DIR]     a one-time token (file, mode 0600) for the agent of HOST
+  weir join CONTROL-HOST[:PORT] [--token FILE] [--dir DIR]
+                                      on a sensor: enrol, receive the configuration, run and
+                                      supervise every node node.cfg places on this host
+  weir revoke NODE|HOST… [--config DIR]  withdraw bus keys (a host: its agent's too)
   weir print ID [--config DIR]        the value of ID on every node (zeekctl print)
   weir -r FILE [-C] [--workers N] [-f FILTER] [--json]
                                       analyse a pcap/pcapng trace like zeek -r: conn.log,
@@ -61,6 +73,9 @@ Options:
   -f FILTER          BPF filter (tcpdump syntax) for the packets analysed
   --json             write JSON lines instead of Zeek's TSV (LogAscii::use_json)
   --insecure-websocket  allow the WebSocket API on a non-loopback address without tokens or TLS
+  --token FILE       weir join: the token file weir enroll wrote (needed until enrolled)
+  --dir DIR          weir join: the agent's state directory (default .weir-agent)
+  --keys DIR         this node's bus keys (given by the manager or the agent that starts it)
   -h, --help         this text
   --version          print the version
 `;
@@ -107,7 +122,7 @@ async function runRole(
   nodeName: string,
   layout: Layout,
   launchArgs: string[],
-  flags: { supervised: boolean; insecureWebSocket: boolean },
+  flags: { supervised: boolean; insecureWebSocket: boolean; keys: string | undefined },
 ) {
   const { supervised } = flags;
   const self = layout.nodes.find((n) => n.name === nodeName);
@@ -116,6 +131,9 @@ async function runRole(
   }
   if (self.type !== role) fail(`node "${nodeName}" is a ${self.type} in the layout, not a ${role}`);
   const nodeId = createNodeId(self.name, Deno.hostname(), Deno.pid);
+  const credentials = flags.keys === undefined
+    ? undefined
+    : await readCredentials(resolve(flags.keys), self.name);
   const reporter = createStderrReporter(self.name);
   const shutdown = createShutdownSignal({ watchStdin: supervised });
   const start: NodeStart = {
@@ -129,6 +147,7 @@ async function runRole(
       Deno.exit(1);
     },
     insecureWebSocket: flags.insecureWebSocket,
+    credentials,
   };
   switch (role) {
     case "worker":
@@ -143,7 +162,7 @@ async function runRole(
         ...start,
         // A layout without loggers has the manager write the files, with the logger's writing.
         openLogWriting,
-        launch: (node) => launchSpec(node, launchArgs),
+        launch: (node, extraArgs) => launchSpec(node, [...launchArgs, ...extraArgs]),
         printStatus: (table) => Deno.stdout.writeSync(encoder.encode(table + "\n")),
         onChildOutput: (node, line) => {
           if (line.startsWith("{")) Deno.stdout.writeSync(encoder.encode(line + "\n"));
@@ -154,6 +173,47 @@ async function runRole(
       });
     }
   }
+}
+
+/** The agent channel's port when `weir join` is given none: the default ZeekPort's + 2. */
+const DEFAULT_AGENT_PORT = 27762;
+
+/** `weir join CONTROL-HOST[:PORT]`: the host agent, in the foreground until SIGTERM. */
+async function joinManager(args: string[], tokenFile: string | undefined, dir: string) {
+  const target = args[0];
+  if (target === undefined || args.length > 1) {
+    fail("join takes the control host, e.g. weir join 10.0.0.1:27762 --token FILE", 2);
+  }
+  const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(target);
+  const port = Number(match?.[3] ?? DEFAULT_AGENT_PORT);
+  if (match === null || !(port >= 1 && port <= 65535)) {
+    fail(`join: "${target}" is not HOST or HOST:PORT (IPv6 in brackets: [::1]:27762)`, 2);
+  }
+  const reporter = createStderrReporter("agent");
+  const shutdown = createShutdownSignal({ watchStdin: false });
+  const encoder = new TextEncoder();
+  await runAgent({
+    manager: { host: match[1] ?? match[2]!, port },
+    tokenFile: tokenFile === undefined ? undefined : resolve(tokenFile),
+    dir: resolve(dir),
+    reporter,
+    shutdown: shutdown.signal,
+    launch: (node, configDir, keysDir) =>
+      launchSpec(node, [
+        "--config",
+        configDir,
+        ...(keysDir === undefined ? [] : ["--keys", keysDir]),
+      ]),
+    onChildOutput: (node, line) => {
+      if (line.startsWith("{")) Deno.stdout.writeSync(encoder.encode(line + "\n"));
+      else Deno.stdout.writeSync(encoder.encode(`[${node}] ${line}\n`));
+    },
+    onChildError: (_node, line) => Deno.stderr.writeSync(encoder.encode(line + "\n")),
+    onReady: (nodes) =>
+      Deno.stdout.writeSync(
+        encoder.encode(JSON.stringify({ weir: "agent-ready", nodes, pid: Deno.pid }) + "\n"),
+      ),
+  });
 }
 
 /**
@@ -256,6 +316,9 @@ async function main(argv: string[]): Promise<void> {
         filter: { type: "string", short: "f" },
         json: { type: "boolean", default: false },
         "insecure-websocket": { type: "boolean", default: false },
+        token: { type: "string" },
+        dir: { type: "string" },
+        keys: { type: "string" },
         "trace-worker": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
         version: { type: "boolean", default: false },
@@ -295,6 +358,10 @@ async function main(argv: string[]): Promise<void> {
       { ok: (line) => console.log(line), problem: (line) => console.error(line) },
     );
     if (problems > 0) Deno.exit(1);
+    return;
+  }
+  if (verb === "join") {
+    await joinManager(positionals.slice(1), values.token, values.dir ?? ".weir-agent");
     return;
   }
   if (verb !== undefined && (VERBS as readonly string[]).includes(verb)) {
@@ -341,6 +408,7 @@ async function main(argv: string[]): Promise<void> {
   await runRole(role, nodeName, layout, layoutArgs(configDir, iface), {
     supervised: values.supervised,
     insecureWebSocket: values["insecure-websocket"],
+    keys: values.keys,
   });
 }
 
@@ -353,7 +421,9 @@ if (import.meta.main) {
       error instanceof ConfigError || error instanceof LibraryMissingError ||
       error instanceof WebSocketOptionsError || error instanceof InsecureWebSocketError ||
       error instanceof TokenFileError || error instanceof TokenFileModeError ||
-      error instanceof ControlTokenError
+      error instanceof ControlTokenError || error instanceof CredentialsError ||
+      error instanceof AgentError || error instanceof ListenError ||
+      (error instanceof ZmqError && error.operatorCaused)
     ) fail(error.message);
     throw error;
   }

@@ -47,7 +47,23 @@ export interface Layout {
   /** In zeekctl order: manager, loggers, proxies, workers. */
   readonly nodes: readonly NodeSpec[];
   readonly manager: NodeSpec;
+  /**
+   * The control API the verbs talk to: always on loopback, so its token
+   * never crosses a network (sensors are reached through their agents).
+   */
   readonly control: { readonly address: string; readonly port: number };
+  /**
+   * Where host agents (`weir join`) reach the manager: ZeekPort+2 on the
+   * manager's address, CURVE always. Undefined when the manager listens on
+   * loopback: then every node is on this host and there is no agent.
+   */
+  readonly agentChannel: { readonly address: string; readonly port: number } | undefined;
+  /**
+   * Whether the bus, the log sockets and the agent channel use CURVE with
+   * a key per node: BusEncryption=curve, or =auto with the manager off
+   * loopback. On loopback the plaintext path is Zeek's wire format.
+   */
+  readonly closedBus: boolean;
   readonly forwarder: {
     readonly address: string;
     readonly xpubPort: number;
@@ -169,7 +185,12 @@ function assemble(
     settings,
     nodes: Object.freeze(nodes),
     manager,
-    control: Object.freeze({ address: manager.address, port: controlPort }),
+    control: Object.freeze({ address: loopbackOf(manager.address), port: controlPort }),
+    agentChannel: isLoopback(manager.address)
+      ? undefined
+      : Object.freeze({ address: manager.address, port: controlPort }),
+    closedBus: settings.busEncryption === "curve" ||
+      (settings.busEncryption === "auto" && !isLoopback(manager.address)),
     forwarder: Object.freeze({
       address: manager.address,
       xpubPort: settings.zeekPort,
@@ -178,6 +199,16 @@ function assemble(
     managerIsLogger: !nodes.some((n) => n.type === "logger"),
     localNets,
   });
+}
+
+/** True for 127.0.0.0/8 and ::1. */
+export function isLoopback(address: string): boolean {
+  return address.startsWith("127.") || address === "::1";
+}
+
+/** The loopback address of `address`'s family. */
+function loopbackOf(address: string): string {
+  return address.includes(":") ? "::1" : "127.0.0.1";
 }
 
 /** Whether every port fits below 65536. */
@@ -348,7 +379,10 @@ function checkPortClashes(
   };
   claim(manager.address, settings.zeekPort, "ZeekPort", "the forwarder's XPUB (ZeekPort)");
   claim(manager.address, settings.zeekPort + 1, "ZeekPort", "the forwarder's XSUB (ZeekPort+1)");
-  claim(manager.address, controlPort, "ZeekPort", "control (ZeekPort+2)");
+  claim(loopbackOf(manager.address), controlPort, "ZeekPort", "control (ZeekPort+2)");
+  if (!isLoopback(manager.address)) {
+    claim(manager.address, controlPort, "ZeekPort", "the agent channel (ZeekPort+2)");
+  }
   if (settings.useWebSocket) {
     claim(manager.address, settings.webSocketPort, "WebSocketPort", "WebSocketPort");
   }

@@ -31,6 +31,7 @@ export {
   BUILT_IN,
   createStandaloneLayout,
   defaultRouteInterface,
+  isLoopback,
   type Layout,
   layoutFingerprint,
   loadLayout,
@@ -50,4 +51,9 @@ export {
   PRIVATE_LOCAL_NETS,
 } from "./networks_cfg.ts";
 export { type CaptureInterface, type NodeType, parseCaptureInterface } from "./node_cfg.ts";
-export { createDefaultSettings, type JsonTimestamps, type WeirSettings } from "./weir_cfg.ts";
+export {
+  type BusEncryption,
+  createDefaultSettings,
+  type JsonTimestamps,
+  type WeirSettings,
+} from "./weir_cfg.ts";

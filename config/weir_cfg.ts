@@ -75,7 +75,18 @@ export interface WeirSettings {
   readonly restartBackoffMaxSec: number;
   /** Zeek's `Site::private_address_space_is_local`. */
   readonly privateAddressSpaceIsLocal: boolean;
+  /**
+   * CURVE on the bus, the log sockets and the agent channel: `auto` closes
+   * them when the manager listens off loopback (see `Layout.closedBus`).
+   */
+  readonly busEncryption: BusEncryption;
+  /** ZMTP heartbeats on the bus: a ping this often ... */
+  readonly heartbeatIntervalSec: number;
+  /** ... and a peer silent this long is disconnected (`Cluster::node_down`). */
+  readonly nodeTimeoutSec: number;
 }
+
+export type BusEncryption = "auto" | "curve" | "off";
 
 /** zeekctl.cfg keys that configure zeekctl itself (mail, NFS, its install tree, PF_RING): accepted, no effect. */
 const ZEEKCTL_ONLY_KEYS = [
@@ -145,9 +156,9 @@ const ZEEKCTL_ONLY_KEYS = [
 ] as const;
 
 const ZEEK_PORT = integer(
-  1,
+  2,
   65534,
-  "a TCP port from 1 to 65534 (the forwarder takes it and the next one)",
+  "a TCP port from 2 to 65534 (the forwarder takes it and the next one; the WebSocket API defaults to the one before)",
 );
 const METRICS_PORT = integer(0, 65535, "a TCP port from 1 to 65535, or 0 to serve no metrics");
 const IP_ADDRESS: ValueKind<string> = {
@@ -165,6 +176,7 @@ const JSON_TIMESTAMPS = oneOf(
   "json::ts_",
 );
 const CLUSTER_BACKEND = oneOf(["ZeroMQ"] as const);
+const BUS_ENCRYPTION = oneOf(["auto", "curve", "off"] as const);
 const WORDS: ValueKind<readonly string[]> = {
   expects: "a list separated by spaces",
   parse: (raw) => Object.freeze(splitList(raw)),
@@ -217,13 +229,15 @@ export function parseWeirCfg(
   // Read only to refuse Broker: weir speaks Zeek's ZeroMQ backend alone.
   read("ClusterBackend", CLUSTER_BACKEND, "ZeroMQ");
   const spoolDir = read("SpoolDir", path, join(places.stateDir, "spool"));
+  const zeekPort = read("ZeekPort", ZEEK_PORT, 27760);
   const settings: WeirSettings = {
-    zeekPort: read("ZeekPort", ZEEK_PORT, 27760),
+    zeekPort,
     metricsPort: read("MetricsPort", METRICS_PORT, 9991),
     metricsAddress: read("MetricsAddress", IP_ADDRESS, "127.0.0.1"),
     useWebSocket: read("UseWebSocket", BOOLEAN, true),
     webSocketHost: read("WebSocketHost", IP_ADDRESS, "127.0.0.1"),
-    webSocketPort: read("WebSocketPort", TCP_PORT, 27759),
+    // Zeek's 27759 beside the default ZeekPort; a second cluster with its own ZeekPort moves it too.
+    webSocketPort: read("WebSocketPort", TCP_PORT, zeekPort - 1),
     webSocketTimeoutSec: read("WebSocketTimeout", SECONDS, 10),
     webSocketTokenFile: read("WebSocketTokenFile", path, ""),
     webSocketTlsCert: read("WebSocketTlsCert", path, ""),
@@ -254,6 +268,9 @@ export function parseWeirCfg(
     sitePolicyScripts: read("SitePolicyScripts", SITE_SCRIPTS, Object.freeze([])),
     restartBackoffMaxSec: read("RestartBackoffMax", SECONDS, 30),
     privateAddressSpaceIsLocal: read("PrivateAddressSpaceIsLocal", BOOLEAN, true),
+    busEncryption: read("BusEncryption", BUS_ENCRYPTION, "auto"),
+    heartbeatIntervalSec: read("HeartbeatInterval", SECONDS, 1),
+    nodeTimeoutSec: read("NodeTimeout", SECONDS, 5),
   };
 
   checkTogether(settings, reader);
@@ -288,7 +305,22 @@ function checkTogether(settings: WeirSettings, reader: EntryReader): void {
       "needs its partner: WebSocketTlsCert and WebSocketTlsKey are set together",
     );
   }
-  for (const key of ["logflushinterval", "restartbackoffmax"]) {
+  if (settings.nodeTimeoutSec <= settings.heartbeatIntervalSec) {
+    const timeout = reader.entry("nodetimeout");
+    const interval = reader.entry("heartbeatinterval");
+    if (timeout !== undefined) {
+      reader.report(
+        timeout,
+        `must be longer than HeartbeatInterval (${settings.heartbeatIntervalSec} s), or every node times out between two pings`,
+      );
+    } else if (interval !== undefined) {
+      reader.report(
+        interval,
+        `must be shorter than NodeTimeout (${settings.nodeTimeoutSec} s), or every node times out between two pings`,
+      );
+    }
+  }
+  for (const key of ["logflushinterval", "restartbackoffmax", "heartbeatinterval", "nodetimeout"]) {
     const entry = reader.entry(key);
     if (entry !== undefined && SECONDS.parse(entry.value) === 0) {
       reader.report(entry, "must be more than 0");

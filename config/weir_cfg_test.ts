@@ -56,6 +56,9 @@ Deno.test("without weir.cfg every setting has zeekctl's (or weir's) default", ()
     sitePolicyScripts: [],
     restartBackoffMaxSec: 30,
     privateAddressSpaceIsLocal: true,
+    busEncryption: "auto",
+    heartbeatIntervalSec: 1,
+    nodeTimeoutSec: 5,
   });
   assert.ok(Object.isFrozen(settings));
   assert.deepEqual(createDefaultSettings("/var/lib/weir"), settings);
@@ -101,6 +104,9 @@ Deno.test("keys are case-insensitive and values typed, with zeekctl's units", ()
       "RestartBackoffMax = 2min",
       "PrivateAddressSpaceIsLocal = 0",
       "ClusterBackend = ZeroMQ",
+      "BusEncryption = curve",
+      "HeartbeatInterval = 500msec",
+      "NodeTimeout = 3",
     ].join("\n"),
   );
   assert.deepEqual(problems, []);
@@ -141,6 +147,9 @@ Deno.test("keys are case-insensitive and values typed, with zeekctl's units", ()
     sitePolicyScripts: ["local.ts", "extra/more.js"],
     restartBackoffMaxSec: 120,
     privateAddressSpaceIsLocal: false,
+    busEncryption: "curve",
+    heartbeatIntervalSec: 0.5,
+    nodeTimeoutSec: 3,
   });
 });
 
@@ -190,7 +199,7 @@ Deno.test("every bad line is reported with its line, key as written and value", 
   assert.deepEqual(problems, [
     'weir.cfg:1: StopTimeout must be a number of seconds, or a number and a unit (msec, sec, min): current value is "soon"',
     'weir.cfg:2: unknown key "Colour"',
-    'weir.cfg:3: ZeekPort must be a TCP port from 1 to 65534 (the forwarder takes it and the next one): current value is "65535"',
+    'weir.cfg:3: ZeekPort must be a TCP port from 2 to 65534 (the forwarder takes it and the next one; the WebSocket API defaults to the one before): current value is "65535"',
     'weir.cfg:4: UseJson must be 1 or 0 (also true/false, yes/no, T/F): current value is "maybe"',
     'weir.cfg:5: unknown key "MetricsPrt" (did you mean "MetricsPort"?)',
     'weir.cfg:6: MetricsPort must be a TCP port from 1 to 65535, or 0 to serve no metrics: current value is "-1"',
@@ -214,4 +223,12 @@ Deno.test("logs may not expire before they are rotated, as zeekctl checks", () =
     'weir.cfg:1: LogExpireInterval must not be shorter than LogRotationInterval (3600 seconds), or logs expire before they are archived: current value is "30min"',
   ]);
   assert.deepEqual(parse("LogExpireInterval = 30min\nLogRotationInterval = 0").problems, []);
+});
+
+Deno.test("the WebSocket port follows ZeekPort, and NodeTimeout must outlast a heartbeat", () => {
+  assert.equal(parse("ZeekPort = 28000\n").settings.webSocketPort, 27999);
+  assert.equal(parse("ZeekPort = 28000\nWebSocketPort = 8000\n").settings.webSocketPort, 8000);
+  assert.deepEqual(parse("HeartbeatInterval = 5\nNodeTimeout = 5\n").problems, [
+    'weir.cfg:2: NodeTimeout must be longer than HeartbeatInterval (5 s), or every node times out between two pings: current value is "5"',
+  ]);
 });

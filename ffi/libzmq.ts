@@ -38,6 +38,11 @@ const SYMBOLS = {
   zmq_msg_recv: { parameters: ["buffer", "pointer", "i32"], result: "i32" },
   zmq_msg_data: { parameters: ["buffer"], result: "pointer" },
   zmq_msg_close: { parameters: ["buffer"], result: "i32" },
+  zmq_msg_gets: { parameters: ["buffer", "buffer"], result: "pointer" },
+  zmq_curve_keypair: { parameters: ["buffer", "buffer"], result: "i32" },
+  zmq_curve_public: { parameters: ["buffer", "buffer"], result: "i32" },
+  zmq_has: { parameters: ["buffer"], result: "i32" },
+  zmq_socket_monitor: { parameters: ["pointer", "buffer", "i32"], result: "i32" },
   zmq_proxy_steerable: {
     parameters: ["pointer", "pointer", "pointer", "pointer"],
     result: "i32",
@@ -60,6 +65,8 @@ export function zmqVersion(): readonly [number, number, number] {
 }
 
 const ZMQ_HAUSNUMERO = 156384712;
+const EADDRINUSE = 98;
+const EADDRNOTAVAIL = 99;
 /** errno values callers branch on. */
 export const ZMQ_ERRNO = Object.freeze({
   EAGAIN: 11,
@@ -70,6 +77,8 @@ export const ZMQ_ERRNO = Object.freeze({
 /** A failing libzmq call, with libzmq's own message. */
 export class ZmqError extends Error {
   readonly errno: number;
+  /** A taken port or a foreign address: the operator's to fix, reported in one line. */
+  operatorCaused = false;
   constructor(action: string, errno: number) {
     const p = zmq().zmq_strerror(errno);
     const text = p === null ? `errno ${errno}` : Deno.UnsafePointerView.getCString(p);
@@ -91,6 +100,8 @@ const SOCKET_TYPES = Object.freeze({
   pair: 0,
   pub: 1,
   sub: 2,
+  req: 3,
+  rep: 4,
   dealer: 5,
   router: 6,
   pull: 7,
@@ -116,8 +127,75 @@ export const ZMQ_OPTION = Object.freeze({
   XPUB_VERBOSE: 40,
   IPV6: 42,
   XPUB_NODROP: 69,
+  HEARTBEAT_IVL: 75,
+  HEARTBEAT_TTL: 76,
+  HEARTBEAT_TIMEOUT: 77,
   XPUB_VERBOSER: 78,
+  HANDSHAKE_IVL: 66,
+  ZAP_ENFORCE_DOMAIN: 93,
 });
+
+const ZMQ_CURVE_SERVER = 47;
+const ZMQ_CURVE_PUBLICKEY = 48;
+const ZMQ_CURVE_SECRETKEY = 49;
+const ZMQ_CURVE_SERVERKEY = 50;
+const ZMQ_ZAP_DOMAIN = 55;
+const ZMQ_MECHANISM = 43;
+
+/** A CURVE keypair in Z85 text (40 characters each), as zmq_curve_keypair makes it. */
+export interface CurveKeyPair {
+  readonly publicKey: string;
+  readonly secretKey: string;
+}
+
+/** Whether this libzmq was built with CURVE (libsodium): Debian's libzmq5 is. */
+export function zmqHasCurve(): boolean {
+  return zmq().zmq_has(cString("curve")) === 1;
+}
+
+/** A fresh CURVE keypair; throws when libzmq has no CURVE. */
+export function curveKeyPair(): CurveKeyPair {
+  const pub = new Uint8Array(41), secret = new Uint8Array(41);
+  if (zmq().zmq_curve_keypair(pub, secret) !== 0) {
+    throw new ZmqError(
+      "Cannot make a CURVE keypair (is libzmq built with libsodium?)",
+      zmq().zmq_errno(),
+    );
+  }
+  const text = (b: Uint8Array) => new TextDecoder().decode(b.subarray(0, 40));
+  return { publicKey: text(pub), secretKey: text(secret) };
+}
+
+/** The public key of a Z85 secret key. */
+export function curvePublicKey(secretKey: string): string {
+  const pub = new Uint8Array(41);
+  if (zmq().zmq_curve_public(pub, cString(secretKey)) !== 0) {
+    throw new ZmqError("Cannot derive a CURVE public key", zmq().zmq_errno());
+  }
+  return new TextDecoder().decode(pub.subarray(0, 40));
+}
+
+/** True for a 40-character Z85 key. */
+export function isZ85Key(text: string): boolean {
+  return /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/.test(text);
+}
+
+/** Z85 text of a 32-byte binary key (ZAP hands keys over binary). */
+export function z85Encode(key: Uint8Array): string {
+  const out: string[] = [];
+  for (let i = 0; i < key.length; i += 4) {
+    let value = ((key[i]! << 24) >>> 0) + (key[i + 1]! << 16) + (key[i + 2]! << 8) + key[i + 3]!;
+    const chunk: string[] = [];
+    for (let j = 0; j < 5; j++) {
+      chunk.unshift(Z85[value % 85]!);
+      value = Math.floor(value / 85);
+    }
+    out.push(chunk.join(""));
+  }
+  return out.join("");
+}
+
+const Z85 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
 const ZMQ_RCVMORE = 13;
 const ZMQ_FD = 14;
 const ZMQ_EVENTS = 15;
@@ -199,6 +277,8 @@ export class ZmqContext implements AsyncDisposable {
 /** A message received by `ZmqSocket.receive()`: frames borrowed until the next receive on any socket. */
 export interface BorrowedMessage {
   readonly frames: readonly Uint8Array[];
+  /** The sender's ZAP `User-Id`, with `ZmqSocket.readUserId` set ("" when it has none). */
+  readonly userId?: string;
 }
 
 /**
@@ -216,7 +296,7 @@ export class ZmqSocket implements Disposable {
   #int = new Int32Array(1);
   #len = new BigUint64Array(1);
   #frames: Uint8Array[] = [];
-  #message: BorrowedMessage = { frames: this.#frames };
+  #message: { frames: Uint8Array[]; userId?: string } = { frames: this.#frames };
   /** Frames dropped because they exceeded the maximum frame size. */
   oversizedFrames = 0;
   maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
@@ -228,6 +308,11 @@ export class ZmqSocket implements Disposable {
    * such as log batches.
    */
   largeFrames = false;
+  /**
+   * Read the `User-Id` the ZAP handler gave the sending peer into
+   * `BorrowedMessage.userId` (receives go through `zmq_msg_recv` then).
+   */
+  readUserId = false;
   /** A `zmq_msg_t` (64 bytes, 8-aligned) for `largeFrames` receives. */
   #msg: BigUint64Array | undefined;
 
@@ -271,6 +356,54 @@ export class ZmqSocket implements Disposable {
     ) {
       throw new ZmqError(`Cannot set ZeroMQ socket option ${option}`, zmq().zmq_errno());
     }
+  }
+
+  /** Sets a string option (keys, the ZAP domain); libzmq copies it. */
+  #setText(option: number, value: string): void {
+    this.setBytesOption(option, encoder.encode(value));
+  }
+
+  /**
+   * Makes this socket a CURVE client of the server whose public key is
+   * `serverKey`, for the connects that follow (a PUSH connected to two
+   * loggers sets each logger's key before its connect).
+   */
+  setCurveClient(keys: CurveKeyPair, serverKey: string): void {
+    this.#setText(ZMQ_CURVE_SERVERKEY, serverKey);
+    this.#setText(ZMQ_CURVE_PUBLICKEY, keys.publicKey);
+    this.#setText(ZMQ_CURVE_SECRETKEY, keys.secretKey);
+  }
+
+  /**
+   * Makes this socket a CURVE server with `secretKey`: every peer must
+   * complete the CURVE handshake, and the ZAP handler of this socket's
+   * context decides on its public key under `zapDomain` (see `ZapHandler`).
+   */
+  setCurveServer(secretKey: string, zapDomain: string): void {
+    this.setOption(ZMQ_CURVE_SERVER, 1);
+    this.#setText(ZMQ_CURVE_SECRETKEY, secretKey);
+    this.#setText(ZMQ_ZAP_DOMAIN, zapDomain);
+    // Without it libzmq lets every peer in when no ZAP handler is bound.
+    this.setOption(ZMQ_OPTION.ZAP_ENFORCE_DOMAIN, 1);
+  }
+
+  /** The security mechanism in force: 0 NULL, 1 PLAIN, 2 CURVE. */
+  get mechanism(): number {
+    return this.#getInt(ZMQ_MECHANISM);
+  }
+
+  /**
+   * Reports this socket's connection events (see `MONITOR_EVENTS`) to a PAIR
+   * socket of `ctx`, returned connected; read it like any socket.
+   */
+  monitor(ctx: ZmqContext, events: number): ZmqSocket {
+    const endpoint = `inproc://weir-monitor-${monitorCount++}`;
+    if (zmq().zmq_socket_monitor(this.#live("Cannot monitor"), cString(endpoint), events) !== 0) {
+      throw new ZmqError("Cannot monitor a ZeroMQ socket", zmq().zmq_errno());
+    }
+    const pair = ctx.openSocket("pair");
+    pair.connect(endpoint);
+    return pair;
   }
 
   #getInt(option: number): number {
@@ -317,8 +450,17 @@ export class ZmqSocket implements Disposable {
   bind(endpoint: string): void {
     if (zmq().zmq_bind(this.#live(`Cannot bind ${endpoint}`), cString(endpoint)) !== 0) {
       const errno = zmq().zmq_errno();
-      const hint = errno === 98 ? "; another process (an old weir?) is listening there" : "";
-      throw new ZmqError(`Cannot bind ZeroMQ ${this.type} socket to ${endpoint}${hint}`, errno);
+      const hint = errno === EADDRINUSE
+        ? "; another process (an old weir, another cluster) is listening there: change ZeekPort in weir.cfg"
+        : errno === EADDRNOTAVAIL
+        ? "; this host has no such address: run this node on the host node.cfg places it on"
+        : "";
+      const error = new ZmqError(
+        `Cannot bind ZeroMQ ${this.type} socket to ${endpoint}${hint}`,
+        errno,
+      );
+      error.operatorCaused = errno === EADDRINUSE || errno === EADDRNOTAVAIL;
+      throw error;
     }
   }
 
@@ -377,7 +519,7 @@ export class ZmqSocket implements Disposable {
    * `oversizedFrames`, and returned with no frames.
    */
   receive(): BorrowedMessage | null {
-    if (this.largeFrames) return this.#receiveWhole();
+    if (this.largeFrames || this.readUserId) return this.#receiveWhole();
     const p = this.#live("Cannot receive");
     const frames = this.#frames;
     frames.length = 0;
@@ -439,6 +581,10 @@ export class ZmqSocket implements Disposable {
           scratch = new Uint8Array(Math.max(scratch.length * 2, size * 2));
           offset = 0;
         }
+        if (frames.length === 0 && this.readUserId) {
+          const id = z.zmq_msg_gets(msg, USER_ID_PROPERTY);
+          this.#message.userId = id === null ? "" : Deno.UnsafePointerView.getCString(id);
+        }
         const frame = scratch.subarray(offset, offset + size);
         const data = z.zmq_msg_data(msg);
         if (size > 0 && data !== null) new Deno.UnsafePointerView(data).copyInto(frame);
@@ -474,7 +620,7 @@ export class ZmqSocket implements Disposable {
 }
 
 /** Called for each received message; frames are borrowed (see `ZmqSocket.receive`). */
-export type MessageHandler = (frames: readonly Uint8Array[]) => void;
+export type MessageHandler = (frames: readonly Uint8Array[], message: BorrowedMessage) => void;
 
 /** Maximum messages read from one socket before giving the others and the event loop a turn. */
 const DEFAULT_RECEIVE_BATCH = 512;
@@ -551,7 +697,7 @@ export class ZmqReactor implements Disposable {
         for (; n < DEFAULT_RECEIVE_BATCH; n++) {
           const message = entry.socket.receive();
           if (message === null) break;
-          entry.handler(message.frames);
+          entry.handler(message.frames, message);
           if (this.#closed) return;
         }
         if (n === DEFAULT_RECEIVE_BATCH) busy = true;
@@ -596,6 +742,33 @@ export interface ForwarderStatistics {
 }
 
 let forwarderCount = 0;
+let monitorCount = 0;
+const USER_ID_PROPERTY = cString("User-Id");
+
+/** Events `ZmqSocket.monitor` can report (zmq.h of libzmq 4.3). */
+export const MONITOR_EVENTS = Object.freeze({
+  CONNECTED: 0x0001,
+  ACCEPTED: 0x0020,
+  DISCONNECTED: 0x0200,
+  HANDSHAKE_FAILED_NO_DETAIL: 0x0800,
+  HANDSHAKE_SUCCEEDED: 0x1000,
+  HANDSHAKE_FAILED_PROTOCOL: 0x2000,
+  HANDSHAKE_FAILED_AUTH: 0x4000,
+});
+
+/** One monitor event: its code, its value and the endpoint it concerns. */
+export function parseMonitorEvent(
+  frames: readonly Uint8Array[],
+): { event: number; value: number; endpoint: string } | undefined {
+  const head = frames[0];
+  if (frames.length !== 2 || head === undefined || head.length !== 6) return undefined;
+  const view = new DataView(head.buffer, head.byteOffset, 6);
+  return {
+    event: view.getUint16(0, true),
+    value: view.getUint32(2, true),
+    endpoint: new TextDecoder().decode(frames[1]),
+  };
+}
 
 /**
  * The central XSUB⇄XPUB forwarder, as Zeek's manager runs it: nodes' XPUBs
@@ -625,7 +798,18 @@ export class ZmqForwarder implements AsyncDisposable {
   /** Binds the central sockets and starts forwarding. */
   static open(
     ctx: ZmqContext,
-    options: { xpub: string; xsub: string; xpubNoDrop?: boolean; ipv6?: boolean },
+    options: {
+      xpub: string;
+      xsub: string;
+      xpubNoDrop?: boolean;
+      ipv6?: boolean;
+      /**
+       * Sets further options on each central socket before it binds (CURVE,
+       * heartbeats, a monitor): the last chance, as the native thread owns
+       * them afterwards.
+       */
+      configure?: (socket: ZmqSocket, side: "xpub" | "xsub") => void;
+    },
   ): ZmqForwarder {
     const stack = new DisposableStack();
     try {
@@ -641,6 +825,8 @@ export class ZmqForwarder implements AsyncDisposable {
         xpub.setOption(ZMQ_OPTION.IPV6, 1);
         xsub.setOption(ZMQ_OPTION.IPV6, 1);
       }
+      options.configure?.(xpub, "xpub");
+      options.configure?.(xsub, "xsub");
       xpub.bind(options.xpub);
       xsub.bind(options.xsub);
       const controlEndpoint = `inproc://weir-forwarder-control-${forwarderCount++}`;

@@ -19,12 +19,21 @@
 
 export { LIBC, LIBPCAP, LibraryMissingError, type LibrarySpec, LIBZMQ } from "./libraries.ts";
 export {
+  type BorrowedMessage,
+  type CurveKeyPair,
+  curveKeyPair,
+  curvePublicKey,
+  isZ85Key,
+  MONITOR_EVENTS,
+  parseMonitorEvent,
   tcpEndpoint,
   yieldToEventLoop,
+  z85Encode,
   ZMQ_OPTION,
   ZmqContext,
   ZmqError,
   ZmqForwarder,
+  zmqHasCurve,
   ZmqReactor,
   type ZmqSocket,
   zmqVersion,

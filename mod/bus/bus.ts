@@ -8,7 +8,13 @@
  * @module
  */
 
-import { ZMQ_OPTION, type ZmqContext, ZmqReactor, type ZmqSocket } from "../../ffi/mod.ts";
+import {
+  type CurveKeyPair,
+  ZMQ_OPTION,
+  type ZmqContext,
+  ZmqReactor,
+  type ZmqSocket,
+} from "../../ffi/mod.ts";
 import { internalReadyTopic } from "./topics.ts";
 
 /** The serialization format of event payloads Zeek uses by default. */
@@ -53,6 +59,32 @@ export interface BusOptions {
   readonly ipv6?: boolean;
   readonly xpubSndHwm?: number;
   readonly xsubRcvHwm?: number;
+  /** A closed bus: this node's keypair and the forwarder's public key. */
+  readonly curve?: { readonly keys: CurveKeyPair; readonly serverKey: string };
+  /** ZMTP heartbeats, so a silent link ends the connection (and raises node_down). */
+  readonly heartbeat?: Heartbeat;
+}
+
+/** The forwarder did not confirm subscriptions in time: the manager is not reachable (yet). */
+export class ForwarderTimeoutError extends Error {
+  override readonly name = "ForwarderTimeoutError";
+  constructor(timeoutMs: number) {
+    super(`The forwarder did not confirm subscriptions within ${timeoutMs} ms`);
+  }
+}
+
+/** ZMTP heartbeat timing: ping every `intervalMs`, give up after `timeoutMs` of silence. */
+export interface Heartbeat {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+}
+
+/** Sets heartbeats on a socket (both ends of a link should, so both notice). */
+export function setHeartbeat(socket: ZmqSocket, heartbeat: Heartbeat): void {
+  socket.setOption(ZMQ_OPTION.HEARTBEAT_IVL, heartbeat.intervalMs);
+  socket.setOption(ZMQ_OPTION.HEARTBEAT_TIMEOUT, heartbeat.timeoutMs);
+  // Tells the peer to drop us after this much silence too (libzmq rounds it to 100 ms).
+  socket.setOption(ZMQ_OPTION.HEARTBEAT_TTL, heartbeat.timeoutMs);
 }
 
 const encoder = new TextEncoder();
@@ -124,6 +156,12 @@ export class Bus implements AsyncDisposable {
       if (options.ipv6) {
         xpub.setOption(ZMQ_OPTION.IPV6, 1);
         xsub.setOption(ZMQ_OPTION.IPV6, 1);
+      }
+      for (const socket of [xpub, xsub]) {
+        if (options.curve !== undefined) {
+          socket.setCurveClient(options.curve.keys, options.curve.serverKey);
+        }
+        if (options.heartbeat !== undefined) setHeartbeat(socket, options.heartbeat);
       }
       xpub.connect(options.connectXpub);
       xsub.connect(options.connectXsub);
@@ -208,8 +246,7 @@ export class Bus implements AsyncDisposable {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () =>
-          reject(new Error(`The forwarder did not confirm subscriptions within ${timeoutMs} ms`)),
+        () => reject(new ForwarderTimeoutError(timeoutMs)),
         timeoutMs,
       );
     });

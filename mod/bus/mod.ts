@@ -23,7 +23,18 @@ export {
   DEFAULT_XPUB_SNDHWM,
   DEFAULT_XSUB_RCVHWM,
   FORMAT_BROKER_BIN,
+  ForwarderTimeoutError,
+  type Heartbeat,
+  setHeartbeat,
 } from "./bus.ts";
+export {
+  type Authorize,
+  HandshakeMonitor,
+  type ZapCounters,
+  ZapHandler,
+  type ZapRequest,
+  type ZapVerdict,
+} from "./zap.ts";
 export {
   type EventDeclaration,
   type EventHandler,

@@ -15,6 +15,7 @@ import {
   type EventHandler,
   EventRegistry,
   FORMAT_BROKER_BIN,
+  ForwarderTimeoutError,
   nodeIdFromTopic,
   nodeIdTopic,
   nodeTopic,
@@ -24,6 +25,9 @@ import {
 import type { Reporter } from "../process/mod.ts";
 import { T, type ZeekType, type ZeekValue } from "../../zeek/mod.ts";
 import { Pool, type PoolSpec } from "./pools.ts";
+
+/** How long a node waits for the forwarder before saying so (and waiting on). */
+export const FORWARDER_WAIT_MS = 10_000;
 
 /** Zeek's `hello_expiration`: a half-finished handshake is reported after this long. */
 export const DEFAULT_HELLO_EXPIRATION_MS = 10_000;
@@ -57,8 +61,6 @@ interface Handshake {
   subscribed: boolean;
   /** The node name from the peer's `Cluster::Backend::ZeroMQ::hello`. */
   zmqHelloFrom: string | undefined;
-  /** We published `Cluster::hello` to the peer. */
-  helloSent: boolean;
 }
 
 export interface ClusterOptions {
@@ -92,6 +94,8 @@ export class Cluster implements Disposable {
   #peers = new Map<string, { type: NodeType; id: string | undefined }>();
   #idToName = new Map<string, string>();
   #handshakes = new Map<string, Handshake>();
+  /** A second id that said hello for a node that is up, by node name. */
+  #waitingHellos = new Map<string, string>();
   #expiryTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: ClusterOptions) {
@@ -155,7 +159,7 @@ export class Cluster implements Disposable {
    * Joins the cluster: subscribes to Zeek's per-node topics (pools, type,
    * node id, node name) and waits until the forwarder confirmed them.
    */
-  async start(): Promise<void> {
+  async start(signal?: AbortSignal): Promise<void> {
     this.#bus.start();
     for (const pool of this.pools.values()) {
       if (pool.has(this.self.name)) this.#bus.subscribe(pool.spec.topic);
@@ -163,7 +167,22 @@ export class Cluster implements Disposable {
     this.#bus.subscribe(nodeTypeTopic(this.self.type));
     this.#bus.subscribe(nodeIdTopic(this.nodeId));
     this.#bus.subscribe(nodeTopic(this.self.name));
-    await this.#bus.ready();
+    // An unreachable manager is waited for (it may start later, or its link
+    // be down); the node says so every FORWARDER_WAIT_MS and stops on `signal`.
+    for (let waited = 0;; waited += FORWARDER_WAIT_MS) {
+      try {
+        await this.#bus.ready(FORWARDER_WAIT_MS);
+        break;
+      } catch (error) {
+        if (!(error instanceof ForwarderTimeoutError) || signal?.aborted) throw error;
+        const { address, xpubPort } = this.layout.forwarder;
+        this.#reporter.warning(
+          `the manager's forwarder at ${address}:${xpubPort} has not answered for ${
+            (waited + FORWARDER_WAIT_MS) / 1000
+          } s; still trying (is the manager running, and the link up?)`,
+        );
+      }
+    }
     this.#expiryTimer = setInterval(() => this.#expireHandshakes(), 1000);
   }
 
@@ -297,9 +316,11 @@ export class Cluster implements Disposable {
     const id = nodeIdFromTopic(topic);
     if (id === undefined || id === this.nodeId) return;
     if (subscribed) {
-      const handshake = this.#handshake(id);
-      if (handshake.subscribed) return;
-      handshake.subscribed = true;
+      // Every notice gets our hello, repeated ones too: after an outage the
+      // forwarder replays subscriptions this node already knew, and the
+      // peer that lost us learns of us again only from this hello (Zeek's
+      // ZeroMQ backend does the same).
+      this.#handshake(id).subscribed = true;
       this.publish(nodeIdTopic(id), "Cluster::Backend::ZeroMQ::hello", this.self.name, this.nodeId);
       this.#continueHandshake(id);
       return;
@@ -310,6 +331,8 @@ export class Cluster implements Disposable {
   }
 
   #onZmqHello(name: string, id: string): void {
+    // A hello from a node that is up under this id is not ignored: the peer
+    // lost us (its link broke and came back) and needs our Cluster::hello.
     // The peer may say hello before its subscription notice reaches us; we
     // answer only once our XPUB knows the subscription, or the answer would
     // be dropped for want of a subscriber.
@@ -324,7 +347,6 @@ export class Cluster implements Disposable {
         startedAt: performance.now(),
         subscribed: false,
         zmqHelloFrom: undefined,
-        helloSent: false,
       };
       this.#handshakes.set(id, handshake);
     }
@@ -333,9 +355,11 @@ export class Cluster implements Disposable {
 
   #continueHandshake(id: string): void {
     const handshake = this.#handshakes.get(id);
-    if (handshake === undefined || handshake.helloSent) return;
+    if (handshake === undefined) return;
     if (!handshake.subscribed || handshake.zmqHelloFrom === undefined) return;
-    handshake.helloSent = true;
+    // Done: as in Zeek, a later subscription notice for the id (the peer
+    // reconnected after an outage) starts the handshake again.
+    this.#handshakes.delete(id);
     this.publish(nodeIdTopic(id), "Cluster::hello", this.self.name, this.nodeId);
   }
 
@@ -347,9 +371,20 @@ export class Cluster implements Disposable {
     }
     if (peer.id === id) return;
     if (peer.id !== undefined) {
-      this.#reporter.warning(`Node "${name}" came back with a new id ${id} (was ${peer.id})`);
-      this.#nodeDown(name, peer.id);
+      // The node's old id is still subscribed, so its connection lives: a
+      // second process claims the name (a forged hello, or a restart that
+      // outran the old connection's end). The new id waits until the old
+      // one goes down, instead of the live node being dropped.
+      if (this.#waitingHellos.get(name) !== id) {
+        this.#reporter.warning(
+          `Node "${name}" said hello with a second id ${id} while ${peer.id} is still up; ` +
+            `it is taken up only once ${peer.id} goes down`,
+        );
+      }
+      this.#waitingHellos.set(name, id);
+      return;
     }
+    this.#waitingHellos.delete(name);
     peer.id = id;
     this.#idToName.set(id, name);
     for (const pool of this.pools.values()) pool.setAlive(name, true);
@@ -383,14 +418,20 @@ export class Cluster implements Disposable {
     peer.id = undefined;
     for (const pool of this.pools.values()) pool.setAlive(name, false);
     this.events.dispatch("Cluster::node_down", [name, id]);
+    const waiting = this.#waitingHellos.get(name);
+    if (waiting !== undefined && this.#handshakes.get(waiting)?.subscribed) {
+      this.#onHello(name, waiting);
+    }
   }
 
   #expireHandshakes(): void {
     const now = performance.now();
     for (const [id, h] of this.#handshakes) {
-      if (h.helloSent) continue;
       if (now - h.startedAt > DEFAULT_HELLO_EXPIRATION_MS) {
-        this.#reporter.warning(`Expired half-finished hello handshake with ${id}`);
+        // A repeat from a node that is up (a replayed subscription) is no news.
+        if (!this.#idToName.has(id)) {
+          this.#reporter.warning(`Expired half-finished hello handshake with ${id}`);
+        }
         this.#handshakes.delete(id);
       }
     }

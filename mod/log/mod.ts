@@ -94,6 +94,8 @@ export {
   createNodeLogging,
   DEFAULT_STATS_INTERVAL_MS,
   linkCurrentLogs,
+  LOG_ZAP_DOMAIN,
+  type LogCurve,
   logEndpoint,
   type LoggingDeps,
   type LogReceiverCounters,

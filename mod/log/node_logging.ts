@@ -11,7 +11,7 @@
  */
 
 import type { Layout, NodeSpec } from "../../config/mod.ts";
-import { tcpEndpoint, type ZmqContext } from "../../ffi/mod.ts";
+import { type CurveKeyPair, tcpEndpoint, type ZmqContext } from "../../ffi/mod.ts";
 import type { Reporter } from "../process/mod.ts";
 import { T } from "../../zeek/mod.ts";
 import { LogShipper } from "./shipper.ts";
@@ -66,6 +66,20 @@ export interface LoggingDeps {
   readonly zmq: ZmqContext;
   readonly reporter: Reporter;
   readonly statsIntervalMs?: number;
+  /**
+   * A closed bus: this node's keypair and the public keys of the nodes (a
+   * log writer's is its server key).
+   */
+  readonly curve?: LogCurve;
+}
+
+/** The ZAP domain of the log sockets (a log writer's PULL). */
+export const LOG_ZAP_DOMAIN = "weir-log";
+
+/** CURVE for the log sockets. */
+export interface LogCurve {
+  readonly keys: CurveKeyPair;
+  readonly publicKeyOf: (node: string) => string | undefined;
 }
 
 /** Opens a node's logging: the role decides which (`openLogShipping`, or the logger's writing). */
@@ -75,10 +89,26 @@ export type OpenLogging = (deps: LoggingDeps) => NodeLogging;
 export function openLogShipping(deps: LoggingDeps): NodeLogging {
   const settings = deps.layout.settings;
   const registry = new LogRegistry();
+  const writers = logWriters(deps.layout);
+  const curve = deps.curve;
   const shipper = new LogShipper({
     zmq: deps.zmq,
     nodeId: deps.nodeId,
-    endpoints: logWriters(deps.layout).map(logEndpoint),
+    endpoints: writers.map(logEndpoint),
+    ...(curve === undefined ? {} : {
+      curve: {
+        keys: curve.keys,
+        serverKeys: writers.map((w) => {
+          const key = curve.publicKeyOf(w.name);
+          if (key === undefined) {
+            throw new RangeError(
+              `Cannot ship logs to ${w.name}: the key directory has no key for it (revoked, or not issued yet)`,
+            );
+          }
+          return key;
+        }),
+      },
+    }),
     flushRecords: settings.logFlushRecords,
     flushIntervalMs: settings.logFlushIntervalSec * 1000,
     reporter: deps.reporter,

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { ZMQ_OPTION, type ZmqContext, type ZmqSocket } from "../../ffi/mod.ts";
+import { type CurveKeyPair, ZMQ_OPTION, type ZmqContext, type ZmqSocket } from "../../ffi/mod.ts";
 import type { Reporter } from "../process/mod.ts";
 import { ByteWriter, type ZeekValue } from "../../zeek/mod.ts";
 import { LOG_SERIALIZER_FORMAT } from "./log_batch_format.ts";
@@ -48,6 +48,8 @@ export interface LogShipperOptions {
   readonly nodeId: string;
   /** Every logger's PULL endpoint (`tcp://127.0.0.1:27762`). */
   readonly endpoints: readonly string[];
+  /** A closed bus: this node's keypair and each endpoint's server key, in `endpoints` order. */
+  readonly curve?: { readonly keys: CurveKeyPair; readonly serverKeys: readonly string[] };
   readonly flushRecords?: number;
   readonly flushIntervalMs?: number;
   readonly sndHwm?: number;
@@ -115,7 +117,12 @@ export class LogShipper implements LogSink, AsyncDisposable {
     try {
       socket.setOption(ZMQ_OPTION.SNDHWM, options.sndHwm ?? DEFAULT_LOG_SNDHWM);
       socket.setOption(ZMQ_OPTION.LINGER, DEFAULT_CLOSE_TIMEOUT_MS);
-      for (const endpoint of options.endpoints) socket.connect(endpoint);
+      options.endpoints.forEach((endpoint, i) => {
+        if (options.curve !== undefined) {
+          socket.setCurveClient(options.curve.keys, options.curve.serverKeys[i]!);
+        }
+        socket.connect(endpoint);
+      });
     } catch (error) {
       socket.close();
       throw error;

@@ -15,6 +15,7 @@
 import {
   LOG_SERIALIZER_FORMAT,
   LOG_WRITE_TOPIC,
+  LOG_ZAP_DOMAIN,
   LogDecodeError,
   type LogReceiverCounters,
   readLogBatchLayout,
@@ -42,6 +43,8 @@ export interface LogReceiverOptions {
   readonly reporter?: Reporter;
   readonly rcvHwm?: number;
   readonly ipv6?: boolean;
+  /** A closed bus: the logger's secret key; the ZAP handler of `zmq` checks the senders. */
+  readonly curveSecretKey?: string;
 }
 
 const decoder = new TextDecoder();
@@ -72,6 +75,9 @@ export class LogReceiver implements AsyncDisposable {
       socket.setOption(ZMQ_OPTION.RCVHWM, options.rcvHwm ?? DEFAULT_LOG_RCVHWM);
       socket.setOption(ZMQ_OPTION.LINGER, 0);
       if (options.ipv6) socket.setOption(ZMQ_OPTION.IPV6, 1);
+      if (options.curveSecretKey !== undefined) {
+        socket.setCurveServer(options.curveSecretKey, LOG_ZAP_DOMAIN);
+      }
       socket.bind(options.endpoint);
     } catch (error) {
       socket.close();

@@ -54,6 +54,7 @@ export function openLogWriting(deps: LoggingDeps): NodeLogging {
       pool,
       reporter,
       ipv6: self.address.includes(":"),
+      ...(deps.curve === undefined ? {} : { curveSecretKey: deps.curve.keys.secretKey }),
     });
   } catch (error) {
     void pool.close();

@@ -1,8 +1,9 @@
 /**
  * What the manager does for each control verb: zeekctl's status, start,
  * stop, restart, deploy (apply a changed node.cfg, restarting only what
- * changed), cron (restart crashed nodes, expire archives, watch disk space,
- * append a stats line) and netstats (ask every worker over the bus).
+ * changed, on every host), cron (restart crashed nodes, report unreachable
+ * hosts, expire archives, watch disk space, append a stats line), netstats
+ * and print (ask the nodes over the bus), and revoke (withdraw bus keys).
  *
  * @module
  */
@@ -14,6 +15,8 @@ import type { Reporter } from "../process/mod.ts";
 import { expireArchives } from "../log/mod.ts";
 import type { NodeContext } from "../runtime/mod.ts";
 import { type ChildState, residentKiB, type Supervisor } from "../supervisor/mod.ts";
+import type { KeyStore } from "../fleet/mod.ts";
+import type { Fleet } from "./fleet.ts";
 
 /** How long netstats and print wait for the nodes' answers. */
 const REPLY_TIMEOUT_MS = 3000;
@@ -28,44 +31,41 @@ export interface ManagerControlOptions {
   readonly localNodes: (layout: Layout) => NodeSpec[];
   /** Stops the whole cluster, as SIGTERM to the manager does. */
   readonly requestStop: () => void;
+  /** Every host's nodes: this host's supervisor and the other hosts' agents. */
+  readonly fleet: Fleet;
+  /** The key store of a closed bus or an agent channel. */
+  readonly store: KeyStore | undefined;
+  /** Told of the layout deploy put in force (discovery, the agents' bundles). */
+  readonly onLayout: (layout: Layout) => void;
 }
 
 /** Builds the handlers; they act on the layout in force, which deploy replaces. */
 export function createManagerControl(options: ManagerControlOptions): ControlHandlers {
   const { node, supervisor, reporter } = options;
   let layout = node.layout;
+  const { fleet } = options;
   let cronRunning: Promise<unknown> | undefined;
-  const netstatsReplies: string[] = [];
-  const idReplies: string[] = [];
-  node.cluster.on("Control::id_value_response", (_id, val) => {
-    idReplies.push(String(val));
-  });
-  node.cluster.on("Control::net_stats_response", (s) => {
-    netstatsReplies.push(String(s));
-  });
+  const netstats = new ReplyCollector();
+  const idValues = new ReplyCollector();
+  node.cluster.on("Control::id_value_response", (_id, val) => idValues.add(String(val)));
+  node.cluster.on("Control::net_stats_response", (s) => netstats.add(String(s)));
 
+  const allStates = () => [options.managerState(), ...fleet.states(layout)];
   const statusOf = () => ({
     source: layout.source,
-    nodes: [options.managerState(), ...supervisor.states()].map((s) => ({
-      ...s,
-      startedAt: s.startedAt?.toISOString(),
-    })),
+    nodes: allStates().map((s) => ({ ...s, startedAt: s.startedAt?.toISOString() })),
+    hosts: fleet.hosts(layout),
   });
+  const applied = async (verb: "start" | "stop" | "restart", nodes: readonly string[]) => {
+    const problems = await fleet.apply(layout, verb, nodes);
+    return { problems, ...statusOf() };
+  };
 
   const handlers: ControlHandlers = {
     status: () => Promise.resolve(statusOf()),
-    async start(nodes) {
-      await supervisor.start(nodes);
-      return statusOf();
-    },
-    async stop(nodes) {
-      await supervisor.stop(nodes);
-      return statusOf();
-    },
-    async restart(nodes) {
-      await supervisor.restart(nodes);
-      return statusOf();
-    },
+    start: (nodes) => applied("start", nodes),
+    stop: (nodes) => applied("stop", nodes),
+    restart: (nodes) => applied("restart", nodes),
     async deploy() {
       if (layout.source === BUILT_IN) {
         throw new ControlRequestError(
@@ -92,7 +92,29 @@ export function createManagerControl(options: ManagerControlOptions): ControlHan
       if (changed.length > 0) await supervisor.restart(changed);
       if (added.length > 0) await supervisor.start(added);
       layout = fresh;
-      const summary = { added, removed, restarted: changed, managerChanged, ...statusOf() };
+      options.onLayout(fresh);
+      if (options.store !== undefined && fresh.closedBus) {
+        await options.store.issue(fresh.nodes.map((n) => n.name));
+      }
+      const problems: string[] = [];
+      for (const { host, reply } of await fleet.deploy(fresh)) {
+        if (!reply.ok) {
+          problems.push(`${host}: ${reply.error}`);
+          continue;
+        }
+        const r = reply.result as { added?: string[]; removed?: string[]; restarted?: string[] };
+        added.push(...r.added ?? []);
+        removed.push(...r.removed ?? []);
+        changed.push(...r.restarted ?? []);
+      }
+      const summary = {
+        added,
+        removed,
+        restarted: changed,
+        managerChanged,
+        problems,
+        ...statusOf(),
+      };
       reporter.info(
         `deploy: added ${list(added)}, removed ${list(removed)}, restarted ${list(changed)}`,
       );
@@ -110,42 +132,62 @@ export function createManagerControl(options: ManagerControlOptions): ControlHan
     },
     async netstats() {
       const workers = node.cluster.peers().filter((p) => p.type === "worker" && p.id !== undefined);
-      const replies = await collect(netstatsReplies, workers.length, () => {
+      const replies = await netstats.collect(workers.map((w) => w.name), () => {
         node.cluster.publish(nodeTypeTopic("worker"), "Control::net_stats_request");
       });
-      return { workers: workers.length, replies: replies.sort() };
+      const silent = workers.map((w) => w.name).filter((n) =>
+        !replies.some((r) => r.startsWith(`${n}:`))
+      );
+      return { workers: workers.length, replies: replies.sort(), silent };
     },
     async print(id) {
       if (id === "") {
         throw new ControlRequestError("print needs an id, e.g. weir print Site::local_nets");
       }
       const peers = node.cluster.peers().filter((p) => p.id !== undefined);
-      const replies = await collect(idReplies, peers.length, () => {
+      const replies = await idValues.collect(peers.map((p) => p.name), () => {
         for (const type of ["logger", "proxy", "worker"] as const) {
           node.cluster.publish(nodeTypeTopic(type), "Control::id_value_request", id);
         }
       });
       return { nodes: peers.length + 1, replies: [node.cluster.idValue(id), ...replies.sort()] };
     },
+    async revoke(names) {
+      const store = options.store;
+      if (store === undefined) {
+        throw new ControlRequestError(
+          "this cluster has no keys to revoke: its bus is open (the manager listens on loopback, or BusEncryption=off)",
+        );
+      }
+      if (names.length === 0) throw new ControlRequestError("revoke needs node or host names");
+      const hosts = fleet.remoteHosts(layout);
+      const revoked: string[] = [];
+      for (const name of names) {
+        const hostNodes = hosts.get(name);
+        if (hostNodes !== undefined) {
+          revoked.push(
+            ...await store.revoke(hostNodes.map((n) => n.name), name),
+            `agent of ${name}`,
+          );
+        } else if (layout.nodes.some((n) => n.name === name)) {
+          revoked.push(...await store.revoke([name]));
+        } else {
+          throw new ControlRequestError(
+            `revoke: ${name} is neither a node nor a host of ${layout.source}`,
+          );
+        }
+      }
+      reporter.warning(`revoked the keys of ${revoked.join(", ")}`);
+      // Hosts still trusted get their nodes' new keys and restart those nodes.
+      await fleet.deploy(layout);
+      await supervisor.restart(names.filter((n) => supervisor.states().some((s) => s.name === n)));
+      return { revoked, ...statusOf() };
+    },
     shutdown() {
       setTimeout(() => options.requestStop(), 10);
       return Promise.resolve({ stopping: true });
     },
   };
-
-  /**
-   * Empties `replies`, asks, and waits until `expected` answers have come
-   * into it or the time is up; returns what came.
-   */
-  async function collect(replies: string[], expected: number, ask: () => void) {
-    replies.length = 0;
-    ask();
-    const deadline = Date.now() + REPLY_TIMEOUT_MS;
-    while (replies.length < expected && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    return [...replies];
-  }
 
   async function runCron(): Promise<unknown> {
     const settings = layout.settings;
@@ -154,6 +196,21 @@ export function createManagerControl(options: ManagerControlOptions): ControlHan
     if (crashed.length > 0) {
       await supervisor.start(crashed);
       lines.push(`started crashed nodes: ${crashed.join(", ")}`);
+    }
+    // Other hosts' agents restart their own crashed nodes; cron says what is amiss there.
+    for (const host of fleet.hosts(layout)) {
+      if (host.agent === "unreachable") lines.push(`host ${host.host}: its agent does not answer`);
+      if (host.agent === "none") lines.push(`host ${host.host}: no agent has joined (weir join)`);
+    }
+    const remoteDown = fleet.states(layout).filter((s) =>
+      s.status === "crashed" && !supervisor.states().some((l) => l.name === s.name)
+    );
+    if (remoteDown.length > 0) {
+      lines.push(
+        `crashed on other hosts (their agents restart them): ${
+          remoteDown.map((s) => `${s.name} on ${s.host}`).join(", ")
+        }`,
+      );
     }
     const now = Date.now() / 1000;
     if (settings.logExpireIntervalSec > 0) {
@@ -173,11 +230,49 @@ export function createManagerControl(options: ManagerControlOptions): ControlHan
       reporter.warning(warning);
       lines.push(warning);
     }
-    await appendStats(settings.logDir, [options.managerState(), ...supervisor.states()], now);
+    await appendStats(settings.logDir, allStates(), now);
     return { messages: lines, ...statusOf() };
   }
 
   return handlers;
+}
+
+/**
+ * Answers to a question asked of several nodes over the bus (netstats,
+ * print). Zeek's Control events carry no request id, so a reply counts only
+ * while a question is out, only from a node asked, and once per node: a
+ * reply that comes after its question's time is over is dropped, not shown
+ * as an answer to the next question.
+ */
+class ReplyCollector {
+  #open: { expected: Set<string>; replies: Map<string, string> } | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  add(reply: string): void {
+    const open = this.#open;
+    if (open === undefined) return;
+    const node = reply.slice(0, reply.indexOf(":"));
+    if (!open.expected.has(node) || open.replies.has(node)) return;
+    open.replies.set(node, reply);
+  }
+
+  /** Asks, then waits until every node of `expected` answered or the time is up. */
+  collect(expected: readonly string[], ask: () => void): Promise<string[]> {
+    const run = async () => {
+      const open = { expected: new Set(expected), replies: new Map<string, string>() };
+      this.#open = open;
+      ask();
+      const deadline = Date.now() + REPLY_TIMEOUT_MS;
+      while (open.replies.size < open.expected.size && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      this.#open = undefined;
+      return [...open.replies.values()];
+    };
+    const result = this.#queue.then(run);
+    this.#queue = result.catch(() => {});
+    return result;
+  }
 }
 
 function fingerprint(n: NodeSpec): string {

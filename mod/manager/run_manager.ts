@@ -6,12 +6,17 @@
  * @module
  */
 
-import type { Layout, NodeSpec } from "../../config/mod.ts";
+import { isLoopback, type Layout, type NodeSpec } from "../../config/mod.ts";
 import { ZmqContext, ZmqForwarder } from "../../ffi/mod.ts";
+import { setHeartbeat } from "../bus/mod.ts";
+import { AgentHub } from "./agent_hub.ts";
+import { buildBundle } from "./config_bundle.ts";
+import { Fleet } from "./fleet.ts";
+import { BUS_ZAP_DOMAIN, openManagerSecurity } from "./security.ts";
 import { linkCurrentLogs, type OpenLogging, openLogShipping } from "../log/mod.ts";
 import { ensureControlToken, openControlServer } from "../api/control/mod.ts";
 import { createManagerControl } from "./control_handlers.ts";
-import { forwarderEndpoints, type NodeStart, openNode } from "../runtime/mod.ts";
+import { forwarderEndpoints, heartbeatOf, type NodeStart, openNode } from "../runtime/mod.ts";
 import { createManagerDiscovery } from "./discovery.ts";
 import { aborted, announceReady } from "../process/mod.ts";
 import {
@@ -27,8 +32,8 @@ export interface ManagerOptions extends NodeStart {
    * has no logger and the manager writes the files (Zeek's `manager_is_logger`).
    */
   readonly openLogWriting: OpenLogging;
-  /** How to start another node of this host as a child process. */
-  readonly launch: (node: NodeSpec) => LaunchSpec;
+  /** How to start another node of this host as a child process, with `extraArgs` (its keys). */
+  readonly launch: (node: NodeSpec, extraArgs: readonly string[]) => LaunchSpec;
   /** Where the human-readable status table goes once the cluster is up. */
   readonly printStatus: (table: string) => void;
   /** Relays a child's output lines. */
@@ -42,7 +47,7 @@ export interface ManagerOptions extends NodeStart {
 export function localNodes(layout: Layout, hostAddresses: ReadonlySet<string>): NodeSpec[] {
   return layout.nodes.filter((n) =>
     n.type !== "manager" &&
-    (hostAddresses.has(n.address) || n.address.startsWith("127.") || n.address === "::1")
+    (hostAddresses.has(n.address) || isLoopback(n.address))
   );
 }
 
@@ -61,29 +66,64 @@ export function managerWebSocketPort(layout: Layout, self: NodeSpec): number | u
 
 /** Runs the manager until its shutdown signal, then stops everything in reverse order. */
 export async function runManager(options: ManagerOptions): Promise<void> {
-  const { layout, self, reporter } = options;
+  const { self, reporter } = options;
+  let layout = options.layout;
   await using stack = new AsyncDisposableStack();
   const zmq = new ZmqContext({ ioThreads: 2 });
   stack.defer(() => zmq.close());
+  // The ZAP handler binds before any CURVE socket, or libzmq would let every client in.
+  const security = await openManagerSecurity(zmq, layout, reporter);
+  if (security !== undefined) stack.use(security);
+  const heartbeat = heartbeatOf(layout);
   const endpoints = forwarderEndpoints(layout);
   const forwarder = ZmqForwarder.open(zmq, {
     xpub: endpoints.xpub,
     xsub: endpoints.xsub,
     ipv6: endpoints.ipv6,
+    configure: (socket, side) => {
+      setHeartbeat(socket, heartbeat);
+      if (security !== undefined && layout.closedBus) {
+        socket.setCurveServer(security.store.forwarder.secretKey, BUS_ZAP_DOMAIN);
+        security.monitor.watch(zmq, socket, `forwarder_${side}`);
+      }
+    },
   });
   stack.use(forwarder);
   reporter.info(
-    `forwarder listening on ${forwarder.xpubEndpoint} (XPUB) and ${forwarder.xsubEndpoint} (XSUB)`,
+    `forwarder listening on ${forwarder.xpubEndpoint} (XPUB) and ${forwarder.xsubEndpoint} (XSUB)` +
+      (layout.closedBus ? ", CURVE with a key per node" : ""),
   );
 
   await linkCurrentLogs(layout);
-  const discovery = createManagerDiscovery(layout);
+  const remote = (l: Layout, name: string) =>
+    l.agentChannel !== undefined && l.manager.name !== name &&
+    !localNodes(l, hostAddresses()).some((n) => n.name === name);
+  const discovery = createManagerDiscovery(
+    layout,
+    remote,
+    (l, name) =>
+      name === l.manager.name || localNodes(l, hostAddresses()).some((n) => n.name === name),
+  );
+  // Set once the node is open (the agent channel needs its cluster); the
+  // metrics relay below reads it at scrape time.
+  // deno-lint-ignore prefer-const
+  let hub: AgentHub | undefined;
   const node = await openNode({
     ...options,
     zmq,
+    credentials: security?.credentials,
+    ...(security === undefined
+      ? {}
+      : { auth: { zap: security.zap.counters, handshakeFailures: security.monitor.failures } }),
     openLogging: layout.managerIsLogger ? options.openLogWriting : openLogShipping,
     webSocketPort: managerWebSocketPort(layout, self),
     serviceDiscovery: discovery.targets,
+    metricsRelay: async (name) => {
+      const node = layout.nodes.find((n) => n.name === name);
+      if (node === undefined || hub === undefined || !remote(layout, name)) return undefined;
+      const reply = await hub.command(node.host, "scrape", [name], 5000);
+      return reply.ok && typeof reply.result === "string" ? reply.result : undefined;
+    },
   });
   stack.use(node);
   discovery.follow(node.cluster);
@@ -100,25 +140,58 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     lastExit: undefined,
   });
   const local = localNodes(layout, hostAddresses());
-  for (const n of layout.nodes) {
-    if (n.type === "manager" || local.includes(n)) continue;
-    reporter.info(
-      `${n.name} runs on ${n.host}: start it there with weir --role ${n.type} --node ${n.name} --config DIR`,
-    );
-  }
+  const keysArgs = security !== undefined && layout.closedBus
+    ? ["--keys", security.store.nodesDir]
+    : [];
   const supervisor = new Supervisor({
     nodes: local,
-    launch: options.launch,
+    launch: (n) => options.launch(n, keysArgs),
     reporter,
     stopTimeoutMs: layout.settings.stopTimeoutSec * 1000,
     restartBackoffMaxMs: layout.settings.restartBackoffMaxSec * 1000,
     onOutput: options.onChildOutput,
     onError: options.onChildError,
   });
-  // zeekctl's stop order: workers and proxies, then the manager itself (its
-  // last log records still reach a logger), then the loggers.
+  let running = !options.shutdown.aborted;
+  const agentChannel = layout.agentChannel;
+  hub = security !== undefined && agentChannel !== undefined
+    ? new AgentHub({
+      zmq,
+      address: agentChannel.address,
+      port: agentChannel.port,
+      store: security.store,
+      heartbeat,
+      bundleFor: (host) => buildBundle(layout, host, security.store),
+      running: () => running,
+      reporter,
+      configure: (socket) => security.monitor.watch(zmq, socket, "agent_channel"),
+    })
+    : undefined;
+  security?.monitor.start();
+  const fleet = new Fleet({
+    supervisor,
+    hub,
+    cluster: node.cluster,
+    localNodes: (l) => localNodes(l, hostAddresses()),
+  });
+  for (const [host, nodes] of fleet.remoteHosts(layout)) {
+    reporter.info(
+      hub === undefined
+        ? `${
+          nodes.map((n) => n.name).join(", ")
+        } run on ${host}: start them there with weir --node NAME --config DIR`
+        : `${
+          nodes.map((n) => n.name).join(", ")
+        } run on ${host}: its agent starts them (weir enroll ${host}, then weir join on ${host})`,
+    );
+  }
+  // zeekctl's stop order: workers and proxies (other hosts' first), then the
+  // manager itself (its last log records still reach a logger), then the loggers.
   stack.defer(async () => {
-    const beforeManager = local.filter((n) => n.type !== "logger").map((n) => n.name);
+    running = false;
+    await fleet.stopRemote(layout, layout.settings.stopTimeoutSec * 1000 + 5000);
+    await hub?.close();
+    const beforeManager = supervisor.states().filter((n) => n.type !== "logger").map((n) => n.name);
     if (beforeManager.length > 0) await supervisor.stop(beforeManager);
     await node[Symbol.asyncDispose]();
     await supervisor.close();
@@ -136,15 +209,22 @@ export async function runManager(options: ManagerOptions): Promise<void> {
       managerState,
       localNodes: (l) => localNodes(l, hostAddresses()),
       requestStop: options.requestStop,
+      fleet,
+      store: security?.store,
+      onLayout: (fresh) => {
+        layout = fresh;
+        discovery.replace(fresh);
+      },
     }),
   }));
   if (!options.shutdown.aborted) await supervisor.startAll();
-  options.printStatus(formatStatusTable([managerState(), ...supervisor.states()]));
+  options.printStatus(formatStatusTable([managerState(), ...fleet.states(layout)]));
   reporter.info(
     `logs in ${layout.settings.logDir}/current` +
       (self.metricsPort === undefined
         ? ""
-        : `, metrics on http://${layout.settings.metricsAddress}:${self.metricsPort}/metrics`),
+        : `, metrics on http://${layout.settings.metricsAddress}:${self.metricsPort}/metrics`) +
+      (hub === undefined ? "" : `, agents join at ${hub.endpoint}`),
   );
   announceReady(self.name, "manager", options.nodeId);
   await aborted(options.shutdown);

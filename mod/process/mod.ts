@@ -18,5 +18,6 @@
 
 export { createStderrReporter, type Level, type Reporter } from "./reporter.ts";
 export { WEIR_VERSION } from "./version.ts";
+export { ListenError, listenOrExplain } from "./listen.ts";
 export { aborted, createShutdownSignal } from "./shutdown.ts";
 export { announceReady, parseReadyLine, type ReadyLine } from "./readiness.ts";

@@ -16,6 +16,7 @@
 
 export {
   forwarderEndpoints,
+  heartbeatOf,
   type NodeContext,
   type NodeOptions,
   type NodeStart,

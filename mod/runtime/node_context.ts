@@ -11,11 +11,19 @@
 import { openWebSocketEntry } from "./websocket_entry.ts";
 import { BUILT_IN, type Layout, loadLayout, type NodeSpec } from "../../config/mod.ts";
 import { tcpEndpoint, ZmqContext } from "../../ffi/mod.ts";
-import { Bus } from "../bus/mod.ts";
+import { Bus, type Heartbeat, type ZapCounters, ZapHandler } from "../bus/mod.ts";
+import { type BusCredentials, CredentialsError, DirectoryWatch } from "../fleet/mod.ts";
 import { Cluster, createSiteApi, loadSiteScripts } from "../cluster/mod.ts";
 import type { Reporter } from "../process/mod.ts";
-import { CLUSTER_LOG, type NodeLogging, type OpenLogging } from "../log/mod.ts";
 import {
+  CLUSTER_LOG,
+  LOG_ZAP_DOMAIN,
+  type LogCurve,
+  type NodeLogging,
+  type OpenLogging,
+} from "../log/mod.ts";
+import {
+  authSamples,
   busSamples,
   eventSamples,
   logReceiverSamples,
@@ -39,6 +47,8 @@ export interface NodeStart {
   readonly onFatal: (error: unknown) => void;
   /** `--insecure-websocket`: allow a non-loopback WebSocket without token file or TLS. */
   readonly insecureWebSocket: boolean;
+  /** This node's keys for a closed bus (`Layout.closedBus`); from `--keys DIR`. */
+  readonly credentials?: BusCredentials | undefined;
 }
 
 /** What a role opens its node with, beyond `NodeStart`. */
@@ -49,8 +59,18 @@ export interface NodeOptions extends NodeStart {
   readonly webSocketPort?: number | undefined;
   /** Serve `/services.json` from it beside `/metrics`. */
   readonly serviceDiscovery?: ServiceDiscovery | undefined;
-  /** A ZeroMQ context to share (the manager's, which also runs the forwarder). */
+  /** Serve other nodes' metrics at `/nodes/<name>/metrics` (the manager, for sensors). */
+  readonly metricsRelay?: (node: string) => Promise<string | undefined>;
+  /**
+   * A ZeroMQ context to share (the manager's, which also runs the
+   * forwarder); its owner runs the context's ZAP handler too.
+   */
   readonly zmq?: ZmqContext;
+  /** The ZAP counters of a shared context's handler, for `/metrics`. */
+  readonly auth?: {
+    readonly zap: ZapCounters;
+    readonly handshakeFailures?: ReadonlyMap<string, number>;
+  };
 }
 
 /** What every role runner works with once its node is open. */
@@ -81,6 +101,14 @@ export function forwarderEndpoints(layout: Layout): { xpub: string; xsub: string
   };
 }
 
+/** The bus's ZMTP heartbeats, from HeartbeatInterval and NodeTimeout. */
+export function heartbeatOf(layout: Layout): Heartbeat {
+  return {
+    intervalMs: layout.settings.heartbeatIntervalSec * 1000,
+    timeoutMs: layout.settings.nodeTimeoutSec * 1000,
+  };
+}
+
 /**
  * Joins the cluster as `self`: connects to the forwarder, runs the hello
  * handshake, loads site scripts. Closing the context leaves the bus.
@@ -89,15 +117,43 @@ export async function openNode(options: NodeOptions): Promise<NodeContext> {
   const { layout, self, nodeId, reporter } = options;
   // Whatever opened is closed again if a later step fails (say a taken port).
   await using stack = new AsyncDisposableStack();
+  const credentials = options.credentials;
+  if (layout.closedBus && credentials === undefined) {
+    throw new CredentialsError(
+      `Cannot start ${self.name}: this cluster's bus is closed (CURVE, the manager listens on ${layout.manager.address}) ` +
+        `and ${self.name} has no keys; a sensor's nodes are started by its agent (weir join), the control host's by the manager`,
+    );
+  }
   const zmq = options.zmq ?? new ZmqContext();
   if (options.zmq === undefined) stack.defer(() => zmq.close());
+  let auth = options.auth;
+  if (options.zmq === undefined && credentials !== undefined) {
+    // A log writer's PULL is a CURVE server: its senders must hold a key in force.
+    const keys = new DirectoryWatch(credentials.dir);
+    const zap = ZapHandler.open(zmq, (request) => {
+      const node = request.domain === LOG_ZAP_DOMAIN ? keys.nodeOf(request.publicKey) : undefined;
+      return node === undefined ? { refused: "unknown or revoked key" } : { userId: node };
+    }, {
+      onRefused: (request, reason) =>
+        reporter.warning(`refused a ${request.domain} client from ${request.address}: ${reason}`),
+    });
+    stack.use(zap);
+    auth = { zap: zap.counters };
+  }
   const endpoints = forwarderEndpoints(layout);
   // A node's XPUB connects to the central XSUB and its XSUB to the central XPUB.
+  const security = {
+    heartbeat: heartbeatOf(layout),
+    ...(credentials === undefined
+      ? {}
+      : { curve: { keys: credentials.keys, serverKey: credentials.directory.forwarder } }),
+  };
   const bus = Bus.open(zmq, {
     nodeId,
     connectXpub: endpoints.xsub,
     connectXsub: endpoints.xpub,
     ipv6: endpoints.ipv6,
+    ...security,
   }, options.onFatal);
   stack.defer(() => bus.close());
   const cluster = new Cluster({
@@ -114,13 +170,19 @@ export async function openNode(options: NodeOptions): Promise<NodeContext> {
     },
   });
   stack.defer(() => cluster.close());
-  const logging = stack.use(options.openLogging({ layout, self, nodeId, zmq, reporter }));
+  const curve: LogCurve | undefined = credentials === undefined ? undefined : {
+    keys: credentials.keys,
+    publicKeyOf: (node) => credentials.directory.nodes[node],
+  };
+  const logging = stack.use(
+    options.openLogging({ layout, self, nodeId, zmq, reporter, ...(curve ? { curve } : {}) }),
+  );
   logging.registry.setEvents(cluster.events);
   const clusterLog = logging.registry.defineStream(CLUSTER_LOG);
   cluster.logTo((message) =>
     logging.registry.write(clusterLog, [Date.now() / 1000, self.name, message])
   );
-  const metrics = openMetrics(options, bus, cluster, logging);
+  const metrics = openMetrics(options, bus, cluster, logging, auth);
   if (metrics !== undefined) stack.use(metrics);
   const siteScripts = await loadSiteScripts(
     {
@@ -130,12 +192,13 @@ export async function openNode(options: NodeOptions): Promise<NodeContext> {
     },
     createSiteApi(cluster, logging.registry),
   );
-  await cluster.start();
+  await cluster.start(options.shutdown);
   if (options.webSocketPort !== undefined) {
     stack.use(
       await openWebSocketEntry({
         zmq,
         endpoints,
+        security,
         nodeId,
         events: cluster.events,
         settings: layout.settings,
@@ -171,6 +234,7 @@ function openMetrics(
   bus: Bus,
   cluster: Cluster,
   logging: NodeLogging,
+  auth: NodeOptions["auth"],
 ): MetricsServer | undefined {
   const { layout, self, reporter } = options;
   if (self.metricsPort === undefined) return undefined;
@@ -182,6 +246,7 @@ function openMetrics(
   const { shipper, received } = logging;
   if (shipper !== undefined) sources.push(() => logShipperSamples(shipper.counters));
   if (received !== undefined) sources.push(() => logReceiverSamples(received));
+  if (auth !== undefined) sources.push(() => authSamples(auth.zap, auth.handshakeFailures));
   return openMetricsServer({
     node: self.name,
     host: layout.settings.metricsAddress,
@@ -190,6 +255,7 @@ function openMetrics(
     ...(options.serviceDiscovery === undefined
       ? {}
       : { serviceDiscovery: options.serviceDiscovery }),
+    ...(options.metricsRelay === undefined ? {} : { relay: options.metricsRelay }),
     onError: (error) => reporter.warning(`a metrics scrape failed: ${error}`),
   });
 }

@@ -11,7 +11,7 @@ import type { WeirSettings } from "../../config/mod.ts";
 import type { ZmqContext } from "../../ffi/mod.ts";
 import { type MetricsServer, webSocketSamples } from "../api/metrics/mod.ts";
 import { openWebSocketApi } from "../api/websocket/mod.ts";
-import { Bus, type EventRegistry } from "../bus/mod.ts";
+import { Bus, type BusOptions, type EventRegistry } from "../bus/mod.ts";
 import type { Reporter } from "../process/mod.ts";
 
 /**
@@ -22,6 +22,8 @@ import type { Reporter } from "../process/mod.ts";
 export async function openWebSocketEntry(options: {
   readonly zmq: ZmqContext;
   readonly endpoints: { xpub: string; xsub: string; ipv6: boolean };
+  /** The node's CURVE keys and heartbeats, for the API's own bus connection. */
+  readonly security: Pick<BusOptions, "curve" | "heartbeat">;
   readonly nodeId: string;
   readonly events: EventRegistry;
   readonly settings: WeirSettings;
@@ -36,6 +38,7 @@ export async function openWebSocketEntry(options: {
     connectXpub: endpoints.xsub,
     connectXsub: endpoints.xpub,
     ipv6: endpoints.ipv6,
+    ...options.security,
   }, (error) => reporter.error(`WebSocket bus failed: ${error}`));
   try {
     const api = await openWebSocketApi({

@@ -18,7 +18,18 @@ export const DEFAULT_RESTART_BACKOFF_MIN_MS = 500;
 /** A child that ran this long before crashing restarts without backoff. */
 export const DEFAULT_STABLE_RUN_MS = 60_000;
 
-export type ChildStatus = "starting" | "running" | "stopped" | "crashed" | "stopping";
+/**
+ * A node's status; `unreachable` (its host's agent stopped answering) and
+ * `no-agent` (no agent joined from its host) describe nodes of other hosts.
+ */
+export type ChildStatus =
+  | "starting"
+  | "running"
+  | "stopped"
+  | "crashed"
+  | "stopping"
+  | "unreachable"
+  | "no-agent";
 
 /** One row of `weir status`. */
 export interface ChildState {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Reporter } from "../../process/mod.ts";
+import { listenOrExplain, type Reporter } from "../../process/mod.ts";
 import { CONTROL_VERBS, type ControlVerb } from "./verb_names.ts";
 
 /** What the manager does for each verb; the server only routes and guards. */
@@ -21,6 +21,8 @@ export interface ControlHandlers {
   netstats(): Promise<unknown>;
   /** zeekctl's print: the value of `id` on every node. */
   print(id: string): Promise<unknown>;
+  /** Revokes the bus keys of nodes, or a host's agent and nodes. */
+  revoke(names: readonly string[]): Promise<unknown>;
   /** Stops the whole cluster (manager included) after answering. */
   shutdown(): Promise<unknown>;
 }
@@ -50,11 +52,14 @@ export interface ControlServer extends AsyncDisposable {
 /** Starts the control server. */
 export function openControlServer(options: ControlServerOptions): ControlServer {
   const expected = `Bearer ${options.token}`;
-  const server = Deno.serve({
-    hostname: options.host,
-    port: options.port,
-    onListen: () => {},
-  }, async (request) => {
+  const server = listenOrExplain(
+    "the control API",
+    options.host,
+    options.port,
+    "ZeekPort in weir.cfg (control takes ZeekPort+2)",
+    () => Deno.serve({ hostname: options.host, port: options.port, onListen: () => {} }, handle),
+  );
+  async function handle(request: Request): Promise<Response> {
     if (!timingSafeEqual(request.headers.get("authorization") ?? "", expected)) {
       return Response.json({ error: "missing or wrong control token" }, { status: 401 });
     }
@@ -87,6 +92,8 @@ export function openControlServer(options: ControlServerOptions): ControlServer 
         ? await h.restart(nodes)
         : verb === "print"
         ? await h.print(nodes[0] ?? "")
+        : verb === "revoke"
+        ? await h.revoke(nodes)
         : await h[verb]();
       return Response.json(result ?? {});
     } catch (error) {
@@ -99,7 +106,7 @@ export function openControlServer(options: ControlServerOptions): ControlServer 
       );
       return Response.json({ error: String(error) }, { status: 500 });
     }
-  });
+  }
   let closed = false;
   const close = async () => {
     if (closed) return;

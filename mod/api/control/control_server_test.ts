@@ -17,6 +17,7 @@ function recordingHandlers(calls: string[]): ControlHandlers {
     cron: answer("cron"),
     netstats: answer("netstats"),
     print: answer("print"),
+    revoke: answer("revoke"),
     shutdown: answer("shutdown"),
   };
 }

@@ -16,6 +16,7 @@ export const CONTROL_VERBS = Object.freeze(
     "cron",
     "netstats",
     "print",
+    "revoke",
     "shutdown",
   ] as const,
 );
@@ -24,7 +25,7 @@ export type ControlVerb = (typeof CONTROL_VERBS)[number];
 /** `weir stop` sends it; an operator never types it. */
 type ApiOnlyVerb = "shutdown";
 /** Answered from the layout alone, so it works with no manager running. */
-type CliOnlyVerb = "nodes";
+type CliOnlyVerb = "nodes" | "enroll";
 
 /** The verbs `weir <verb>` runs. */
 export type Verb = Exclude<ControlVerb, ApiOnlyVerb> | CliOnlyVerb;
@@ -32,4 +33,5 @@ export type Verb = Exclude<ControlVerb, ApiOnlyVerb> | CliOnlyVerb;
 export const VERBS: readonly Verb[] = Object.freeze([
   ...CONTROL_VERBS.filter((v): v is Exclude<ControlVerb, ApiOnlyVerb> => v !== "shutdown"),
   "nodes" satisfies CliOnlyVerb,
+  "enroll" satisfies CliOnlyVerb,
 ]);

@@ -7,8 +7,11 @@
  * @module
  */
 
-import type { Layout } from "../../../config/mod.ts";
+import { join, resolve } from "node:path";
+import { BUILT_IN, type Layout } from "../../../config/mod.ts";
+import { KeyStore, keyStoreDir, writeFileAtomic } from "../../fleet/mod.ts";
 import { type ChildState, formatStatusTable } from "../../supervisor/mod.ts";
+import { WEIR_VERSION } from "../../process/mod.ts";
 import { type ControlReply, controlRequest } from "./control_client.ts";
 import type { Verb } from "./verb_names.ts";
 
@@ -39,6 +42,10 @@ export async function runVerb(verb: Verb, nodes: readonly string[], ctx: VerbCon
       if (reply === undefined) return notRunning(ctx, 1);
       return printReply(ctx, reply);
     }
+    case "enroll":
+      return await enroll(ctx, nodes);
+    case "revoke":
+      return await revoke(ctx, nodes);
     case "deploy": {
       await setIntent(ctx.layout, "running");
       const reply = await controlRequest(ctx.layout, "deploy", [], WAIT_MS);
@@ -73,8 +80,13 @@ export async function runVerb(verb: Verb, nodes: readonly string[], ctx: VerbCon
       const replies = reply.body.replies as string[];
       for (const line of replies) ctx.out(line);
       const workers = reply.body.workers as number;
+      const silent = (reply.body.silent as string[] | undefined) ?? [];
       if (replies.length < workers) {
-        ctx.err(`weir: ${workers - replies.length} of ${workers} workers did not answer`);
+        ctx.err(
+          `weir: ${workers - replies.length} of ${workers} workers did not answer: ${
+            silent.join(", ")
+          }`,
+        );
         return 1;
       }
       return 0;
@@ -188,6 +200,82 @@ async function cron(ctx: VerbContext): Promise<number> {
   return reply.ok ? 0 : printReply(ctx, reply);
 }
 
+/** `weir enroll HOST [--token-file FILE]`: a one-time token for the agent of HOST (mode 0600). */
+async function enroll(ctx: VerbContext, args: readonly string[]): Promise<number> {
+  const [host, file] = args;
+  if (host === undefined || args.length > 2) {
+    ctx.err(
+      "weir: enroll takes a host as node.cfg names it, e.g. weir enroll sensor-1 --config DIR",
+    );
+    return 2;
+  }
+  const layout = ctx.layout;
+  if (layout.source === BUILT_IN) {
+    ctx.err("weir: the built-in layout has one host; enroll sensors of a node.cfg (--config DIR)");
+    return 2;
+  }
+  if (layout.agentChannel === undefined) {
+    ctx.err(
+      `weir: the manager of ${layout.source} listens on ${layout.manager.address}, which no other host can reach; ` +
+        `give the manager's section in node.cfg the control host's address`,
+    );
+    return 1;
+  }
+  const nodes = layout.nodes.filter((n) => n.host === host && n.type !== "manager");
+  if (nodes.length === 0) {
+    const hosts = [...new Set(layout.nodes.filter((n) => n.type !== "manager").map((n) => n.host))];
+    ctx.err(`weir: node.cfg places no node on host "${host}" (its hosts: ${hosts.join(", ")})`);
+    return 1;
+  }
+  const store = await KeyStore.open(keyStoreDir(layout));
+  const token = await store.createToken(host);
+  const path = resolve(file ?? join(layout.settings.spoolDir, `enroll-${host}.token`));
+  await writeFileAtomic(path, JSON.stringify(token, null, 1) + "\n");
+  const { address, port } = layout.agentChannel;
+  ctx.out(path);
+  ctx.err(
+    `weir: wrote the one-time token for ${host} (${
+      nodes.map((n) => n.name).join(", ")
+    }) to ${path} (mode 0600); ` +
+      `copy it to ${host} and run there: weir join ${
+        address.includes(":") ? `[${address}]` : address
+      }:${port} --token FILE ` +
+      `(good until ${new Date(token.expires * 1000).toISOString()})`,
+  );
+  return 0;
+}
+
+/** `weir revoke NAME…`: withdraws the bus keys of nodes, or of a host and its agent. */
+async function revoke(ctx: VerbContext, names: readonly string[]): Promise<number> {
+  if (names.length === 0) {
+    ctx.err("weir: revoke takes node or host names, e.g. weir revoke worker-3-1");
+    return 2;
+  }
+  const reply = await controlRequest(ctx.layout, "revoke", names, WAIT_MS);
+  if (reply === undefined) {
+    // No manager: the store is edited directly; the manager reads it when it starts.
+    const layout = ctx.layout;
+    const store = await KeyStore.open(keyStoreDir(layout));
+    const revoked: string[] = [];
+    for (const name of names) {
+      const hostNodes = layout.nodes.filter((n) => n.host === name && n.type !== "manager");
+      if (hostNodes.length > 0) {
+        revoked.push(...await store.revoke(hostNodes.map((n) => n.name), name));
+      } else if (layout.nodes.some((n) => n.name === name)) {
+        revoked.push(...await store.revoke([name]));
+      } else {
+        ctx.err(`weir: ${name} is neither a node nor a host of ${layout.source}`);
+        return 1;
+      }
+    }
+    ctx.out(`revoked: ${revoked.join(", ") || "nothing (no key was issued)"}`);
+    return 0;
+  }
+  if (!reply.ok) return printReply(ctx, reply);
+  ctx.out(`revoked: ${(reply.body.revoked as string[]).join(", ")}`);
+  return printReply(ctx, reply);
+}
+
 function printReply(ctx: VerbContext, reply: ControlReply): number {
   if (!reply.ok) {
     ctx.err(`weir: ${reply.body.error ?? `the manager answered ${reply.status}`}`);
@@ -200,7 +288,18 @@ function printReply(ctx: VerbContext, reply: ControlReply): number {
       startedAt: n.startedAt === undefined ? undefined : new Date(n.startedAt),
     }))));
   }
-  return 0;
+  const hosts = reply.body.hosts as
+    | { host: string; agent: string; version?: string }[]
+    | undefined;
+  for (const h of hosts ?? []) {
+    if (h.agent === "unreachable") ctx.err(`weir: the agent of ${h.host} does not answer`);
+    if (h.agent === "connected" && h.version !== undefined && h.version !== WEIR_VERSION) {
+      ctx.err(`weir: ${h.host} runs weir ${h.version}, this is ${WEIR_VERSION}`);
+    }
+  }
+  const problems = (reply.body.problems as string[] | undefined) ?? [];
+  for (const p of problems) ctx.err(`weir: ${p}`);
+  return problems.length > 0 ? 1 : 0;
 }
 
 function notRunning(ctx: VerbContext, code: number): number {

@@ -29,6 +29,12 @@ export interface MetricsAppOptions {
   readonly version?: string;
   /** Hears about scrapes that failed (a source threw); the response was a 500. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Serves `/nodes/<name>/metrics`: another node's exposition, fetched
+   * through this one (the manager relays sensors over the agent channel);
+   * undefined when `name` is not relayed.
+   */
+  readonly relay?: (node: string) => Promise<string | undefined>;
 }
 
 /** A request handler plus the scrape itself, for callers that want the text. */
@@ -66,6 +72,16 @@ export function createMetricsApp(options: MetricsAppOptions): MetricsApp {
 
   async function fetch(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname;
+    const relayed = /^\/nodes\/([^/]+)\/metrics$/.exec(path);
+    if (relayed !== null && options.relay !== undefined && request.method === "GET") {
+      const body = await options.relay(decodeURIComponent(relayed[1]!)).catch((error) => {
+        options.onError?.(error);
+        return undefined;
+      });
+      return body === undefined
+        ? text(503, `Cannot relay the metrics of ${relayed[1]}: its host's agent did not answer\n`)
+        : new Response(body, { headers: { "content-type": METRICS_CONTENT_TYPE } });
+    }
     const served = path === METRICS_PATH || (discovery !== undefined && path === SERVICES_PATH);
     if (!served) return text(404, `Not found: ${path}; metrics are at ${METRICS_PATH}\n`);
     if (request.method !== "GET" && request.method !== "HEAD") {

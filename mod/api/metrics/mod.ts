@@ -35,6 +35,7 @@ export {
   SERVICES_PATH,
 } from "./app.ts";
 export { type FormatOptions, formatSamples, formatValue, MetricFormatError } from "./exposition.ts";
+export { authSamples } from "./auth_metrics.ts";
 export { busSamples } from "./bus_metrics.ts";
 export { eventSamples } from "./event_metrics.ts";
 export { logReceiverSamples, logShipperSamples, logWriteSamples } from "./log_metrics.ts";

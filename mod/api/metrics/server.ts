@@ -6,6 +6,7 @@
 
 import { createMetricsApp, type MetricsAppOptions } from "./app.ts";
 import type { MetricSource } from "./sample.ts";
+import { ListenError } from "../../process/mod.ts";
 
 /** zeekctl's MetricsAddress default. */
 export const DEFAULT_METRICS_HOST = "127.0.0.1";
@@ -20,11 +21,8 @@ export interface MetricsServerOptions extends MetricsAppOptions {
 }
 
 /** A metrics endpoint could not be opened. */
-export class MetricsListenError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "MetricsListenError";
-  }
+export class MetricsListenError extends ListenError {
+  override readonly name = "MetricsListenError";
 }
 
 /** A listening metrics endpoint; close it once, or let `await using` do it. */

@@ -17,6 +17,17 @@ export interface MetricsTarget {
   readonly address: string;
   /** Absent or 0: the node serves no metrics and is not listed. */
   readonly metricsPort?: number;
+  /**
+   * Scraped through another node (the manager relays a sensor's metrics over
+   * its agent channel): listed at `relay.address:relay.metricsPort` with
+   * `__metrics_path__` set to `RELAY_PATH(name)`.
+   */
+  readonly relay?: { readonly address: string; readonly metricsPort: number };
+}
+
+/** The path under which a relaying node serves another node's metrics. */
+export function relayPath(node: string): string {
+  return `/nodes/${encodeURIComponent(node)}/metrics`;
 }
 
 /** One target group of Prometheus's HTTP SD format. */
@@ -44,7 +55,7 @@ export interface ServiceDiscovery {
   addTarget(node: MetricsTarget): void;
   /** Removes the node named `name`; false if it was not listed. */
   removeTarget(name: string): boolean;
-  /** The nodes listed now, by name, as `host:port`. */
+  /** The nodes listed now, by name, as `host:port` (relayed ones `host:port/nodes/<name>/metrics`). */
   targets(): ReadonlyMap<string, string>;
   /** The response body: a JSON array of target groups. */
   json(): string;
@@ -76,7 +87,9 @@ export function createServiceDiscovery(
         discovery.removeTarget(node.name);
         return;
       }
-      const target = formatTarget(node.address, node.metricsPort);
+      const target = node.relay === undefined
+        ? formatTarget(node.address, node.metricsPort)
+        : `${formatTarget(node.relay.address, node.relay.metricsPort)}${relayPath(node.name)}`;
       if (targets.get(node.name) === target) return;
       targets.set(node.name, target);
       body = undefined;
@@ -89,7 +102,17 @@ export function createServiceDiscovery(
     targets: () => new Map(targets),
     json() {
       if (body === undefined) {
-        const groups: TargetGroup[] = [{ targets: [...targets.values()], labels }];
+        // Zeek's one group of direct targets; a group per relayed one, whose path differs.
+        const direct = [...targets.values()].filter((t) => !t.includes("/"));
+        const groups: TargetGroup[] = [{ targets: direct, labels }];
+        for (const t of targets.values()) {
+          const slash = t.indexOf("/");
+          if (slash < 0) continue;
+          groups.push({
+            targets: [t.slice(0, slash)],
+            labels: { ...labels, __metrics_path__: t.slice(slash) },
+          });
+        }
         body = JSON.stringify(groups);
       }
       return body;

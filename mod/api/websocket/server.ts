@@ -32,6 +32,7 @@
 
 import { ByteWriter } from "../../codec/mod.ts";
 import type { BusMessage } from "../../bus/mod.ts";
+import { listenOrExplain } from "../../process/mod.ts";
 import { ClientSession, type SessionContext } from "./client_session.ts";
 import { type CloseInfo, type ConnectionLimits, WebSocketConnection } from "./connection.ts";
 import {
@@ -106,9 +107,21 @@ export async function openWebSocketApi(options: WebSocketApiOptions): Promise<We
       readPem(resolved.tls.certFile, "WebSocketTlsCert"),
       readPem(resolved.tls.keyFile, "WebSocketTlsKey"),
     ]);
-    listener = Deno.listenTls({ hostname: resolved.host, port: resolved.port, cert, key });
+    listener = listenOrExplain(
+      "the WebSocket API",
+      resolved.host,
+      resolved.port,
+      "WebSocketHost or WebSocketPort in weir.cfg",
+      () => Deno.listenTls({ hostname: resolved.host, port: resolved.port, cert, key }),
+    );
   } else {
-    listener = Deno.listen({ hostname: resolved.host, port: resolved.port });
+    listener = listenOrExplain(
+      "the WebSocket API",
+      resolved.host,
+      resolved.port,
+      "WebSocketHost or WebSocketPort in weir.cfg",
+      () => Deno.listen({ hostname: resolved.host, port: resolved.port }),
+    );
   }
   return new WebSocketServer(resolved, listener, tokens);
 }
