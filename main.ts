@@ -27,13 +27,19 @@ import {
 import type { NodeStart } from "./mod/runtime/mod.ts";
 import type { LaunchSpec } from "./mod/supervisor/mod.ts";
 import { openLogWriting, runLogger } from "./mod/logger/mod.ts";
-import { runManager } from "./mod/manager/mod.ts";
+import { probePorts, runManager } from "./mod/manager/mod.ts";
 import { runProxy } from "./mod/proxy/mod.ts";
 import { runWorker } from "./mod/worker/mod.ts";
 import { runTrace, runTraceWorker } from "./mod/trace/mod.ts";
 import { AgentError, runAgent } from "./mod/agent/mod.ts";
 import { CredentialsError, readCredentials } from "./mod/fleet/mod.ts";
-import { ControlTokenError, runVerb, type Verb, VERBS } from "./mod/api/control/mod.ts";
+import {
+  controlRequest,
+  ControlTokenError,
+  runVerb,
+  type Verb,
+  VERBS,
+} from "./mod/api/control/mod.ts";
 import {
   InsecureWebSocketError,
   TokenFileError,
@@ -350,7 +356,21 @@ async function main(argv: string[]): Promise<void> {
         layout.nodes.map((n) => n.name).join(", ")
       }`,
     );
-    const problems = await checkNodeScripts(
+    // Ports only while no cluster of this layout runs: a running one holds them.
+    let portProblems = 0;
+    if (await controlRequest(layout, "status").catch(() => undefined) === undefined) {
+      const ports = probePorts(layout);
+      for (const problem of ports.problems) console.error(`weir: ${problem}`);
+      portProblems = ports.problems.length;
+      // deno-lint-ignore no-console
+      if (portProblems === 0) {
+        console.log(`weir: ${ports.checked} listening ports of this host are free`);
+      }
+    } else {
+      // deno-lint-ignore no-console
+      console.log("weir: the cluster is running; its ports were not probed");
+    }
+    const problems = portProblems + await checkNodeScripts(
       layout.settings.siteDir,
       layout.settings.sitePolicyScripts,
       layout.nodes,

@@ -402,6 +402,7 @@ export class ZmqSocket implements Disposable {
       throw new ZmqError("Cannot monitor a ZeroMQ socket", zmq().zmq_errno());
     }
     const pair = ctx.openSocket("pair");
+    pair.setOption(ZMQ_OPTION.LINGER, 0);
     pair.connect(endpoint);
     return pair;
   }

@@ -97,3 +97,54 @@ Deno.test("weir check: every node's site scripts, including what only loads from
     await Deno.remove(config.dir, { recursive: true });
   }
 });
+
+Deno.test("weir check: a port another program holds is named with the setting that moves it", async () => {
+  const config = await writeConfig({
+    nodeCfg:
+      "[manager]\ntype=manager\nhost=localhost\n\n[logger-1]\ntype=logger\nhost=localhost\n" +
+      "\n[worker-1]\ntype=worker\nhost=localhost\ninterface=lo\n",
+  });
+  const weirCfg = await Deno.readTextFile(`${config.dir}/weir.cfg`);
+  const webSocketPort = Number(/WebSocketPort = (\d+)/.exec(weirCfg)![1]);
+  try {
+    const free = await check(config.dir);
+    assert.equal(free.code, 0, free.out + free.err);
+    assert.match(free.out, /listening ports of this host are free/);
+    // A second cluster (or anything) on the WebSocket port and on a logger's metrics port.
+    using _ws = Deno.listen({ hostname: "127.0.0.1", port: webSocketPort });
+    using _metrics = Deno.listen({ hostname: "127.0.0.1", port: config.metricsPort + 1 });
+    const taken = await check(config.dir);
+    assert.equal(taken.code, 1, taken.out + taken.err);
+    assert.match(
+      taken.err,
+      new RegExp(
+        `port 127\\.0\\.0\\.1:${webSocketPort} for the WebSocket API \\(WebSocketPort\\) is taken`,
+      ),
+    );
+    assert.match(taken.err, /for the metrics of logger-1 \(MetricsPort\) is taken/);
+    assert.doesNotMatch(taken.err, /at .*\.ts:\d+/, "a stack trace");
+  } finally {
+    await Deno.remove(config.dir, { recursive: true });
+  }
+});
+
+Deno.test("a manager for an address this host does not have stops with one line", async () => {
+  const config = await writeConfig({
+    nodeCfg: "[manager]\ntype=manager\nhost=192.0.2.1\n\n[logger]\ntype=logger\nhost=192.0.2.1\n",
+  });
+  try {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", MAIN, "--role", "manager", "--config", config.dir],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(r.stderr);
+    assert.equal(r.code, 1, err);
+    const lines = err.trim().split("\n").filter((l) => l.startsWith("weir:"));
+    assert.equal(lines.length, 1, err);
+    assert.match(lines[0]!, /192\.0\.2\.1.*this host has no such address/);
+    assert.doesNotMatch(err, /^\s+at /m, "a stack trace");
+  } finally {
+    await Deno.remove(config.dir, { recursive: true });
+  }
+});

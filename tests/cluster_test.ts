@@ -276,3 +276,38 @@ async function promtoolAccepts(text: string, node: string): Promise<void> {
   const said = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   assert.ok(out.success, `promtool rejects ${node}'s /metrics: ${said}`);
 }
+
+Deno.test({
+  name: "a node started while its manager is unreachable waits, says so, and stops cleanly",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const config = await writeConfig({ nodeCfg: NODE_CFG });
+  const worker = new WeirProcess(["--node", "proxy-1", "--config", config.dir]);
+  try {
+    await waitForError(
+      worker,
+      /forwarder at 127\.0\.0\.1:\d+ has not answered for 10 s; still trying/,
+      20_000,
+    );
+    assert.equal(isAlive(worker.process.pid), true);
+    const status = await worker.stop();
+    assert.equal(status.code, 0, worker.errors.join("\n"));
+    assert.ok(!worker.errors.some((l) => /^\s+at /.test(l)), worker.errors.join("\n"));
+  } finally {
+    await worker.stop();
+    await Deno.remove(config.dir, { recursive: true });
+  }
+});
+
+async function waitForError(p: WeirProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = p.errors.find((l) => pattern.test(l));
+    if (line !== undefined) return line;
+    if (Date.now() > deadline) {
+      throw new Error(`no line matching ${pattern} in:\n${p.errors.join("\n")}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

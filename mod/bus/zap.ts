@@ -12,6 +12,7 @@ import {
   MONITOR_EVENTS,
   parseMonitorEvent,
   z85Encode,
+  ZMQ_OPTION,
   type ZmqContext,
   ZmqReactor,
   type ZmqSocket,
@@ -76,6 +77,7 @@ export class ZapHandler implements AsyncDisposable {
   ): ZapHandler {
     const socket = ctx.openSocket("rep");
     try {
+      socket.setOption(ZMQ_OPTION.LINGER, 0);
       socket.bind(ZAP_ENDPOINT);
     } catch (error) {
       socket.close();

@@ -169,12 +169,19 @@ export class Cluster implements Disposable {
     this.#bus.subscribe(nodeTopic(this.self.name));
     // An unreachable manager is waited for (it may start later, or its link
     // be down); the node says so every FORWARDER_WAIT_MS and stops on `signal`.
+    // A stop while waiting ends the wait at once: the node then stops as usual.
+    const stopped = new Promise<"stopped">((resolve) => {
+      if (signal?.aborted) resolve("stopped");
+      signal?.addEventListener("abort", () => resolve("stopped"), { once: true });
+    });
     for (let waited = 0;; waited += FORWARDER_WAIT_MS) {
+      const ready = this.#bus.ready(FORWARDER_WAIT_MS).then(() => "ready" as const);
+      ready.catch(() => {});
       try {
-        await this.#bus.ready(FORWARDER_WAIT_MS);
+        if (await Promise.race([ready, stopped]) === "stopped") return;
         break;
       } catch (error) {
-        if (!(error instanceof ForwarderTimeoutError) || signal?.aborted) throw error;
+        if (!(error instanceof ForwarderTimeoutError)) throw error;
         const { address, xpubPort } = this.layout.forwarder;
         this.#reporter.warning(
           `the manager's forwarder at ${address}:${xpubPort} has not answered for ${

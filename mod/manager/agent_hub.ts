@@ -97,6 +97,8 @@ export class AgentHub implements AsyncDisposable {
     const socket = options.zmq.openSocket("router");
     try {
       socket.readUserId = true;
+      // What an agent that went away did not take is not worth waiting for at exit.
+      socket.setOption(ZMQ_OPTION.LINGER, 0);
       socket.setCurveServer(options.store.forwarder.secretKey, AGENT_ZAP_DOMAIN);
       setHeartbeat(socket, options.heartbeat);
       if (options.address.includes(":")) socket.setOption(ZMQ_OPTION.IPV6, 1);

@@ -12,6 +12,7 @@
  * @module
  */
 
+export { type Listener, listenersOf, probePorts } from "./check_ports.ts";
 export {
   hostAddresses,
   localNodes,
