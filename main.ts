@@ -82,6 +82,7 @@ Options:
   --token FILE       weir join: the token file weir enroll wrote (needed until enrolled)
   --dir DIR          weir join: the agent's state directory (default .weir-agent)
   --keys DIR         this node's bus keys (given by the manager or the agent that starts it)
+  --local-bus        reach the forwarder through its IPC sockets (the manager's own host)
   -h, --help         this text
   --version          print the version
 `;
@@ -128,7 +129,12 @@ async function runRole(
   nodeName: string,
   layout: Layout,
   launchArgs: string[],
-  flags: { supervised: boolean; insecureWebSocket: boolean; keys: string | undefined },
+  flags: {
+    supervised: boolean;
+    insecureWebSocket: boolean;
+    keys: string | undefined;
+    localBus: boolean;
+  },
 ) {
   const { supervised } = flags;
   const self = layout.nodes.find((n) => n.name === nodeName);
@@ -154,6 +160,7 @@ async function runRole(
     },
     insecureWebSocket: flags.insecureWebSocket,
     credentials,
+    localBus: flags.localBus,
   };
   switch (role) {
     case "worker":
@@ -325,6 +332,7 @@ async function main(argv: string[]): Promise<void> {
         token: { type: "string" },
         dir: { type: "string" },
         keys: { type: "string" },
+        "local-bus": { type: "boolean", default: false },
         "trace-worker": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
         version: { type: "boolean", default: false },
@@ -429,6 +437,7 @@ async function main(argv: string[]): Promise<void> {
     supervised: values.supervised,
     insecureWebSocket: values["insecure-websocket"],
     keys: values.keys,
+    localBus: values["local-bus"],
   });
 }
 

@@ -1,10 +1,10 @@
 /**
  * `deno task bench [name…]`: every benchmark (or the named ones), each
  * printing its figures next to a reference measured in the same run.
- * Names: bus, log, capture, live, conn, websocket, reassembly, app. Sizes,
+ * Names: bus, log, capture, live, conn, websocket, reassembly, app, fleet. Sizes,
  * for shorter or longer runs: WEIR_BENCH_EVENTS (bus), WEIR_BENCH_RECORDS and
  * WEIR_BENCH_ROUNDS (log), WEIR_BENCH_PACKETS (capture),
- * WEIR_BENCH_WS_EVENTS (websocket), WEIR_BENCH_APP_PACKETS (app). This file is the one place benchmarks
+ * WEIR_BENCH_WS_EVENTS (websocket), WEIR_BENCH_APP_PACKETS (app), WEIR_BENCH_FLEET_EVENTS (fleet). This file is the one place benchmarks
  * read the command line and the environment.
  */
 
@@ -16,6 +16,7 @@ import { benchBus, DEFAULT_THROUGHPUT_EVENTS } from "./bus.ts";
 import { benchCapture, DEFAULT_PACKETS } from "./capture.ts";
 import { benchLogging, DEFAULT_RECORDS, DEFAULT_ROUNDS } from "./logging.ts";
 import { benchReassembly } from "./reassembly.ts";
+import { benchFleet, DEFAULT_FLEET_EVENTS } from "./fleet.ts";
 
 /** A positive whole number from the environment, or `fallback`. */
 function size(name: string, fallback: number): number {
@@ -31,6 +32,7 @@ function size(name: string, fallback: number): number {
 
 const BENCHES: Record<string, () => Promise<string[]>> = {
   bus: () => benchBus(size("WEIR_BENCH_EVENTS", DEFAULT_THROUGHPUT_EVENTS)),
+  fleet: () => benchFleet(size("WEIR_BENCH_FLEET_EVENTS", DEFAULT_FLEET_EVENTS)),
   log: () =>
     benchLogging(
       size("WEIR_BENCH_RECORDS", DEFAULT_RECORDS),

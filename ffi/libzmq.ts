@@ -895,3 +895,124 @@ export class ZmqForwarder implements AsyncDisposable {
     return this.close();
   }
 }
+
+/** Which sender ids a peer may use, by its ZAP `User-Id` (see `ZmqCheckedForwarder`). */
+export interface SenderRule {
+  /** The sender frame must start with `prefix + userId + suffix` (Zeek's `zeromq_<node>_`). */
+  readonly prefix: string;
+  readonly suffix: string;
+  /** User ids that may send any sender id (the manager: its WebSocket clients have their own). */
+  readonly trusted: readonly string[];
+  /** Every node name, so `worker_1` cannot pass for `worker_1_b`. */
+  readonly names: readonly string[];
+}
+
+/** What a checked forwarder counts. */
+export interface CheckedForwarderCounters {
+  readonly forwarded: bigint;
+  /** Messages dropped: a sender id its peer's key may not use, or malformed. */
+  readonly refused: bigint;
+}
+
+/**
+ * The central forwarder with a sender check, for a closed bus: what
+ * `ZmqForwarder` does, on a thread of its own (a Worker), and a message
+ * whose sender frame does not belong to the key of the peer that sent it
+ * is dropped and counted. So a node's key vouches for every hello and event
+ * it sends; no key can speak for another node.
+ */
+export class ZmqCheckedForwarder implements AsyncDisposable {
+  readonly xpubEndpoint: string;
+  readonly xsubEndpoint: string;
+  readonly #worker: Worker;
+  readonly #shared: SharedArrayBuffer;
+  readonly #done: Promise<void>;
+  readonly #sockets: readonly ZmqSocket[];
+  #closed = false;
+
+  private constructor(
+    xpub: ZmqSocket,
+    xsub: ZmqSocket,
+    worker: Worker,
+    shared: SharedArrayBuffer,
+    done: Promise<void>,
+  ) {
+    this.xpubEndpoint = xpub.lastEndpoint;
+    this.xsubEndpoint = xsub.lastEndpoint;
+    this.#sockets = [xpub, xsub];
+    this.#worker = worker;
+    this.#shared = shared;
+    this.#done = done;
+  }
+
+  /** Binds the central sockets (options as `ZmqForwarder.open`) and starts the thread. */
+  static open(
+    ctx: ZmqContext,
+    options: Parameters<typeof ZmqForwarder.open>[1] & { readonly rule: SenderRule },
+  ): ZmqCheckedForwarder {
+    const stack = new DisposableStack();
+    try {
+      const xpub = stack.use(ctx.openSocket("xpub"));
+      const xsub = stack.use(ctx.openSocket("xsub"));
+      xpub.setOption(ZMQ_OPTION.XPUB_VERBOSER, 1);
+      xpub.setOption(ZMQ_OPTION.XPUB_NODROP, options.xpubNoDrop === false ? 0 : 1);
+      xpub.setOption(ZMQ_OPTION.LINGER, 0);
+      xsub.setOption(ZMQ_OPTION.LINGER, 0);
+      if (options.ipv6) {
+        xpub.setOption(ZMQ_OPTION.IPV6, 1);
+        xsub.setOption(ZMQ_OPTION.IPV6, 1);
+      }
+      options.configure?.(xpub, "xpub");
+      options.configure?.(xsub, "xsub");
+      xpub.bind(options.xpub);
+      xsub.bind(options.xsub);
+      const shared = new SharedArrayBuffer(24);
+      const worker = new Worker(new URL("./_forwarder_worker.ts", import.meta.url), {
+        type: "module",
+      });
+      const done = new Promise<void>((resolve) => {
+        worker.onmessage = (event) => {
+          if (event.data?.done) resolve();
+        };
+        worker.onerror = (event) => {
+          event.preventDefault();
+          resolve();
+        };
+      });
+      worker.postMessage({
+        xsub: Deno.UnsafePointer.value(xsub.transferToNativeThread()),
+        xpub: Deno.UnsafePointer.value(xpub.transferToNativeThread()),
+        ...options.rule,
+        shared,
+      });
+      stack.move();
+      return new ZmqCheckedForwarder(xpub, xsub, worker, shared, done);
+    } finally {
+      stack.dispose();
+    }
+  }
+
+  /** The node names in force (deploy added or removed some). */
+  setNames(names: readonly string[]): void {
+    if (!this.#closed) this.#worker.postMessage({ names: [...names] });
+  }
+
+  get counters(): CheckedForwarderCounters {
+    const c = new BigInt64Array(this.#shared, 8, 2);
+    return { forwarded: c[0]!, refused: c[1]! };
+  }
+
+  /** Stops the thread (within its 100 ms poll) and closes the sockets. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    Atomics.store(new Int32Array(this.#shared, 0, 1), 0, 1);
+    await this.#done;
+    this.#worker.terminate();
+    for (const socket of this.#sockets) socket.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -38,6 +38,7 @@ export {
   VethLab,
   waitForTotal,
 } from "./live_lab.ts";
+export { FleetLab, type LabHost } from "./fleet_lab.ts";
 export { cpuTicksFromStat, type ProbeOptions, type ProbeResult } from "./capture_probe.ts";
 export {
   type BaselineResult,

@@ -12,7 +12,7 @@ import { gunzipSync } from "node:zlib";
 import { generateTrace, type TraceTruth } from "../testing/generate.ts";
 import { FleetLab } from "../testing/fleet_lab.ts";
 import { labUnavailable } from "../testing/live_lab.ts";
-import { killLeftovers, WeirProcess } from "./harness.ts";
+import { isAlive, killLeftovers, processesMentioning, WeirProcess } from "./harness.ts";
 
 const reason = await labUnavailable();
 if (reason !== undefined) console.error(`fleet_test: skipped (${reason})`);
@@ -394,22 +394,54 @@ Deno.test({
       },
     );
 
-    await t.step("every flow of every sensor is in conn.log once", async () => {
-      const stopped = await weir(lab, "ctl", ["stop", "--config", dir]);
-      assert.equal(stopped.code, 0, stopped.stderr);
-      await manager.status();
-      const rows = await connRows(`${dir}/logs`);
-      const seen = new Map<string, number>();
-      for (const r of rows) {
-        const key = flowKey(r[6]!, r[2]!, r[3]!, r[4]!, r[5]!);
-        seen.set(key, (seen.get(key) ?? 0) + 1);
-      }
-      for (const trace of traces) {
-        for (const key of truthKeys(trace)) {
-          assert.equal(seen.get(key), 1, `${key} in conn.log ${seen.get(key) ?? 0} times`);
+    await t.step(
+      "an agent restarted on its own gets the configuration and runs its nodes",
+      async () => {
+        const agent = agents.get("s2")!;
+        await agent.stop();
+        const again = new WeirProcess(
+          ["join", `${ctl}:${ZEEK_PORT + 2}`, "--dir", `${dir}/agent-s2`],
+          { wrapper: lab.on("s2") },
+        );
+        processes.push(again);
+        agents.set("s2", again);
+        await again.waitForLine(
+          (l) => l.startsWith('{"weir":"agent-ready"'),
+          "agent ready",
+          30_000,
+        );
+        await waitUntil("worker-b running under the new agent", async () => {
+          const rows = statusRows((await weir(lab, "ctl", ["status", "--config", dir])).stdout);
+          return rows.get("worker-b")?.Status === "running";
+        });
+      },
+    );
+
+    await t.step(
+      "weir stop stops every host's nodes; the agents stay; every flow is in conn.log once",
+      async () => {
+        const stopped = await weir(lab, "ctl", ["stop", "--config", dir]);
+        assert.equal(stopped.code, 0, stopped.stderr);
+        await manager.status();
+        for (const name of ["worker-a-1", "worker-a-3", "worker-b"]) {
+          assert.deepEqual(await processesMentioning(`--node ${name} `), [], `${name} still runs`);
         }
-      }
-    });
+        for (const agent of agents.values()) {
+          assert.ok(isAlive(agent.process.pid), "an agent stopped");
+        }
+        const rows = await connRows(`${dir}/logs`);
+        const seen = new Map<string, number>();
+        for (const r of rows) {
+          const key = flowKey(r[6]!, r[2]!, r[3]!, r[4]!, r[5]!);
+          seen.set(key, (seen.get(key) ?? 0) + 1);
+        }
+        for (const trace of traces) {
+          for (const key of truthKeys(trace)) {
+            assert.equal(seen.get(key), 1, `${key} in conn.log ${seen.get(key) ?? 0} times`);
+          }
+        }
+      },
+    );
   } finally {
     for (const p of processes.reverse()) await p.stop(20_000);
     await killLeftovers(dir);

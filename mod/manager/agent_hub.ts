@@ -33,6 +33,9 @@ export const AGENT_ZAP_DOMAIN = "weir-agent";
 /** The ZAP user id of a key that may only enrol: `enrolling:<public key>`. */
 export const ENROLLING = "enrolling";
 
+/** A configuration sent is not sent again within this time while the agent applies it. */
+const CONFIG_RESEND_MS = 10_000;
+
 /** How long a command to an agent may take (a node's stop can take StopTimeout). */
 const COMMAND_TIMEOUT_MS = 150_000;
 
@@ -61,8 +64,8 @@ interface Session {
   lastSeen: number;
   nodes: readonly NodeReport[];
   configHash: string;
-  /** The configuration was sent in this manager's lifetime. */
-  greeted: boolean;
+  /** When the configuration was last sent (performance.now()), or -Infinity. */
+  configSentAt: number;
 }
 
 export interface AgentHubOptions {
@@ -89,6 +92,7 @@ export class AgentHub implements AsyncDisposable {
   readonly #sessions = new Map<string, Session>();
   readonly #waiting = new Map<number, (reply: AgentReply) => void>();
   readonly #versionWarned = new Set<string>();
+  readonly #bundles = new Map<string, Promise<ConfigBundle>>();
   #nextId = 1;
   #closed = false;
 
@@ -151,7 +155,7 @@ export class AgentHub implements AsyncDisposable {
         lastSeen: 0,
         nodes: [],
         configHash: "",
-        greeted: false,
+        configSentAt: -Infinity,
       };
       this.#sessions.set(host, session);
       this.#options.reporter.info(`agent of ${host} joined`);
@@ -169,12 +173,21 @@ export class AgentHub implements AsyncDisposable {
           `the agent of ${host} runs weir ${message.version}, the manager ${WEIR_VERSION}: install the same binary on both`,
         );
       }
-      if (!session.greeted) {
-        session.greeted = true;
-        void this.sendConfig(host, 0);
-      } else {
-        this.#send(identity, { t: "seen" });
-      }
+      // An agent that runs another configuration than this host's (it just
+      // started, or missed a deploy) gets it; one that is applying it is not
+      // sent it again for a while.
+      void this.#bundle(host).then((bundle) => {
+        const stale = message.configHash !== bundle.hash;
+        // "" is an agent that has none yet (it just started): no waiting for it.
+        const fresh = message.configHash === "";
+        if (stale && (fresh || performance.now() - session.configSentAt > CONFIG_RESEND_MS)) {
+          void this.sendConfig(host, 0);
+        } else {
+          this.#send(identity, { t: "seen" });
+        }
+      }).catch((error) => {
+        this.#options.reporter.error(`cannot build the configuration for ${host}: ${error}`);
+      });
       return;
     }
     const waiter = this.#waiting.get(message.id);
@@ -205,7 +218,8 @@ export class AgentHub implements AsyncDisposable {
   async sendConfig(host: string, id: number): Promise<void> {
     const session = this.#sessions.get(host);
     if (session === undefined) return;
-    const bundle = await this.#options.bundleFor(host);
+    const bundle = await this.#bundle(host);
+    session.configSentAt = performance.now();
     this.#send(session.identity, { t: "config", id, run: this.#options.running(), ...bundle });
   }
 
@@ -235,6 +249,22 @@ export class AgentHub implements AsyncDisposable {
     if (verb === "config") await this.sendConfig(host, id);
     else this.#send(session.identity, { t: "command", id, verb, nodes });
     return await answer;
+  }
+
+  /** The bundle of `host`, built once per configuration (see `invalidate`). */
+  #bundle(host: string): Promise<ConfigBundle> {
+    let bundle = this.#bundles.get(host);
+    if (bundle === undefined) {
+      bundle = this.#options.bundleFor(host);
+      bundle.catch(() => this.#bundles.delete(host));
+      this.#bundles.set(host, bundle);
+    }
+    return bundle;
+  }
+
+  /** The configuration or the keys changed (deploy, revoke): bundles are built anew. */
+  invalidate(): void {
+    this.#bundles.clear();
   }
 
   /** Every agent that reported in this manager's lifetime. */

@@ -145,6 +145,7 @@ export class Fleet {
 
   /** Hands every connected host its configuration again and collects what each changed. */
   async deploy(layout: Layout) {
+    this.#options.hub?.invalidate();
     const results = await Promise.all([...this.remoteHosts(layout).keys()].map(async (host) => {
       const reply = await this.#send(host, "config", []);
       return { host, reply };

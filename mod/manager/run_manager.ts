@@ -16,7 +16,13 @@ import { BUS_ZAP_DOMAIN, openManagerSecurity } from "./security.ts";
 import { linkCurrentLogs, type OpenLogging, openLogShipping } from "../log/mod.ts";
 import { ensureControlToken, openControlServer } from "../api/control/mod.ts";
 import { createManagerControl } from "./control_handlers.ts";
-import { forwarderEndpoints, heartbeatOf, type NodeStart, openNode } from "../runtime/mod.ts";
+import {
+  forwarderEndpoints,
+  heartbeatOf,
+  localForwarderEndpoints,
+  type NodeStart,
+  openNode,
+} from "../runtime/mod.ts";
 import { createManagerDiscovery } from "./discovery.ts";
 import { aborted, announceReady } from "../process/mod.ts";
 import {
@@ -76,6 +82,11 @@ export async function runManager(options: ManagerOptions): Promise<void> {
   if (security !== undefined) stack.use(security);
   const heartbeat = heartbeatOf(layout);
   const endpoints = forwarderEndpoints(layout);
+  const localBus = localForwarderEndpoints(layout);
+  if (layout.closedBus) {
+    await Deno.mkdir(localBus.dir, { recursive: true, mode: 0o700 });
+    await Deno.chmod(localBus.dir, 0o700);
+  }
   const forwarder = ZmqForwarder.open(zmq, {
     xpub: endpoints.xpub,
     xsub: endpoints.xsub,
@@ -83,6 +94,9 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     configure: (socket, side) => {
       setHeartbeat(socket, heartbeat);
       if (security !== undefined && layout.closedBus) {
+        // This host's nodes come in through IPC, bound before CURVE is set:
+        // libzmq takes a listener's options when it binds.
+        socket.bind(localBus[side]);
         socket.setCurveServer(security.store.forwarder.secretKey, BUS_ZAP_DOMAIN);
         security.monitor.watch(zmq, socket, `forwarder_${side}`);
       }
@@ -112,6 +126,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     ...options,
     zmq,
     credentials: security?.credentials,
+    localBus: true,
     ...(security === undefined
       ? {}
       : { auth: { zap: security.zap.counters, handshakeFailures: security.monitor.failures } }),
@@ -141,7 +156,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
   });
   const local = localNodes(layout, hostAddresses());
   const keysArgs = security !== undefined && layout.closedBus
-    ? ["--keys", security.store.nodesDir]
+    ? ["--keys", security.store.nodesDir, "--local-bus"]
     : [];
   const supervisor = new Supervisor({
     nodes: local,

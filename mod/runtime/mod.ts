@@ -17,6 +17,7 @@
 export {
   forwarderEndpoints,
   heartbeatOf,
+  localForwarderEndpoints,
   type NodeContext,
   type NodeOptions,
   type NodeStart,

@@ -49,6 +49,11 @@ export interface NodeStart {
   readonly insecureWebSocket: boolean;
   /** This node's keys for a closed bus (`Layout.closedBus`); from `--keys DIR`. */
   readonly credentials?: BusCredentials | undefined;
+  /**
+   * This node runs on the manager's host and reaches the forwarder through
+   * its IPC sockets (`localForwarderEndpoints`) instead of CURVE over TCP.
+   */
+  readonly localBus?: boolean;
 }
 
 /** What a role opens its node with, beyond `NodeStart`. */
@@ -101,6 +106,19 @@ export function forwarderEndpoints(layout: Layout): { xpub: string; xsub: string
   };
 }
 
+/**
+ * On a closed bus the forwarder also listens on two IPC sockets in
+ * `<SpoolDir>/bus` (mode 0700: only the cluster's user can connect), so the
+ * control host's own nodes reach it without CURVE: the keys guard the
+ * network, the file system guards this host.
+ */
+export function localForwarderEndpoints(
+  layout: Layout,
+): { dir: string; xpub: string; xsub: string } {
+  const dir = `${layout.settings.spoolDir}/bus`;
+  return { dir, xpub: `ipc://${dir}/xpub`, xsub: `ipc://${dir}/xsub` };
+}
+
 /** The bus's ZMTP heartbeats, from HeartbeatInterval and NodeTimeout. */
 export function heartbeatOf(layout: Layout): Heartbeat {
   return {
@@ -140,11 +158,14 @@ export async function openNode(options: NodeOptions): Promise<NodeContext> {
     stack.use(zap);
     auth = { zap: zap.counters };
   }
-  const endpoints = forwarderEndpoints(layout);
+  const local = options.localBus === true && layout.closedBus;
+  const endpoints = local
+    ? { ...localForwarderEndpoints(layout), ipv6: false }
+    : forwarderEndpoints(layout);
   // A node's XPUB connects to the central XSUB and its XSUB to the central XPUB.
   const security = {
     heartbeat: heartbeatOf(layout),
-    ...(credentials === undefined
+    ...(credentials === undefined || local
       ? {}
       : { curve: { keys: credentials.keys, serverKey: credentials.directory.forwarder } }),
   };
