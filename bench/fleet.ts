@@ -16,7 +16,14 @@
  */
 
 import { lineReader } from "./_lines.ts";
-import { type CurveKeyPair, curveKeyPair, ZmqContext, ZmqForwarder } from "../ffi/mod.ts";
+import {
+  type CurveKeyPair,
+  curveKeyPair,
+  ZmqCheckedForwarder,
+  ZmqContext,
+  ZmqForwarder,
+  type ZmqSocket,
+} from "../ffi/mod.ts";
 import { ByteWriter, encodeEvent } from "../mod/codec/mod.ts";
 import { Bus, ZapHandler } from "../mod/bus/mod.ts";
 import { defineConnStream } from "../mod/analysis/conn/mod.ts";
@@ -53,16 +60,23 @@ async function controlSide(address: string, keys: Keys | undefined, n: number, w
     ? undefined
     : ZapHandler.open(zmq, (r) =>
       allowed.has(r.publicKey) ? { userId: "node" } : { refused: "unknown key" });
-  await using _forwarder = ZmqForwarder.open(zmq, {
+  const forwarderOptions = {
     xpub: `tcp://${address}:${ZEEK_PORT}`,
     xsub: `tcp://${address}:${ZEEK_PORT + 1}`,
-    configure: (socket, side) => {
+    configure: (socket: ZmqSocket, side: "xpub" | "xsub") => {
       if (keys === undefined) return;
       // As the manager does: the control host's nodes over IPC, the network over CURVE.
       socket.bind(`ipc://${ipcDir}/${side}`);
       socket.setCurveServer(keys.server.secretKey, "weir");
     },
-  });
+  };
+  // As the manager runs it: the closed bus's forwarder checks every sender id.
+  await using _forwarder = keys === undefined
+    ? ZmqForwarder.open(zmq, forwarderOptions)
+    : ZmqCheckedForwarder.open(zmq, {
+      ...forwarderOptions,
+      rule: { prefix: "zeromq_", suffix: "_", trusted: [], names: ["node"] },
+    });
   if (what === "bus") {
     // The receiver is a node of the control host (a proxy, the manager, a logger).
     await using bus = Bus.open(zmq, {
@@ -126,7 +140,8 @@ async function sensorSide(address: string, keys: Keys | undefined, n: number, wh
   await using zmq = new ZmqContext();
   if (what === "bus") {
     await using bus = Bus.open(zmq, {
-      nodeId: "bench-sender",
+      // A node id of the key's node, as the checked forwarder wants it.
+      nodeId: "zeromq_node_sensor_1_Nbench",
       connectXpub: `tcp://${address}:${ZEEK_PORT + 1}`,
       connectXsub: `tcp://${address}:${ZEEK_PORT}`,
       ...(keys === undefined

@@ -85,16 +85,17 @@ async function run(start: ForwarderWorkerStart): Promise<void> {
   view.setInt16(28, ZMQ_POLLIN, true);
   const pollItems = new Uint8Array(items);
   const parts = Array.from({ length: MAX_PARTS }, () => new BigUint64Array(8));
-  const expected = new Map<string, Uint8Array[]>();
+  const expected = new Map<string, { own: Uint8Array; longer: Uint8Array[] }>();
 
   /** The sender frames `userId` may use: its prefix, and its longer namesakes' to refuse. */
-  const prefixesOf = (userId: string): Uint8Array[] => {
+  const prefixesOf = (userId: string): { own: Uint8Array; longer: Uint8Array[] } => {
     let entry = expected.get(userId);
     if (entry === undefined) {
-      const own = encoder.encode(`${start.prefix}${userId}${start.suffix}`);
-      const longer = names.filter((n) => n !== userId && n.startsWith(userId + start.suffix))
-        .map((n) => encoder.encode(`${start.prefix}${n}${start.suffix}`));
-      entry = [own, ...longer];
+      entry = {
+        own: encoder.encode(`${start.prefix}${userId}${start.suffix}`),
+        longer: names.filter((n) => n !== userId && n.startsWith(userId + start.suffix))
+          .map((n) => encoder.encode(`${start.prefix}${n}${start.suffix}`)),
+      };
       expected.set(userId, entry);
     }
     return entry;
@@ -106,13 +107,22 @@ async function run(start: ForwarderWorkerStart): Promise<void> {
     if (size < prefix.length) return false;
     const data = z.zmq_msg_data(msg);
     if (data === null) return false;
-    const bytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(data, prefix.length));
+    let bytes = heads.get(prefix.length);
+    if (bytes === undefined) heads.set(prefix.length, bytes = new Uint8Array(prefix.length));
+    Deno.UnsafePointerView.copyInto(data, bytes);
     for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
     return true;
   };
+  const heads = new Map<number, Uint8Array>();
 
+  // Every part is kept initialised: zmq_msg_send leaves a sent one empty and
+  // ready, and whatever closes one initialises it again.
+  for (const msg of parts) z.zmq_msg_init(msg);
   const drop = (count: number): void => {
-    for (let i = 0; i < count; i++) z.zmq_msg_close(parts[i]!);
+    for (let i = 0; i < count; i++) {
+      z.zmq_msg_close(parts[i]!);
+      z.zmq_msg_init(parts[i]!);
+    }
   };
 
   const scratch = new BigUint64Array(8);
@@ -126,11 +136,11 @@ async function run(start: ForwarderWorkerStart): Promise<void> {
     let overflow = false;
     for (;;) {
       const msg = count < MAX_PARTS ? parts[count]! : scratch;
-      z.zmq_msg_init(msg);
+      if (msg === scratch) z.zmq_msg_init(scratch);
       const rc = z.zmq_msg_recv(msg, from, count === 0 ? ZMQ_DONTWAIT : 0);
       if (rc < 0) {
         const errno = z.zmq_errno();
-        z.zmq_msg_close(msg);
+        if (msg === scratch) z.zmq_msg_close(scratch);
         if (errno === EINTR) continue;
         if (count === 0 && errno === EAGAIN) return 0;
         drop(Math.min(count, MAX_PARTS));
@@ -155,6 +165,7 @@ async function run(start: ForwarderWorkerStart): Promise<void> {
       while (z.zmq_msg_send(parts[i]!, to, flags) < 0) {
         if (z.zmq_errno() !== EINTR) {
           z.zmq_msg_close(parts[i]!);
+          z.zmq_msg_init(parts[i]!);
           break;
         }
       }
@@ -178,29 +189,32 @@ async function run(start: ForwarderWorkerStart): Promise<void> {
       break;
     }
     // Events: nodes' publications, checked.
+    let forwarded = 0, refused = 0;
     for (let n = 0; n < BATCH; n++) {
       const count = receive(xsub);
       if (count === 0) break;
       if (count < 0) {
-        counters[1]!++;
+        refused++;
         continue;
       }
       const id = z.zmq_msg_gets(parts[0]!, userIdName);
       const userId = id === null ? "" : Deno.UnsafePointerView.getCString(id);
       let ok = true;
       if (userId !== "" && !trusted.has(userId)) {
-        const [own, ...longer] = prefixesOf(userId);
-        ok = count >= 2 && startsWith(parts[1]!, own!) &&
-          !longer.some((p) => startsWith(parts[1]!, p));
+        const { own, longer } = prefixesOf(userId);
+        ok = count >= 2 && startsWith(parts[1]!, own);
+        for (let i = 0; ok && i < longer.length; i++) ok = !startsWith(parts[1]!, longer[i]!);
       }
       if (ok) {
         send(xpub, count);
-        counters[0]!++;
+        forwarded++;
       } else {
         drop(count);
-        counters[1]!++;
+        refused++;
       }
     }
+    if (forwarded > 0) counters[0] = counters[0]! + BigInt(forwarded);
+    if (refused > 0) counters[1] = counters[1]! + BigInt(refused);
     // Subscriptions: nodes' XSUBs upstream, as zmq_proxy forwards them.
     for (let n = 0; n < BATCH; n++) {
       const count = receive(xpub);
@@ -209,5 +223,6 @@ async function run(start: ForwarderWorkerStart): Promise<void> {
       send(xsub, count);
     }
   }
+  for (const msg of parts) z.zmq_msg_close(msg);
   lib.close();
 }

@@ -40,7 +40,8 @@ push.connect(loggerEndpoint!);
 sub.send([new Uint8Array([1])]);
 
 const writer = new ByteWriter();
-encodeEvent(writer, "Cluster::hello", ["worker-b-1", "zeromq_worker-b-1_forged_1_x"], [
+// A hello in the name of worker-b, the fleet test's second sensor's node.
+encodeEvent(writer, "Cluster::hello", ["worker-b", "zeromq_worker-b_forged_1_x"], [
   T.string,
   T.string,
 ]);
@@ -50,9 +51,10 @@ let received = 0;
 let subscriptionsSeen = 0;
 const deadline = Date.now() + 4000;
 while (Date.now() < deadline) {
+  // Sent with worker-b's id as its sender, as a node holding another node's key would.
   pub.send([
     text.encode("zeek.cluster.node.manager."),
-    text.encode("forged"),
+    text.encode("zeromq_worker-b_forged_1_x"),
     text.encode("broker-bin-v1"),
     hello,
   ]);

@@ -340,12 +340,32 @@ Deno.test({
         }`,
       );
       assert.ok(counter(metrics, "weir_bus_auth_total", { domain: "weir", result: "refused" }) > 0);
-      assert.equal(
-        manager.json().filter((o) =>
-          o.kind === "node_down" && o.name === "worker-b" && (o.id as string).includes("forged")
-        ).length,
-        0,
-      );
+
+      // A sensor's own key (a compromised sensor) cannot speak for another node.
+      const downBefore = manager.json().filter((o) => o.kind === "node_down").length;
+      const out = await new Deno.Command(lab.on("x")[0]!, {
+        args: [
+          ...lab.on("x").slice(1),
+          Deno.execPath(),
+          "run",
+          "-A",
+          INTRUDER,
+          "keyed",
+          ctl,
+          String(ZEEK_PORT),
+          loggerEndpoint,
+          `${dir}/agent-s1/keys/worker-a-1.key`,
+          serverKey,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+      const after = await metricsOf(lab, "ctl", metricsPort);
+      assert.ok(counter(after, "weir_bus_sender_refused_total", {}) > 0, "the forged hello passed");
+      assert.equal(manager.json().filter((o) => o.kind === "node_down").length, downBefore);
+      const rows = statusRows((await weir(lab, "ctl", ["status", "--config", dir])).stdout);
+      assert.equal(rows.get("worker-b")?.Status, "running");
     });
 
     await t.step(

@@ -26,6 +26,9 @@ import type { Reporter } from "../process/mod.ts";
 import { T, type ZeekType, type ZeekValue } from "../../zeek/mod.ts";
 import { Pool, type PoolSpec } from "./pools.ts";
 
+/** The handshake events, whose id must be their sender's. */
+const HELLOS = new Set(["Cluster::hello", "Cluster::Backend::ZeroMQ::hello"]);
+
 /** How long a node waits for the forwarder before saying so (and waiting on). */
 export const FORWARDER_WAIT_MS = 10_000;
 
@@ -84,7 +87,7 @@ export class Cluster implements Disposable {
   readonly events: EventRegistry;
   readonly pools: ReadonlyMap<string, Pool>;
   /** Counters for metrics: events that failed to decode, events with an unexpected format. */
-  readonly counters = { decodeErrors: 0, formatErrors: 0, unknownEvents: 0 };
+  readonly counters = { decodeErrors: 0, formatErrors: 0, unknownEvents: 0, forgedHellos: 0 };
   #bus: Bus;
   #reporter: Reporter;
   #clusterLog: ((message: string) => void) | undefined;
@@ -316,7 +319,26 @@ export class Cluster implements Disposable {
       return;
     }
     if (this.events.lookup(event.name) === undefined) this.counters.unknownEvents++;
+    if (HELLOS.has(event.name) && !this.#helloIsFromItsNode(event.args, message.sender)) return;
     this.events.dispatch(event.name, event.args);
+  }
+
+  /**
+   * A hello speaks for the node that sent it: its id is the message's sender
+   * id (as every Zeek node sends it), and on a closed bus, where the
+   * forwarder binds sender ids to keys, that id is the named node's.
+   */
+  #helloIsFromItsNode(args: readonly ZeekValue[], sender: string): boolean {
+    const [name, id] = args;
+    const ok = id === sender &&
+      (!this.layout.closedBus || String(id).startsWith(`zeromq_${String(name)}_`));
+    if (!ok) {
+      this.counters.forgedHellos++;
+      this.#reporter.warning(
+        `Dropped a hello naming ${String(name)} (${String(id)}) that ${sender} sent`,
+      );
+    }
+    return ok;
   }
 
   #onSubscriptionChange(topic: string, subscribed: boolean): void {

@@ -93,6 +93,7 @@ export class AgentHub implements AsyncDisposable {
   readonly #waiting = new Map<number, (reply: AgentReply) => void>();
   readonly #versionWarned = new Set<string>();
   readonly #bundles = new Map<string, Promise<ConfigBundle>>();
+  #enrolling: Promise<unknown> = Promise.resolve();
   #nextId = 1;
   #closed = false;
 
@@ -129,7 +130,10 @@ export class AgentHub implements AsyncDisposable {
       return;
     }
     if (message.t === "enroll") {
-      void this.#enrol(identity, userId, message.host, message.token);
+      // One at a time: a token is spent by the first.
+      this.#enrolling = this.#enrolling.then(() =>
+        this.#enrol(identity, userId, message.host, message.token)
+      ).catch((error) => this.#options.reporter.error(`enrolment failed: ${error}`));
       return;
     }
     // Anything but enrolment needs an enrolled key. ZAP named the connection
@@ -201,6 +205,12 @@ export class AgentHub implements AsyncDisposable {
     const agentKey = userId.startsWith(`${ENROLLING}:`)
       ? userId.slice(ENROLLING.length + 1)
       : undefined;
+    // The agent repeats its request until it hears back: a key enrolled for
+    // this host (by an earlier copy of the request) is told so again.
+    if (agentKey !== undefined && store.agentHostOf(agentKey) === host) {
+      this.#send(identity, { t: "enrolled", host });
+      return;
+    }
     if (agentKey !== undefined && await store.redeemToken(host, token, agentKey)) {
       reporter.info(`enrolled the agent of ${host}`);
       this.#send(identity, { t: "enrolled", host });

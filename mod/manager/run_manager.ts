@@ -7,7 +7,7 @@
  */
 
 import { isLoopback, type Layout, type NodeSpec } from "../../config/mod.ts";
-import { ZmqContext, ZmqForwarder } from "../../ffi/mod.ts";
+import { ZmqCheckedForwarder, ZmqContext, ZmqForwarder, type ZmqSocket } from "../../ffi/mod.ts";
 import { setHeartbeat } from "../bus/mod.ts";
 import { AgentHub } from "./agent_hub.ts";
 import { buildBundle } from "./config_bundle.ts";
@@ -87,11 +87,11 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     await Deno.mkdir(localBus.dir, { recursive: true, mode: 0o700 });
     await Deno.chmod(localBus.dir, 0o700);
   }
-  const forwarder = ZmqForwarder.open(zmq, {
+  const forwarderOptions = {
     xpub: endpoints.xpub,
     xsub: endpoints.xsub,
     ipv6: endpoints.ipv6,
-    configure: (socket, side) => {
+    configure: (socket: ZmqSocket, side: "xpub" | "xsub") => {
       setHeartbeat(socket, heartbeat);
       if (security !== undefined && layout.closedBus) {
         // This host's nodes come in through IPC, bound before CURVE is set:
@@ -101,11 +101,25 @@ export async function runManager(options: ManagerOptions): Promise<void> {
         security.monitor.watch(zmq, socket, `forwarder_${side}`);
       }
     },
-  });
+  };
+  // On a closed bus every message's sender id must belong to the key that
+  // sent it (Zeek's ids are zeromq_<node>_…), so no node speaks for another.
+  const checked = layout.closedBus
+    ? ZmqCheckedForwarder.open(zmq, {
+      ...forwarderOptions,
+      rule: {
+        prefix: "zeromq_",
+        suffix: "_",
+        trusted: [self.name],
+        names: layout.nodes.map((n) => n.name),
+      },
+    })
+    : undefined;
+  const forwarder = checked ?? ZmqForwarder.open(zmq, forwarderOptions);
   stack.use(forwarder);
   reporter.info(
     `forwarder listening on ${forwarder.xpubEndpoint} (XPUB) and ${forwarder.xsubEndpoint} (XSUB)` +
-      (layout.closedBus ? ", CURVE with a key per node" : ""),
+      (layout.closedBus ? ", CURVE with a key per node, each checked against its sender ids" : ""),
   );
 
   await linkCurrentLogs(layout);
@@ -127,9 +141,13 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     zmq,
     credentials: security?.credentials,
     localBus: true,
-    ...(security === undefined
-      ? {}
-      : { auth: { zap: security.zap.counters, handshakeFailures: security.monitor.failures } }),
+    ...(security === undefined ? {} : {
+      auth: {
+        zap: security.zap.counters,
+        handshakeFailures: security.monitor.failures,
+        ...(checked === undefined ? {} : { senderRefused: () => checked.counters.refused }),
+      },
+    }),
     openLogging: layout.managerIsLogger ? options.openLogWriting : openLogShipping,
     webSocketPort: managerWebSocketPort(layout, self),
     serviceDiscovery: discovery.targets,
@@ -229,6 +247,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
       onLayout: (fresh) => {
         layout = fresh;
         discovery.replace(fresh);
+        checked?.setNames(fresh.nodes.map((n) => n.name));
       },
     }),
   }));

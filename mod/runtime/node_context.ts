@@ -75,6 +75,8 @@ export interface NodeOptions extends NodeStart {
   readonly auth?: {
     readonly zap: ZapCounters;
     readonly handshakeFailures?: ReadonlyMap<string, number>;
+    /** Messages the forwarder dropped: a sender id the sending key may not use. */
+    readonly senderRefused?: () => bigint;
   };
 }
 
@@ -267,7 +269,11 @@ function openMetrics(
   const { shipper, received } = logging;
   if (shipper !== undefined) sources.push(() => logShipperSamples(shipper.counters));
   if (received !== undefined) sources.push(() => logReceiverSamples(received));
-  if (auth !== undefined) sources.push(() => authSamples(auth.zap, auth.handshakeFailures));
+  if (auth !== undefined) {
+    sources.push(() =>
+      authSamples(auth.zap, auth.handshakeFailures, Number(auth.senderRefused?.() ?? 0n))
+    );
+  }
   return openMetricsServer({
     node: self.name,
     host: layout.settings.metricsAddress,

@@ -1,7 +1,8 @@
 /**
  * The closed bus's door counts: ZAP verdicts per domain (forwarder `weir`,
- * log sockets `weir-log`, agent channel `weir-agent`) and handshakes that
- * failed on a server socket (a client without keys, a wrong key, a refusal).
+ * log sockets `weir-log`, agent channel `weir-agent`), handshakes that
+ * failed on a server socket (a client without keys, a wrong key, a refusal),
+ * and messages the forwarder dropped for a sender id not of their key.
  *
  * @module
  */
@@ -13,8 +14,18 @@ import type { MetricSample } from "./sample.ts";
 export function authSamples(
   zap: Readonly<ZapCounters> | undefined,
   handshakeFailures: ReadonlyMap<string, number> | undefined,
+  senderRefused?: number,
 ): MetricSample[] {
   const samples: MetricSample[] = [];
+  if (senderRefused !== undefined) {
+    samples.push({
+      name: "weir_bus_sender_refused_total",
+      help:
+        "Messages the forwarder dropped because their sender id does not belong to the key that sent them.",
+      type: "counter",
+      value: senderRefused,
+    });
+  }
   for (
     const [result, counts] of [["accepted", zap?.accepted], ["refused", zap?.refused]] as const
   ) {
