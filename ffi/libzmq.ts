@@ -730,6 +730,45 @@ export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** Where and how a forwarder listens. */
+export interface ForwarderOptions {
+  readonly xpub: string;
+  readonly xsub: string;
+  readonly xpubNoDrop?: boolean;
+  readonly ipv6?: boolean;
+  /**
+   * Sets further options on each central socket before it binds (CURVE,
+   * heartbeats, a monitor): the last chance, as the forwarder's thread owns
+   * them afterwards.
+   */
+  readonly configure?: (socket: ZmqSocket, side: "xpub" | "xsub") => void;
+}
+
+/** The central XPUB and XSUB, configured and bound; `stack` closes them if a later step fails. */
+function openCentralSockets(
+  ctx: ZmqContext,
+  options: ForwarderOptions,
+  stack: DisposableStack,
+): { xpub: ZmqSocket; xsub: ZmqSocket } {
+  const xpub = stack.use(ctx.openSocket("xpub"));
+  const xsub = stack.use(ctx.openSocket("xsub"));
+  // VERBOSER: forward every subscribe and unsubscribe, so nodes learn
+  // about each other's topics (the hello handshake depends on it).
+  xpub.setOption(ZMQ_OPTION.XPUB_VERBOSER, 1);
+  xpub.setOption(ZMQ_OPTION.XPUB_NODROP, options.xpubNoDrop === false ? 0 : 1);
+  xpub.setOption(ZMQ_OPTION.LINGER, 0);
+  xsub.setOption(ZMQ_OPTION.LINGER, 0);
+  if (options.ipv6) {
+    xpub.setOption(ZMQ_OPTION.IPV6, 1);
+    xsub.setOption(ZMQ_OPTION.IPV6, 1);
+  }
+  options.configure?.(xpub, "xpub");
+  options.configure?.(xsub, "xsub");
+  xpub.bind(options.xpub);
+  xsub.bind(options.xsub);
+  return { xpub, xsub };
+}
+
 /** Traffic counters of the forwarder, as `zmq_proxy_steerable` reports them. */
 export interface ForwarderStatistics {
   frontendMessagesReceived: bigint;
@@ -799,37 +838,11 @@ export class ZmqForwarder implements AsyncDisposable {
   /** Binds the central sockets and starts forwarding. */
   static open(
     ctx: ZmqContext,
-    options: {
-      xpub: string;
-      xsub: string;
-      xpubNoDrop?: boolean;
-      ipv6?: boolean;
-      /**
-       * Sets further options on each central socket before it binds (CURVE,
-       * heartbeats, a monitor): the last chance, as the native thread owns
-       * them afterwards.
-       */
-      configure?: (socket: ZmqSocket, side: "xpub" | "xsub") => void;
-    },
+    options: ForwarderOptions,
   ): ZmqForwarder {
     const stack = new DisposableStack();
     try {
-      const xpub = stack.use(ctx.openSocket("xpub"));
-      const xsub = stack.use(ctx.openSocket("xsub"));
-      // VERBOSER: forward every subscribe and unsubscribe, so nodes learn
-      // about each other's topics (the hello handshake depends on it).
-      xpub.setOption(ZMQ_OPTION.XPUB_VERBOSER, 1);
-      xpub.setOption(ZMQ_OPTION.XPUB_NODROP, options.xpubNoDrop === false ? 0 : 1);
-      xpub.setOption(ZMQ_OPTION.LINGER, 0);
-      xsub.setOption(ZMQ_OPTION.LINGER, 0);
-      if (options.ipv6) {
-        xpub.setOption(ZMQ_OPTION.IPV6, 1);
-        xsub.setOption(ZMQ_OPTION.IPV6, 1);
-      }
-      options.configure?.(xpub, "xpub");
-      options.configure?.(xsub, "xsub");
-      xpub.bind(options.xpub);
-      xsub.bind(options.xsub);
+      const { xpub, xsub } = openCentralSockets(ctx, options, stack);
       const controlEndpoint = `inproc://weir-forwarder-control-${forwarderCount++}`;
       const controlServer = stack.use(ctx.openSocket("pair"));
       controlServer.bind(controlEndpoint);
@@ -948,24 +961,11 @@ export class ZmqCheckedForwarder implements AsyncDisposable {
   /** Binds the central sockets (options as `ZmqForwarder.open`) and starts the thread. */
   static open(
     ctx: ZmqContext,
-    options: Parameters<typeof ZmqForwarder.open>[1] & { readonly rule: SenderRule },
+    options: ForwarderOptions & { readonly rule: SenderRule },
   ): ZmqCheckedForwarder {
     const stack = new DisposableStack();
     try {
-      const xpub = stack.use(ctx.openSocket("xpub"));
-      const xsub = stack.use(ctx.openSocket("xsub"));
-      xpub.setOption(ZMQ_OPTION.XPUB_VERBOSER, 1);
-      xpub.setOption(ZMQ_OPTION.XPUB_NODROP, options.xpubNoDrop === false ? 0 : 1);
-      xpub.setOption(ZMQ_OPTION.LINGER, 0);
-      xsub.setOption(ZMQ_OPTION.LINGER, 0);
-      if (options.ipv6) {
-        xpub.setOption(ZMQ_OPTION.IPV6, 1);
-        xsub.setOption(ZMQ_OPTION.IPV6, 1);
-      }
-      options.configure?.(xpub, "xpub");
-      options.configure?.(xsub, "xsub");
-      xpub.bind(options.xpub);
-      xsub.bind(options.xsub);
+      const { xpub, xsub } = openCentralSockets(ctx, options, stack);
       const shared = new SharedArrayBuffer(24);
       const worker = new Worker(new URL("./_forwarder_worker.ts", import.meta.url), {
         type: "module",

@@ -24,6 +24,7 @@ export {
   type CurveKeyPair,
   curveKeyPair,
   curvePublicKey,
+  type ForwarderOptions,
   isZ85Key,
   MONITOR_EVENTS,
   parseMonitorEvent,

@@ -2,12 +2,15 @@
  * `deno task compile`: builds `dist/weir`. `deno compile` downloads Deno's
  * `denort` runtime on first use; where that download is impossible this
  * stops with one line saying so (exit code 1), and weir still runs from
- * source (`./weir`). The binary holds what `main.ts` imports and nothing
- * else: no tests, no benchmarks, no test support (`testing/`).
+ * source (`./weir`). The binary holds what `main.ts` imports, and the
+ * checked forwarder's Worker module; no tests, no benchmarks, no test
+ * support (`testing/`).
  */
 
 const out = new URL("../dist/weir", import.meta.url).pathname;
 const main = new URL("../main.ts", import.meta.url).pathname;
+// A Worker's module is not found by following imports: it is named here.
+const forwarderWorker = new URL("../ffi/_forwarder_worker.ts", import.meta.url).pathname;
 await Deno.mkdir(new URL("../dist", import.meta.url), { recursive: true });
 const result = await new Deno.Command(Deno.execPath(), {
   args: [
@@ -16,6 +19,8 @@ const result = await new Deno.Command(Deno.execPath(), {
     "--quiet",
     "--output",
     out,
+    "--include",
+    forwarderWorker,
     main,
   ],
   stdout: "inherit",

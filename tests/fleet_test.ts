@@ -64,6 +64,34 @@ function statusRows(stdout: string): Map<string, Record<string, string>> {
   return rows;
 }
 
+/** Runs `testing/bus_intruder.ts` on the lab's fourth host; resolves to what it got. */
+async function intrude(
+  lab: FleetLab,
+  target: { manager: string; loggerEndpoint: string },
+  mode: "plain" | "keyed",
+  keyFile = "-",
+  serverKey = "",
+): Promise<{ received: number; subscriptionsSeen: number }> {
+  const out = await new Deno.Command(lab.on("x")[0]!, {
+    args: [
+      ...lab.on("x").slice(1),
+      Deno.execPath(),
+      "run",
+      "-A",
+      INTRUDER,
+      mode,
+      target.manager,
+      String(ZEEK_PORT),
+      target.loggerEndpoint,
+      ...(mode === "keyed" ? [keyFile, serverKey] : []),
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  return JSON.parse(new TextDecoder().decode(out.stdout).trim());
+}
+
 async function metricsOf(lab: FleetLab, host: string, port: number, path = "/metrics") {
   const out = await new Deno.Command(lab.on(host)[0]!, {
     args: [
@@ -199,6 +227,12 @@ Deno.test({
       assert.equal(rows.get("worker-a-1")?.Host, s1);
       assert.equal(rows.get("worker-b")?.Host, s2);
       assert.equal(rows.get("logger-1")?.Host, ctl);
+      // netstats asks every worker over the bus, on whichever host it runs.
+      const netstats = await weir(lab, "ctl", ["netstats", "--config", dir]);
+      assert.equal(netstats.code, 0, netstats.stderr);
+      for (const name of ["worker-a-1", "worker-a-2", "worker-b"]) {
+        assert.match(netstats.stdout, new RegExp(`^${name}: [\\d.]+ recvd=\\d+`, "m"));
+      }
     });
 
     await t.step(
@@ -307,31 +341,12 @@ Deno.test({
     await t.step("an intruder without keys or with its own is refused, and counted", async () => {
       const serverKey =
         JSON.parse(await Deno.readTextFile(`${dir}/spool/keys/nodes/directory.json`)).forwarder;
-      const loggerKey =
-        JSON.parse(await Deno.readTextFile(`${dir}/spool/keys/nodes/directory.json`))
-          .nodes["logger-1"];
-      for (const args of [["plain"], ["keyed", "-", serverKey]]) {
-        const out = await new Deno.Command(lab.on("x")[0]!, {
-          args: [
-            ...lab.on("x").slice(1),
-            Deno.execPath(),
-            "run",
-            "-A",
-            INTRUDER,
-            args[0]!,
-            ctl,
-            String(ZEEK_PORT),
-            loggerEndpoint,
-            ...args.slice(1),
-          ],
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        const result = JSON.parse(new TextDecoder().decode(out.stdout).trim());
-        assert.equal(result.received, 0, `${args[0]}: the intruder received events`);
-        assert.equal(result.subscriptionsSeen, 0, `${args[0]}: the intruder saw subscriptions`);
+      const target = { manager: ctl, loggerEndpoint };
+      for (const mode of ["plain", "keyed"] as const) {
+        const result = await intrude(lab, target, mode, "-", serverKey);
+        assert.equal(result.received, 0, `${mode}: the intruder received events`);
+        assert.equal(result.subscriptionsSeen, 0, `${mode}: the intruder saw subscriptions`);
       }
-      void loggerKey;
       const metrics = await metricsOf(lab, "ctl", metricsPort);
       assert.ok(
         counter(metrics, "weir_bus_handshake_failures_total", { socket: "forwarder_xpub" }) > 0,
@@ -343,24 +358,13 @@ Deno.test({
 
       // A sensor's own key (a compromised sensor) cannot speak for another node.
       const downBefore = manager.json().filter((o) => o.kind === "node_down").length;
-      const out = await new Deno.Command(lab.on("x")[0]!, {
-        args: [
-          ...lab.on("x").slice(1),
-          Deno.execPath(),
-          "run",
-          "-A",
-          INTRUDER,
-          "keyed",
-          ctl,
-          String(ZEEK_PORT),
-          loggerEndpoint,
-          `${dir}/agent-s1/keys/worker-a-1.key`,
-          serverKey,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+      await intrude(
+        lab,
+        { manager: ctl, loggerEndpoint },
+        "keyed",
+        `${dir}/agent-s1/keys/worker-a-1.key`,
+        serverKey,
+      );
       const after = await metricsOf(lab, "ctl", metricsPort);
       assert.ok(counter(after, "weir_bus_sender_refused_total", {}) > 0, "the forged hello passed");
       assert.equal(manager.json().filter((o) => o.kind === "node_down").length, downBefore);
@@ -382,24 +386,13 @@ Deno.test({
           "weir_bus_auth_total",
           { domain: "weir", result: "refused" },
         );
-        const out = await new Deno.Command(lab.on("x")[0]!, {
-          args: [
-            ...lab.on("x").slice(1),
-            Deno.execPath(),
-            "run",
-            "-A",
-            INTRUDER,
-            "keyed",
-            ctl,
-            String(ZEEK_PORT),
-            loggerEndpoint,
-            stolen,
-            serverKey,
-          ],
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        const result = JSON.parse(new TextDecoder().decode(out.stdout).trim());
+        const result = await intrude(
+          lab,
+          { manager: ctl, loggerEndpoint },
+          "keyed",
+          stolen,
+          serverKey,
+        );
         assert.equal(result.received, 0);
         const refusedAfter = counter(
           await metricsOf(lab, "ctl", metricsPort),
