@@ -582,7 +582,9 @@ export class ZmqSocket implements Disposable {
           scratch = new Uint8Array(Math.max(scratch.length * 2, size * 2));
           offset = 0;
         }
-        if (frames.length === 0 && this.readUserId) {
+        // Each part may carry it, but not every one does: a ROUTER's routing
+        // id part lacks it when the message was looked at ahead (ZMQ_EVENTS).
+        if (this.readUserId && (frames.length === 0 || this.#message.userId === "")) {
           const id = z.zmq_msg_gets(msg, USER_ID_PROPERTY);
           this.#message.userId = id === null ? "" : Deno.UnsafePointerView.getCString(id);
         }

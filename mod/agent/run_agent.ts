@@ -189,8 +189,14 @@ export async function runAgent(options: AgentOptions): Promise<void> {
       case "seen":
         return;
       case "refused":
-        failure = new AgentError(`the manager refused this agent: ${message.reason}`);
-        abort();
+        // A refused token is the operator's to fix; an enrolled agent keeps
+        // its nodes running and keeps trying (its key may be re-admitted).
+        if (!identity.enrolled) {
+          failure = new AgentError(`the manager refused this agent: ${message.reason}`);
+          abort();
+        } else {
+          reporter.warning(`the manager refused a message of this agent: ${message.reason}`);
+        }
         return;
       case "enrolled":
         if (identity.enrolled) return;

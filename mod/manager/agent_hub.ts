@@ -144,6 +144,11 @@ export class AgentHub implements AsyncDisposable {
       ? this.#options.store.agentHostOf(userId.slice(ENROLLING.length + 1))
       : undefined;
     if (host === undefined) {
+      this.#options.reporter.warning(
+        `refused a ${message.t} on the agent channel from a key not enrolled (${
+          userId || "no key"
+        })`,
+      );
       this.#send(identity, {
         t: "refused",
         reason: "this agent is not enrolled: run weir join with --token",
