@@ -20,28 +20,31 @@
 export { LIBC, LIBPCAP, LibraryMissingError, type LibrarySpec, LIBZMQ } from "./libraries.ts";
 export {
   type BorrowedMessage,
-  type CheckedForwarderCounters,
   type CurveKeyPair,
   curveKeyPair,
   curvePublicKey,
-  type ForwarderOptions,
   isZ85Key,
   MONITOR_EVENTS,
   parseMonitorEvent,
-  type SenderRule,
   tcpEndpoint,
   yieldToEventLoop,
   z85Encode,
   ZMQ_OPTION,
-  ZmqCheckedForwarder,
   ZmqContext,
   ZmqError,
-  ZmqForwarder,
   zmqHasCurve,
   ZmqReactor,
   type ZmqSocket,
   zmqVersion,
 } from "./libzmq.ts";
+export {
+  type CheckedForwarderCounters,
+  type ForwarderOptions,
+  type ForwarderStatistics,
+  type SenderRule,
+  ZmqCheckedForwarder,
+  ZmqForwarder,
+} from "./zmq_forwarder.ts";
 export {
   type CompiledFilter,
   compileFilter,

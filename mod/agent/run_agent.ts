@@ -101,6 +101,8 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   let readySent = false;
   let failure: Error | undefined;
   let applying: Promise<unknown> = Promise.resolve();
+  /** Each node's public key as last applied: a new one (a revocation) restarts the node. */
+  const lastKeys = new Map<string, string>();
 
   const send = (message: AgentMessage) => {
     socket.send([encodeMessage(message)]);
@@ -173,7 +175,6 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     }
     return { added, removed, restarted };
   };
-  const lastKeys = new Map<string, string>();
 
   const onMessage = (frames: readonly Uint8Array[]) => {
     const message = frames.length === 1 ? decodeManagerMessage(frames[0]!) : undefined;

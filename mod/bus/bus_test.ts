@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ZmqContext, ZmqForwarder } from "../../ffi/libzmq.ts";
+import { ZmqContext, ZmqForwarder } from "../../ffi/mod.ts";
 import { Bus, type BusMessage } from "./bus.ts";
 
 async function withBuses(

@@ -153,5 +153,8 @@ function isTextMap(v: unknown): v is Record<string, string> {
 function isReport(v: unknown): v is NodeReport {
   const r = v as Record<string, unknown>;
   return typeof v === "object" && v !== null && isText(r.name) && isText(r.type) &&
-    typeof r.status === "string" && typeof r.restarts === "number";
+    typeof r.status === "string" && typeof r.restarts === "number" &&
+    (r.pid === undefined || Number.isInteger(r.pid)) &&
+    (r.startedAt === undefined ||
+      (typeof r.startedAt === "string" && !Number.isNaN(Date.parse(r.startedAt))));
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { curveKeyPair, ZMQ_OPTION, ZmqCheckedForwarder, ZmqContext } from "./libzmq.ts";
+import { curveKeyPair, ZMQ_OPTION, ZmqContext } from "./libzmq.ts";
+import { ZmqCheckedForwarder } from "./zmq_forwarder.ts";
 import { ZapHandler } from "../mod/bus/zap.ts";
 
 const encoder = new TextEncoder();
