@@ -430,6 +430,24 @@ Deno.test({
       },
     );
 
+    await t.step("revoking a host stops its agent and its nodes, with one line why", async () => {
+      const revoked = await weir(lab, "ctl", ["revoke", s1, "--config", dir]);
+      assert.equal(revoked.code, 0, revoked.stderr);
+      const agent = agents.get("s1")!;
+      const status = await agent.status();
+      assert.equal(status.code, 1);
+      assert.ok(
+        agent.errors.some((l) =>
+          /^weir: the manager refused this agent: the agent key of .* was revoked/.test(l)
+        ),
+        agent.errors.join("\n"),
+      );
+      for (const name of ["worker-a-1", "worker-a-2", "worker-a-3"]) {
+        assert.deepEqual(await processesMentioning(`--node ${name} `), [], `${name} still runs`);
+      }
+      agents.delete("s1");
+    });
+
     await t.step(
       "weir stop stops every host's nodes; the agents stay; every flow is in conn.log once",
       async () => {

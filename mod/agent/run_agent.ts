@@ -192,7 +192,8 @@ export async function runAgent(options: AgentOptions): Promise<void> {
       case "refused":
         // A refused token is the operator's to fix; an enrolled agent keeps
         // its nodes running and keeps trying (its key may be re-admitted).
-        if (!identity.enrolled) {
+        if (!identity.enrolled || message.revoked === true) {
+          // Revoked: the nodes stop with the agent (their keys are revoked too).
           failure = new AgentError(`the manager refused this agent: ${message.reason}`);
           abort();
         } else {

@@ -71,7 +71,8 @@ export type ManagerMessage =
   | { readonly t: "enrolled"; readonly host: string }
   /** The answer to a status report: the agent knows the manager hears it. */
   | { readonly t: "seen" }
-  | { readonly t: "refused"; readonly reason: string }
+  /** `revoked`: the host's agent key was revoked; the agent stops its nodes and exits. */
+  | { readonly t: "refused"; readonly reason: string; readonly revoked?: boolean }
   /** `id` 0: sent on join, no answer awaited; else a deploy, answered by a reply with `id`. */
   | ({ readonly t: "config"; readonly id: number; readonly run: boolean } & ConfigBundle)
   | {

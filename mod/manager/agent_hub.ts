@@ -155,6 +155,19 @@ export class AgentHub implements AsyncDisposable {
       });
       return;
     }
+    // A host revoked since its connection opened is told so once and forgotten.
+    if (!this.#options.store.enrolledHosts().includes(host)) {
+      if (this.#sessions.delete(host)) {
+        this.#options.reporter.warning(`the agent of ${host} was revoked; it is told to stop`);
+      }
+      this.#send(identity, {
+        t: "refused",
+        revoked: true,
+        reason:
+          `the agent key of ${host} was revoked (weir revoke); enrol it again: weir enroll ${host} on the control host, then weir join with the new token after removing agent.json`,
+      });
+      return;
+    }
     let session = this.#sessions.get(host);
     if (session === undefined) {
       session = {
@@ -246,6 +259,9 @@ export class AgentHub implements AsyncDisposable {
     timeoutMs = COMMAND_TIMEOUT_MS,
   ): Promise<AgentReply> {
     const session = this.#sessions.get(host);
+    if (!this.#options.store.enrolledHosts().includes(host)) {
+      return { ok: false, error: `the agent of ${host} was revoked` };
+    }
     if (session === undefined || !this.#connected(session)) {
       return { ok: false, error: `the agent of ${host} is not connected` };
     }

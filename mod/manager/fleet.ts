@@ -146,7 +146,10 @@ export class Fleet {
   /** Hands every connected host its configuration again and collects what each changed. */
   async deploy(layout: Layout) {
     this.#options.hub?.invalidate();
-    const results = await Promise.all([...this.remoteHosts(layout).keys()].map(async (host) => {
+    const hosts = [...this.remoteHosts(layout).keys()].filter((host) =>
+      this.#options.hub?.agent(host) !== undefined
+    );
+    const results = await Promise.all(hosts.map(async (host) => {
       const reply = await this.#send(host, "config", []);
       return { host, reply };
     }));
