@@ -180,7 +180,19 @@ export function createManagerControl(options: ManagerControlOptions): ControlHan
       reporter.warning(`revoked the keys of ${revoked.join(", ")}`);
       // Hosts still trusted get their nodes' new keys and restart those nodes.
       await fleet.deploy(layout);
-      await supervisor.restart(names.filter((n) => supervisor.states().some((s) => s.name === n)));
+      const loggers = layout.nodes.filter((n) => n.type === "logger" && names.includes(n.name));
+      if (loggers.length > 0) {
+        // A logger's key is its log port's server key, read by every shipper
+        // when it starts: every node restarts to learn the new one.
+        reporter.warning(
+          `revoke: ${loggers.map((n) => n.name).join(", ")} got new keys; restarting every node`,
+        );
+        await fleet.apply(layout, "restart", []);
+      } else {
+        await supervisor.restart(
+          names.filter((n) => supervisor.states().some((s) => s.name === n)),
+        );
+      }
       return { revoked, ...statusOf() };
     },
     shutdown() {
