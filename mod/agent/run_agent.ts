@@ -47,8 +47,8 @@ import {
 import { type Reporter, WEIR_VERSION } from "../process/mod.ts";
 import { type LaunchSpec, Supervisor } from "../supervisor/mod.ts";
 
-/** Before the first configuration: how often to report, and when to say the manager is silent. */
-const STATUS_INTERVAL_MS = 1000;
+/** How often the agent looks at its nodes; when it says the manager is silent, and again. */
+const TICK_MS = 100;
 const SILENCE_REPORT_MS = 5000;
 const SILENCE_REPEAT_MS = 30_000;
 
@@ -110,7 +110,9 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   };
   const reports = (): NodeReport[] =>
     (supervisor?.states() ?? []).map((s) => ({ ...s, startedAt: s.startedAt?.toISOString() }));
+  let lastSent = -Infinity;
   const sendStatus = () => {
+    lastSent = performance.now();
     if (!identity.enrolled) {
       send({ t: "enroll", host: identity.host, token, version: WEIR_VERSION });
       return;
@@ -305,15 +307,18 @@ export async function runAgent(options: AgentOptions): Promise<void> {
     const started = performance.now();
     let lastSilenceReport = -Infinity;
     // A node's change (a crash, a restart) is reported at once, not at the next beat.
+    // One tick: a node's change (a crash, a restart) is reported at once;
+    // otherwise a report goes every HeartbeatInterval of the configuration
+    // in force (every second before the first), and a silent manager is said.
     let reported = "";
-    const watcher = setInterval(() => {
-      const now = JSON.stringify(reports().map((r) => [r.status, r.pid]));
-      if (now !== reported && identity.enrolled && supervisor !== undefined) sendStatus();
-      reported = now;
-    }, 100);
     const timer = setInterval(() => {
-      sendStatus();
       const now = performance.now();
+      const changes = JSON.stringify(reports().map((r) => [r.status, r.pid]));
+      const every = (layout?.settings.heartbeatIntervalSec ?? 1) * 1000;
+      if ((changes !== reported && supervisor !== undefined) || now - lastSent >= every) {
+        sendStatus();
+      }
+      reported = changes;
       const silentFor = now - Math.max(lastHeard, started);
       if (silentFor > SILENCE_REPORT_MS && now - lastSilenceReport > SILENCE_REPEAT_MS) {
         lastSilenceReport = now;
@@ -324,11 +329,10 @@ export async function runAgent(options: AgentOptions): Promise<void> {
             (supervisor === undefined ? "" : "; this host's nodes keep running"),
         );
       }
-    }, STATUS_INTERVAL_MS);
+    }, TICK_MS);
     sendStatus();
     await stopped;
     clearInterval(timer);
-    clearInterval(watcher);
     await applying.catch(() => {});
   } finally {
     options.shutdown.removeEventListener("abort", abort);

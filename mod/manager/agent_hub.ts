@@ -1,10 +1,11 @@
 /**
  * The manager's end of the agent channel: a ROUTER socket on ZeekPort+2 of
  * the manager's address, CURVE always (the forwarder's key). Agents enrol
- * with a one-time token, then report their nodes every HeartbeatInterval;
- * the manager hands each host its configuration (node.cfg, weir.cfg,
- * networks.cfg, site scripts, its nodes' keys) and sends it commands
- * (start, stop, restart, stop-all), each answered by id.
+ * with a one-time token, then report their nodes every HeartbeatInterval
+ * and at once when one changes; the manager hands each host its
+ * configuration (node.cfg, weir.cfg, networks.cfg, site scripts, its nodes'
+ * keys) and sends it commands (start, stop, restart, stop-all, scrape), each
+ * answered by id.
  *
  * @module
  */
