@@ -16,6 +16,7 @@
  */
 
 import { lineReader } from "./_lines.ts";
+import { receiveRecords, shipRecords } from "./logging.ts";
 import {
   type CurveKeyPair,
   curveKeyPair,
@@ -26,11 +27,6 @@ import {
 } from "../ffi/mod.ts";
 import { ByteWriter, encodeEvent } from "../mod/codec/mod.ts";
 import { Bus, ZapHandler } from "../mod/bus/mod.ts";
-import { defineConnStream } from "../mod/analysis/conn/mod.ts";
-import { LogReceiver, LogWriterPool } from "../mod/logger/mod.ts";
-import { LogRegistry, LogShipper } from "../mod/log/mod.ts";
-import { createStderrReporter } from "../mod/process/mod.ts";
-import { connLikeRows } from "./log_writer.ts";
 import { T } from "../zeek/mod.ts";
 import { FleetLab, labUnavailable } from "../testing/mod.ts";
 
@@ -106,31 +102,15 @@ async function controlSide(address: string, keys: Keys | undefined, n: number, w
   }
   // A logger's receiving half, writing the files, as weir's logger does.
   const dir = await Deno.makeTempDir({ prefix: "weir-bench-fleet-log-" });
-  const reporter = createStderrReporter("bench-logger");
-  const pool = new LogWriterPool({ spoolDir: dir, rotationIntervalSec: 0, reporter });
-  const receiver = new LogReceiver({
+  const { records, seconds } = await receiveRecords({
     zmq,
     endpoint: `tcp://${address}:${LOG_PORT}`,
-    pool,
-    reporter,
+    n,
+    dir,
     ...(keys === undefined ? {} : { curveSecretKey: keys.server.secretKey }),
+    onReady: () => console.log(JSON.stringify({ ready: true })),
   });
-  console.log(JSON.stringify({ ready: true }));
-  let first = 0;
-  const deadline = Date.now() + 120_000;
-  while (receiver.counters.records < n && Date.now() < deadline) {
-    if (first === 0 && receiver.counters.records > 0) first = performance.now();
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  await pool.flush();
-  const last = performance.now();
-  console.log(JSON.stringify({
-    got: receiver.counters.records,
-    seconds: (last - first) / 1000,
-    cpuMs: cpuMs(),
-  }));
-  await receiver.close();
-  await pool.close();
+  console.log(JSON.stringify({ got: records, seconds, cpuMs: cpuMs() }));
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(ipcDir, { recursive: true });
 }
@@ -167,26 +147,14 @@ async function sensorSide(address: string, keys: Keys | undefined, n: number, wh
     console.log(JSON.stringify({ cpuMs: cpuMs() }));
     return;
   }
-  // A worker's shipper with conn.log records, as weir's nodes ship them.
-  const shipper = new LogShipper({
+  await shipRecords({
     zmq,
-    nodeId: "bench-worker",
-    endpoints: [`tcp://${address}:${LOG_PORT}`],
+    endpoint: `tcp://${address}:${LOG_PORT}`,
+    n,
     ...(keys === undefined
       ? {}
       : { curve: { keys: keys.sender, serverKeys: [keys.server.publicKey] } }),
   });
-  const registry = new LogRegistry({ sink: shipper, validate: false });
-  const stream = registry.add(defineConnStream());
-  const rows = connLikeRows(10_000);
-  let sent = 0;
-  while (sent < n) {
-    const end = Math.min(n, sent + 10_000);
-    for (; sent < end; sent++) registry.write(stream, rows[sent % rows.length]!);
-    if (shipper.counters.queuedBatches > 0) await new Promise((r) => setTimeout(r, 1));
-    else await new Promise((r) => setTimeout(r, 0));
-  }
-  await shipper.close(60_000);
   console.log(JSON.stringify({ cpuMs: cpuMs() }));
 }
 

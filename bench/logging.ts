@@ -9,7 +9,7 @@
  */
 
 import { lineReader } from "./_lines.ts";
-import { ZmqContext } from "../ffi/mod.ts";
+import { type CurveKeyPair, ZmqContext } from "../ffi/mod.ts";
 import { defineConnStream } from "../mod/analysis/conn/mod.ts";
 import { benchAsciiWriter, connLikeRows } from "./log_writer.ts";
 import { LogReceiver, LogWriterPool } from "../mod/logger/mod.ts";
@@ -24,12 +24,31 @@ export const DEFAULT_ROUNDS = 3;
 /** Distinct rows cycled through; building a million row objects would measure the generator. */
 const DISTINCT_ROWS = 10_000;
 
-async function logger(endpoint: string, n: number, dir: string): Promise<void> {
-  await using zmq = new ZmqContext();
+/**
+ * A logger's receiving half writing its files into `dir`: binds `endpoint`,
+ * calls `onReady` with the bound endpoint, and resolves once `n` records
+ * arrived (or two minutes passed) with how many, and the seconds from the
+ * first to the last one written.
+ */
+export async function receiveRecords(options: {
+  readonly zmq: ZmqContext;
+  readonly endpoint: string;
+  readonly n: number;
+  readonly dir: string;
+  readonly curveSecretKey?: string;
+  readonly onReady: (endpoint: string) => void;
+}): Promise<{ records: number; seconds: number }> {
+  const { zmq, endpoint, n, dir } = options;
   const reporter = createStderrReporter("bench-logger");
   const pool = new LogWriterPool({ spoolDir: dir, rotationIntervalSec: 0, reporter });
-  const receiver = new LogReceiver({ zmq, endpoint, pool, reporter });
-  console.log(JSON.stringify({ endpoint: receiver.endpoint }));
+  const receiver = new LogReceiver({
+    zmq,
+    endpoint,
+    pool,
+    reporter,
+    ...(options.curveSecretKey === undefined ? {} : { curveSecretKey: options.curveSecretKey }),
+  });
+  options.onReady(receiver.endpoint);
   let first = 0;
   const deadline = Date.now() + 120_000;
   while (receiver.counters.records < n && Date.now() < deadline) {
@@ -38,16 +57,26 @@ async function logger(endpoint: string, n: number, dir: string): Promise<void> {
   }
   await pool.flush();
   const last = performance.now();
-  console.log(
-    JSON.stringify({ records: receiver.counters.records, seconds: (last - first) / 1000 }),
-  );
+  const records = receiver.counters.records;
   await receiver.close();
   await pool.close();
+  return { records, seconds: (last - first) / 1000 };
 }
 
-async function sender(endpoint: string, n: number): Promise<void> {
-  await using zmq = new ZmqContext();
-  const shipper = new LogShipper({ zmq, nodeId: "bench-worker", endpoints: [endpoint] });
+/** A worker's shipper sending `n` conn.log records to `endpoint`, as weir's nodes ship them. */
+export async function shipRecords(options: {
+  readonly zmq: ZmqContext;
+  readonly endpoint: string;
+  readonly n: number;
+  readonly curve?: { readonly keys: CurveKeyPair; readonly serverKeys: readonly string[] };
+}): Promise<void> {
+  const { zmq, endpoint, n } = options;
+  const shipper = new LogShipper({
+    zmq,
+    nodeId: "bench-worker",
+    endpoints: [endpoint],
+    ...(options.curve === undefined ? {} : { curve: options.curve }),
+  });
   const registry = new LogRegistry({ sink: shipper, validate: false });
   const stream = registry.add(defineConnStream());
   const rows = connLikeRows(DISTINCT_ROWS);
@@ -63,6 +92,23 @@ async function sender(endpoint: string, n: number): Promise<void> {
   if (shipper.counters.recordsDropped > 0) {
     console.error(`bench sender: ${shipper.counters.recordsDropped} records dropped`);
   }
+}
+
+async function logger(endpoint: string, n: number, dir: string): Promise<void> {
+  await using zmq = new ZmqContext();
+  const result = await receiveRecords({
+    zmq,
+    endpoint,
+    n,
+    dir,
+    onReady: (bound) => console.log(JSON.stringify({ endpoint: bound })),
+  });
+  console.log(JSON.stringify(result));
+}
+
+async function sender(endpoint: string, n: number): Promise<void> {
+  await using zmq = new ZmqContext();
+  await shipRecords({ zmq, endpoint, n });
 }
 
 /** One end-to-end run: a fresh logger and sender process; records/s at the logger and its peak RSS. */

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { run } from "./live_lab.ts";
+import { addNamespace, offloadsOff, run } from "./live_lab.ts";
 
 /** One host of the lab. */
 export interface LabHost {
@@ -108,22 +108,8 @@ export class FleetLab implements AsyncDisposable {
         ]);
         await run("ip", ["-n", ns, "link", "set", captureDevice, "up"]);
         await run("ip", ["-n", sw, "link", "set", `tx${n}`, "up"]);
-        for (const [space, dev] of [[ns, captureDevice], [sw, `tx${n}`]] as const) {
-          await run("ip", [
-            "netns",
-            "exec",
-            space,
-            "ethtool",
-            "-K",
-            dev,
-            "gro",
-            "off",
-            "gso",
-            "off",
-            "tso",
-            "off",
-          ]);
-        }
+        await offloadsOff(ns, captureDevice);
+        await offloadsOff(sw, `tx${n}`);
       }
       this.hosts.set(name, { name, ns, address, link, capture: captureDevice });
       n++;
@@ -131,18 +117,10 @@ export class FleetLab implements AsyncDisposable {
   }
 
   async #addNamespace(ns: string): Promise<void> {
-    await run("ip", ["netns", "add", ns]);
+    // Listed first: disposing deletes it even if a step below fails.
     this.#namespaces.push(ns);
+    await addNamespace(ns);
     await run("ip", ["-n", ns, "link", "set", "lo", "up"]);
-    await run("ip", [
-      "netns",
-      "exec",
-      ns,
-      "sysctl",
-      "-qw",
-      "net.ipv6.conf.all.disable_ipv6=1",
-      "net.ipv6.conf.default.disable_ipv6=1",
-    ]);
   }
 
   host(name: string): LabHost {

@@ -53,6 +53,38 @@ export async function run(command: string, args: readonly string[]): Promise<str
   return text;
 }
 
+/** Adds network namespace `ns` with IPv6 off, so only the packets a test sends are on its links. */
+export async function addNamespace(ns: string): Promise<void> {
+  await run("ip", ["netns", "add", ns]);
+  await run("ip", [
+    "netns",
+    "exec",
+    ns,
+    "sysctl",
+    "-qw",
+    "net.ipv6.conf.all.disable_ipv6=1",
+    "net.ipv6.conf.default.disable_ipv6=1",
+  ]);
+}
+
+/** Turns off GRO, GSO and TSO on `dev` in `ns`, as for Zeek: captures see frames as sent. */
+export async function offloadsOff(ns: string, dev: string): Promise<void> {
+  await run("ip", [
+    "netns",
+    "exec",
+    ns,
+    "ethtool",
+    "-K",
+    dev,
+    "gro",
+    "off",
+    "gso",
+    "off",
+    "tso",
+    "off",
+  ]);
+}
+
 /** What `tcpreplay` reported. */
 export interface ReplayResult {
   readonly sent: number;
@@ -100,18 +132,7 @@ export class VethLab implements AsyncDisposable {
 
   async #build(queues: number): Promise<void> {
     const q = queues > 1 ? ["numtxqueues", String(queues), "numrxqueues", String(queues)] : [];
-    for (const ns of [this.senderNs, this.captureNs]) {
-      await run("ip", ["netns", "add", ns]);
-      await run("ip", [
-        "netns",
-        "exec",
-        ns,
-        "sysctl",
-        "-qw",
-        "net.ipv6.conf.all.disable_ipv6=1",
-        "net.ipv6.conf.default.disable_ipv6=1",
-      ]);
-    }
+    for (const ns of [this.senderNs, this.captureNs]) await addNamespace(ns);
     await run("ip", [
       "link",
       "add",
@@ -134,20 +155,7 @@ export class VethLab implements AsyncDisposable {
         this.captureDevice,
       ]] as const
     ) {
-      await run("ip", [
-        "netns",
-        "exec",
-        ns,
-        "ethtool",
-        "-K",
-        dev,
-        "gro",
-        "off",
-        "gso",
-        "off",
-        "tso",
-        "off",
-      ]);
+      await offloadsOff(ns, dev);
       await run("ip", ["-n", ns, "link", "set", dev, "up"]);
     }
   }

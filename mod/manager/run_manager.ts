@@ -123,14 +123,16 @@ export async function runManager(options: ManagerOptions): Promise<void> {
   );
 
   await linkCurrentLogs(layout);
+  // This host's addresses, read once: which nodes are local follows from them.
+  const addresses = hostAddresses();
+  const localTo = (l: Layout) => localNodes(l, addresses);
+  const isLocal = (l: Layout, name: string) => localTo(l).some((n) => n.name === name);
   const remote = (l: Layout, name: string) =>
-    l.agentChannel !== undefined && l.manager.name !== name &&
-    !localNodes(l, hostAddresses()).some((n) => n.name === name);
+    l.agentChannel !== undefined && l.manager.name !== name && !isLocal(l, name);
   const discovery = createManagerDiscovery(
     layout,
     remote,
-    (l, name) =>
-      name === l.manager.name || localNodes(l, hostAddresses()).some((n) => n.name === name),
+    (l, name) => name === l.manager.name || isLocal(l, name),
   );
   // Set once the node is open (the agent channel needs its cluster); the
   // metrics relay below reads it at scrape time.
@@ -172,7 +174,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     restarts: 0,
     lastExit: undefined,
   });
-  const local = localNodes(layout, hostAddresses());
+  const local = localTo(layout);
   const keysArgs = security !== undefined && layout.closedBus
     ? ["--keys", security.store.nodesDir, "--local-bus"]
     : [];
@@ -205,7 +207,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
     supervisor,
     hub,
     cluster: node.cluster,
-    localNodes: (l) => localNodes(l, hostAddresses()),
+    localNodes: localTo,
   });
   for (const [host, nodes] of fleet.remoteHosts(layout)) {
     reporter.info(
@@ -240,7 +242,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
       supervisor,
       reporter,
       managerState,
-      localNodes: (l) => localNodes(l, hostAddresses()),
+      localNodes: localTo,
       requestStop: options.requestStop,
       fleet,
       store: security?.store,

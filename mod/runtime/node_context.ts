@@ -19,6 +19,7 @@ import {
   CLUSTER_LOG,
   LOG_ZAP_DOMAIN,
   type LogCurve,
+  logWriters,
   type NodeLogging,
   type OpenLogging,
 } from "../log/mod.ts";
@@ -147,7 +148,8 @@ export async function openNode(options: NodeOptions): Promise<NodeContext> {
   const zmq = options.zmq ?? new ZmqContext();
   if (options.zmq === undefined) stack.defer(() => zmq.close());
   let auth = options.auth;
-  if (options.zmq === undefined && credentials !== undefined) {
+  const writesLogs = logWriters(layout).some((n) => n.name === self.name);
+  if (options.zmq === undefined && credentials !== undefined && writesLogs) {
     // A log writer's PULL is a CURVE server: its senders must hold a key in force.
     const keys = new DirectoryWatch(credentials.dir);
     const zap = ZapHandler.open(zmq, (request) => {
