@@ -9,7 +9,7 @@ tools="$here/.tools"
 
 if [ "$(id -u)" = 0 ]; then
   pkgs=(libzmq5 libpcap0.8 iproute2 ethtool tcpdump tcpreplay tshark python3-zmq
-        python3-websockets python3-scapy prometheus procps openssl)
+        python3-websockets python3-scapy prometheus procps openssl nats-server)
   missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,10 +20,13 @@ if [ "$(id -u)" = 0 ]; then
     echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    # Debian starts the prometheus service on install; tests run their own.
-    if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
-      systemctl stop prometheus || true
-    fi
+    # Debian starts the prometheus and nats-server services on install; tests
+    # run their own.
+    for service in prometheus nats-server; do
+      if command -v systemctl >/dev/null && systemctl is-active --quiet "$service" 2>/dev/null; then
+        systemctl stop "$service" || true
+      fi
+    done
     pkill -x prometheus 2>/dev/null || true
   fi
 else

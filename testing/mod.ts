@@ -2,9 +2,10 @@
  * Test support that never ships in the binary: the synthetic trace
  * generator, hand-built frames, the network-namespace lab with its capture
  * probe, the conformance runners over Zeek's conn.log and application-log
- * corpora, and helpers for the
- * connection-tracking and WebSocket tests. Tests and benchmarks import it;
- * nothing under `mod/`, `capture/`, `config/` or `ffi/` may.
+ * corpora, helpers for the connection-tracking and WebSocket tests, a real
+ * `nats-server` with JetStream, and free loopback ports. Tests and
+ * benchmarks import it; nothing under `mod/`, `capture/`, `config/` or
+ * `ffi/` may.
  *
  * ```ts
  * import { generateTrace } from "./mod.ts";
@@ -75,3 +76,5 @@ export {
   type ZeekLog,
 } from "./apps_corpus.ts";
 export { CLIENT_SCRIPT, LineReader, PYTHON } from "./websocket.ts";
+export { NATS_SERVER, NatsServer, natsServerUnavailable } from "./nats_server.ts";
+export { findFreePortRange } from "./ports.ts";

@@ -6,44 +6,11 @@
  * @module
  */
 
+import { findFreePortRange } from "../testing/mod.ts";
+
+export { findFreePortRange };
+
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-/**
- * A base port with `count` consecutive free TCP ports on 127.0.0.1, below
- * the kernel's ephemeral range: a port in that range can be taken between
- * this probe and the node's bind by any outgoing connection (or by a
- * reconnecting socket connecting to itself).
- */
-export function findFreePortRange(count: number): number {
-  const highest = ephemeralLow() - count;
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 10000 + Math.floor(Math.random() * (highest - 10000));
-    const listeners: Deno.Listener[] = [];
-    try {
-      for (let p = base; p < base + count; p++) {
-        listeners.push(Deno.listen({ hostname: "127.0.0.1", port: p }));
-      }
-      return base;
-    } catch {
-      // taken: try another range
-    } finally {
-      for (const l of listeners) l.close();
-    }
-  }
-  throw new Error(`Cannot find ${count} consecutive free ports`);
-}
-
-/** The first port of the kernel's ephemeral range (32768 when unreadable, or too low to leave room below it). */
-function ephemeralLow(): number {
-  try {
-    const low = Number(
-      Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").trim().split(/\s+/)[0],
-    );
-    return low > 12000 ? low : 32768;
-  } catch {
-    return 32768;
-  }
-}
 
 /** True when `path` exists; otherwise says that `what` is skipped and which Debian package has it. */
 export function toolInstalled(path: string, what: string, debianPackage: string): boolean {

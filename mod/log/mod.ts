@@ -107,3 +107,18 @@ export {
   WEIR_STATS,
 } from "./node_logging.ts";
 export { LogDirectory, type LogDirectoryOptions } from "./log_directory.ts";
+export {
+  connectJetStream,
+  type ConnectJetStreamOptions,
+  DEFAULT_RECONNECT_JITTER_MS,
+  DEFAULT_RECONNECT_WAIT_MS,
+  ensureLogStream,
+  type JetStreamConnection,
+  logMessageId,
+  logPathFromSubject,
+  type LogStreamAction,
+  LogStreamError,
+  type LogStreamOptions,
+  logSubject,
+  NatsConnectError,
+} from "./jetstream.ts";
