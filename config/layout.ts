@@ -3,7 +3,7 @@
  * one frozen value, with zeekctl's port allocation. With the ZeroMQ backend
  * the forwarder takes ZeekPort (central XPUB) and ZeekPort+1 (central XSUB);
  * node ports follow from ZeekPort+2 in the order control, manager, loggers,
- * proxies, workers; metrics ports start at MetricsPort in the order manager,
+ * proxies, workers, then the log writers' acknowledgement ports; metrics ports start at MetricsPort in the order manager,
  * loggers, proxies, workers.
  *
  * @module
@@ -37,6 +37,13 @@ export interface NodeSpec extends Omit<NodeDraft, "line" | "fanoutIdGiven"> {
   readonly port: number;
   /** Absent when MetricsPort=0. */
   readonly metricsPort?: number;
+  /**
+   * A log writer's second socket, where weir's nodes send acknowledged
+   * batches (`port` keeps Zeek's unacknowledged PULL). Log writers only:
+   * the loggers, or the manager when there is none; the ports follow the
+   * last node's.
+   */
+  readonly ackPort?: number;
 }
 
 /** The whole cluster as one frozen value. */
@@ -155,6 +162,9 @@ function assemble(
   const controlPort = settings.zeekPort + 2;
   let nextPort = controlPort + 1;
   let nextMetricsPort = settings.metricsPort;
+  const writesLogs = (type: string) =>
+    type === "logger" || (type === "manager" && !drafts.some((d) => d.type === "logger"));
+  let nextAckPort = controlPort + 1 + drafts.length;
   const nodes = drafts.map((draft): NodeSpec => {
     const { line: _line, fanoutIdGiven: _given, auxScripts, envVars, ...rest } = draft;
     return Object.freeze({
@@ -162,11 +172,13 @@ function assemble(
       address: addresses.get(draft.host) ?? "",
       port: nextPort++,
       ...(settings.metricsPort === 0 ? {} : { metricsPort: nextMetricsPort++ }),
+      ...(writesLogs(draft.type) ? { ackPort: nextAckPort++ } : {}),
       envVars: Object.freeze({ ...settings.envVars, ...envVars }),
       auxScripts: Object.freeze(auxScripts.map((s) => resolve(settings.siteDir, s))),
     });
   });
-  const portsFit = checkPortRange(settings, nodes.length, files.settings, problems);
+  const ackPorts = nextAckPort - controlPort - 1 - nodes.length;
+  const portsFit = checkPortRange(settings, nodes.length, ackPorts, files.settings, problems);
   checkFanoutGroups(drafts, addresses, files.nodes, problems);
   const manager = nodes.find((n) => n.type === "manager");
   if (manager !== undefined && portsFit) {
@@ -215,15 +227,18 @@ function loopbackOf(address: string): string {
 function checkPortRange(
   settings: WeirSettings,
   nodeCount: number,
+  ackPorts: number,
   file: string,
   problems: Problems,
 ): boolean {
-  const lastPort = settings.zeekPort + 2 + nodeCount;
+  const lastPort = settings.zeekPort + 2 + nodeCount + ackPorts;
   if (lastPort > 65535) {
     problems.add(
       file,
       undefined,
-      `ZeekPort ${settings.zeekPort} leaves too few ports: the forwarder, control and ${nodeCount} nodes need ports ${settings.zeekPort} to ${lastPort}, past 65535; lower ZeekPort`,
+      `ZeekPort ${settings.zeekPort} leaves too few ports: the forwarder, control, ${nodeCount} nodes and ${ackPorts} log writer${
+        ackPorts === 1 ? "" : "s"
+      } need ports ${settings.zeekPort} to ${lastPort}, past 65535; lower ZeekPort`,
     );
   }
   const lastMetricsPort = settings.metricsPort + nodeCount - 1;
@@ -388,6 +403,9 @@ function checkPortClashes(
   }
   for (const node of nodes) {
     claim(node.address, node.port, "ZeekPort", `node ${node.name}`);
+    if (node.ackPort !== undefined) {
+      claim(node.address, node.ackPort, "ZeekPort", `the log acknowledgements of ${node.name}`);
+    }
     if (node.metricsPort !== undefined) {
       claim(node.address, node.metricsPort, "MetricsPort", `the metrics of ${node.name}`);
     }

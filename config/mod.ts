@@ -55,5 +55,7 @@ export {
   type BusEncryption,
   createDefaultSettings,
   type JsonTimestamps,
+  type LogTransport,
+  type NatsSettings,
   type WeirSettings,
 } from "./weir_cfg.ts";

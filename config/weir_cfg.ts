@@ -84,9 +84,43 @@ export interface WeirSettings {
   readonly heartbeatIntervalSec: number;
   /** ... and a peer silent this long is disconnected (`Cluster::node_down`). */
   readonly nodeTimeoutSec: number;
+  /**
+   * Log batches are acknowledged by the loggers once written, and resent
+   * until they are (`LogAcks = no` ships as Zeek does, for a Zeek logger).
+   */
+  readonly logAcks: boolean;
+  /** A batch unacknowledged this long is sent again (to another logger if its own is gone). */
+  readonly logAckTimeoutSec: number;
+  /** Bytes of log batches a node keeps on disk while no logger (or NATS) takes them. */
+  readonly logSpoolBytes: number;
+  /** Where nodes send log batches: the loggers (ZeroMQ) or NATS JetStream. */
+  readonly logTransport: LogTransport;
+  readonly nats: NatsSettings;
 }
 
 export type BusEncryption = "auto" | "curve" | "off";
+export type LogTransport = "zeromq" | "nats";
+
+/** `LogTransport = nats`: where and how log batches go to JetStream. */
+export interface NatsSettings {
+  readonly url: string;
+  /** A `.creds` file (JWT and NKey seed); "" = none. */
+  readonly credentialsFile: string;
+  readonly stream: string;
+  /** Each log path is published on `<prefix>.<path>`. */
+  readonly subjectPrefix: string;
+  /** `zeek-bin`: one Zeek batch per message; `json`: JSON lines, one record per line. */
+  readonly format: "zeek-bin" | "json";
+  readonly storage: "file" | "memory";
+  readonly replicas: number;
+  readonly duplicateWindowSec: number;
+  /** 0: messages are kept until the stream's limits remove them. */
+  readonly maxAgeSec: number;
+  /** Publishes awaiting their acknowledgement before new batches wait (backpressure). */
+  readonly maxPending: number;
+  /** The durable consumer the loggers share. */
+  readonly consumer: string;
+}
 
 /** zeekctl.cfg keys that configure zeekctl itself (mail, NFS, its install tree, PF_RING): accepted, no effect. */
 const ZEEKCTL_ONLY_KEYS = [
@@ -177,6 +211,36 @@ const JSON_TIMESTAMPS = oneOf(
 );
 const CLUSTER_BACKEND = oneOf(["ZeroMQ"] as const);
 const BUS_ENCRYPTION = oneOf(["auto", "curve", "off"] as const);
+const LOG_TRANSPORT = oneOf(["zeromq", "nats"] as const);
+const NATS_FORMAT = oneOf(["zeek-bin", "json"] as const);
+const NATS_STORAGE = oneOf(["file", "memory"] as const);
+const NATS_URL: ValueKind<string> = {
+  expects: "one or more NATS server URLs separated by commas (nats://host:4222)",
+  parse: (raw) =>
+    raw.split(",").every((u) => /^(nats|tls|ws|wss):\/\/[^\s/]+(:\d+)?\/?$/.test(u.trim()))
+      ? raw
+      : undefined,
+};
+/** A NATS name (stream, consumer): letters, digits, `-` and `_`. */
+const NATS_NAME: ValueKind<string> = {
+  expects: "a name of letters, digits, - and _",
+  parse: (raw) => /^[A-Za-z0-9_-]{1,64}$/.test(raw) ? raw : undefined,
+};
+const NATS_SUBJECT_PREFIX: ValueKind<string> = {
+  expects: "subject tokens separated by dots, without wildcards (weir.logs)",
+  parse: (raw) => /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(raw) ? raw : undefined,
+};
+const SIZE_UNITS: Readonly<Record<string, number>> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+/** Bytes, with an optional K, M or G (binary multiples). */
+const SIZE: ValueKind<number> = {
+  expects: "a size in bytes, with an optional K, M or G (e.g. 512M)",
+  parse: (raw) => {
+    const m = /^(\d+)\s*([kmg]?)i?b?$/i.exec(raw);
+    if (m === null) return undefined;
+    const n = Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!;
+    return Number.isSafeInteger(n) ? n : undefined;
+  },
+};
 const WORDS: ValueKind<readonly string[]> = {
   expects: "a list separated by spaces",
   parse: (raw) => Object.freeze(splitList(raw)),
@@ -271,6 +335,23 @@ export function parseWeirCfg(
     busEncryption: read("BusEncryption", BUS_ENCRYPTION, "auto"),
     heartbeatIntervalSec: read("HeartbeatInterval", SECONDS, 1),
     nodeTimeoutSec: read("NodeTimeout", SECONDS, 5),
+    logAcks: read("LogAcks", BOOLEAN, true),
+    logAckTimeoutSec: read("LogAckTimeout", SECONDS, 10),
+    logSpoolBytes: read("LogSpoolSize", SIZE, 1024 ** 3),
+    logTransport: read("LogTransport", LOG_TRANSPORT, "zeromq"),
+    nats: Object.freeze({
+      url: read("NatsURL", NATS_URL, "nats://127.0.0.1:4222"),
+      credentialsFile: read("NatsCredentials", path, ""),
+      stream: read("NatsStream", NATS_NAME, "WEIR_LOGS"),
+      subjectPrefix: read("NatsSubjectPrefix", NATS_SUBJECT_PREFIX, "weir.logs"),
+      format: read("NatsFormat", NATS_FORMAT, "zeek-bin"),
+      storage: read("NatsStorage", NATS_STORAGE, "file"),
+      replicas: read("NatsReplicas", integer(1, 5, "a number of replicas from 1 to 5"), 1),
+      duplicateWindowSec: read("NatsDuplicateWindow", INTERVAL, 120),
+      maxAgeSec: read("NatsMaxAge", EXPIRY, 0),
+      maxPending: read("NatsMaxPending", POSITIVE, 256),
+      consumer: read("NatsConsumer", NATS_NAME, "weir-loggers"),
+    }),
   };
 
   checkTogether(settings, reader);

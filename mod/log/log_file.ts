@@ -11,6 +11,12 @@
  * asynchronous and queued in order; `ready()` lets a caller wait while too
  * many bytes are queued.
  *
+ * A full disk loses nothing: a chunk that does not fit is cut back out of
+ * the file (no half line stays behind) and written again every second until
+ * it fits, while `ready()` holds the writers back. A `journal` learns where
+ * each chunk goes before it is written and which marks it carried once it
+ * is (a logger acknowledges batches with it, see `mod/logger/`).
+ *
  * @module
  */
 
@@ -63,7 +69,36 @@ export interface LogFileOptions {
    * archived first, with its modification time as close time; default true.
    */
   readonly recoverLeftover?: boolean;
+  /**
+   * A leftover `<path>.log` longer than this is cut to it first (the end of
+   * the last chunk a crash interrupted, from the logger's ledger).
+   */
+  readonly truncateLeftover?: number;
+  readonly journal?: ChunkJournal;
+  /** Told once when a write starts failing (disk full) and once when it succeeds again. */
+  readonly onWriteTrouble?: (trouble: string | undefined) => void;
 }
+
+/** Where a chunk goes: the live file (its inode) and the byte range. */
+export interface ChunkPlace {
+  readonly path: string;
+  readonly inode: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** What a `LogFile` tells about its chunks (see `LogFile.mark`). */
+export interface ChunkJournal {
+  /** Before a chunk carrying `marks` is written at `place`; may throw to retry later. */
+  beforeWrite(place: ChunkPlace, marks: readonly unknown[]): void;
+  /** Once that chunk is in the file. */
+  written(marks: readonly unknown[]): void;
+  /** The chunk will never be written (the file failed for another reason than space). */
+  failed(marks: readonly unknown[]): void;
+}
+
+/** How long a write that failed for want of space waits before it tries again. */
+export const WRITE_RETRY_MS = 1000;
 
 /** What one rotation (or the final close) produced. */
 export interface RotationResult {
@@ -96,6 +131,9 @@ const MAX_POOLED_BUFFERS = 4;
 interface Generation {
   readonly file: Deno.FsFile;
   readonly openTime: number;
+  readonly inode: number;
+  /** Bytes queued for this file so far (the next chunk's start). */
+  offset: number;
   rows: number;
   chain: Promise<void>;
   error: LogWriteError | undefined;
@@ -124,6 +162,9 @@ export class LogFile implements AsyncDisposable {
   #gen: Generation;
   #pending = 0;
   #waiters: (() => void)[] = [];
+  /** Marks for the bytes buffered now (`mark`). */
+  #marks: unknown[] = [];
+  #trouble: string | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   readonly #rotations = new Set<Promise<unknown>>();
@@ -171,6 +212,9 @@ export class LogFile implements AsyncDisposable {
     }
     const livePath = `${options.dir}/${options.path}.log`;
     await Deno.mkdir(options.dir, { recursive: true });
+    if (options.truncateLeftover !== undefined) {
+      await truncateIfLonger(livePath, options.truncateLeftover);
+    }
     if (options.recoverLeftover ?? true) await recoverLeftover(livePath, options);
     let file: Deno.FsFile;
     try {
@@ -212,23 +256,25 @@ export class LogFile implements AsyncDisposable {
    * `indices`). A row that fails to render leaves nothing behind and the
    * error is rethrown; the rows before it are kept.
    */
-  write(rows: readonly (readonly ZeekValue[])[], indices?: Int32Array): void {
+  write(rows: readonly (readonly ZeekValue[])[], indices?: Int32Array, mark?: unknown): void {
     this.#check();
     const fmt = this.#formatter;
     const buf = this.#buf;
-    const threshold = this.#threshold;
+    // Rows that carry a mark stay in one chunk, so none of them is in the file before the mark.
+    const threshold = mark === undefined ? this.#threshold : Infinity;
     const gen = this.#gen;
     for (let i = 0; i < rows.length; i++) {
-      const mark = buf.length;
+      const start = buf.length;
       try {
         fmt.appendRow(buf, rows[i]!, indices);
       } catch (err) {
-        buf.length = mark;
+        buf.length = start;
         throw err;
       }
       gen.rows++;
       if (buf.length >= threshold) this.#flushBuffer();
     }
+    if (mark !== undefined) this.#mark(mark);
   }
 
   /**
@@ -238,16 +284,27 @@ export class LogFile implements AsyncDisposable {
    * first. Throws `LogDecodeError` for a malformed batch and writes none of
    * it.
    */
-  writeEncoded(bytes: Uint8Array, layout: LogBatchLayout): void {
+  writeEncoded(bytes: Uint8Array, layout: LogBatchLayout, mark?: unknown): void {
     this.#check();
     const fmt = this.#formatter;
     if (fmt.appendEncodedRows === undefined) {
-      this.write(decodeLogRows(bytes, layout));
+      this.write(decodeLogRows(bytes, layout), undefined, mark);
       return;
     }
     fmt.appendEncodedRows(this.#buf, bytes, layout);
     this.#gen.rows += layout.recordCount;
+    if (mark !== undefined) this.#mark(mark);
     if (this.#buf.length >= this.#threshold) this.#flushBuffer();
+  }
+
+  /**
+   * Attaches `mark` (given to `write` or `writeEncoded` with a batch's
+   * rows) to the chunk that writes them: the journal gets it back once
+   * that chunk is in the file.
+   */
+  #mark(mark: unknown): void {
+    if (this.#options.journal === undefined) return;
+    this.#marks.push(mark);
   }
 
   /** Appends one row. */
@@ -357,7 +414,15 @@ export class LogFile implements AsyncDisposable {
   }
 
   #startGeneration(file: Deno.FsFile, openTime: number): Generation {
-    const gen: Generation = { file, openTime, rows: 0, chain: Promise.resolve(), error: undefined };
+    const gen: Generation = {
+      file,
+      openTime,
+      inode: this.#options.journal === undefined ? 0 : file.statSync().ino ?? 0,
+      offset: 0,
+      rows: 0,
+      chain: Promise.resolve(),
+      error: undefined,
+    };
     const header = this.#formatter.header(this.#options.path, openTime);
     if (header.length > 0) this.#buf.ascii(header);
     return gen;
@@ -419,11 +484,22 @@ export class LogFile implements AsyncDisposable {
     if (this.#buf.length === 0) return;
     const chunk = this.#buf.detach(this.#pool.pop());
     const gen = this.#gen;
+    const marks = this.#marks;
+    this.#marks = [];
+    const place: ChunkPlace = {
+      path: this.#options.path,
+      inode: gen.inode,
+      start: gen.offset,
+      end: gen.offset + chunk.length,
+    };
+    gen.offset = place.end;
     this.#pending += chunk.length;
     gen.chain = gen.chain.then(async () => {
       try {
-        if (gen.error === undefined) await writeAll(gen.file, chunk);
+        if (gen.error === undefined) await this.#writeChunk(gen, chunk, place, marks);
+        else if (marks.length > 0) this.#options.journal?.failed(marks);
       } catch (err) {
+        if (marks.length > 0) this.#options.journal?.failed(marks);
         gen.error = new LogWriteError(
           `Cannot write to log file ${this.#livePath}: ${
             errorText(err)
@@ -434,6 +510,43 @@ export class LogFile implements AsyncDisposable {
         this.#release(chunk);
       }
     });
+  }
+
+  /**
+   * Writes one chunk at `place.start`; a failure for want of space cuts the
+   * file back to where the chunk began and tries again every second.
+   */
+  async #writeChunk(
+    gen: Generation,
+    chunk: Uint8Array,
+    place: ChunkPlace,
+    marks: unknown[],
+  ): Promise<void> {
+    const journal = this.#options.journal;
+    while (true) {
+      try {
+        if (journal !== undefined && marks.length > 0) journal.beforeWrite(place, marks);
+        await writeAll(gen.file, chunk);
+        break;
+      } catch (err) {
+        if (!isOutOfSpace(err)) throw err;
+        await gen.file.truncate(place.start);
+        await gen.file.seek(place.start, Deno.SeekMode.Start);
+        this.#setTrouble(
+          `Cannot write to log file ${this.#livePath}: ${errorText(err)}; ` +
+            `holding ${this.#pending} bytes and trying again every ${WRITE_RETRY_MS / 1000} s`,
+        );
+        await new Promise((r) => setTimeout(r, WRITE_RETRY_MS));
+      }
+    }
+    this.#setTrouble(undefined);
+    if (journal !== undefined && marks.length > 0) journal.written(marks);
+  }
+
+  #setTrouble(trouble: string | undefined): void {
+    if ((trouble === undefined) === (this.#trouble === undefined)) return;
+    this.#trouble = trouble;
+    this.#options.onWriteTrouble?.(trouble);
   }
 
   #release(chunk: Uint8Array): void {
@@ -452,6 +565,21 @@ export class LogFile implements AsyncDisposable {
 async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<void> {
   let off = 0;
   while (off < chunk.length) off += await file.write(chunk.subarray(off));
+}
+
+/** ENOSPC or EDQUOT: the write may succeed once space returns. */
+function isOutOfSpace(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT") return true;
+  return err instanceof Error && /os error (28|122)\)/.test(err.message);
+}
+
+async function truncateIfLonger(path: string, length: number): Promise<void> {
+  try {
+    if ((await Deno.stat(path)).size > length) await Deno.truncate(path, length);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
 }
 
 async function recoverLeftover(livePath: string, options: LogFileOptions): Promise<void> {

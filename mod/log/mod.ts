@@ -48,6 +48,8 @@ export {
   validateRow,
 } from "./stream.ts";
 export {
+  type ChunkJournal,
+  type ChunkPlace,
   DEFAULT_MAX_PENDING_BYTES,
   type LogArchiveOptions,
   LogFile,
@@ -84,17 +86,33 @@ export {
   DEFAULT_FLUSH_RECORDS,
   DEFAULT_LOG_SNDHWM,
   DEFAULT_MAX_QUEUED_BYTES,
+  DropReport,
   LOG_WRITE_TOPIC,
+  type LogBatchingOptions,
+  type LogDelivery,
   LogShipper,
   type LogShipperCounters,
   type LogShipperOptions,
+  newShipperCounters,
+  PushDelivery,
+  type PushDeliveryOptions,
 } from "./shipper.ts";
+export {
+  AckedDelivery,
+  type AckedDeliveryOptions,
+  type AckedWriter,
+  DEFAULT_ACK_TIMEOUT_MS,
+  LOG_ACK_TOPIC,
+  LOG_ID_HEADER_BYTES,
+} from "./acked_delivery.ts";
+export { decodeRecords, LogSpool, type ShippedBatch } from "./log_spool.ts";
 export {
   CLUSTER_LOG,
   createNodeLogging,
   DEFAULT_STATS_INTERVAL_MS,
   linkCurrentLogs,
   LOG_ZAP_DOMAIN,
+  logAckEndpoint,
   type LogCurve,
   logEndpoint,
   type LoggingDeps,
@@ -103,6 +121,7 @@ export {
   type NodeLogging,
   type OpenLogging,
   openLogShipping,
+  openLogSpool,
   spoolDirOf,
   WEIR_STATS,
 } from "./node_logging.ts";

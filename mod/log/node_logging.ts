@@ -14,7 +14,9 @@ import type { Layout, NodeSpec } from "../../config/mod.ts";
 import { type CurveKeyPair, tcpEndpoint, type ZmqContext } from "../../ffi/mod.ts";
 import type { Reporter } from "../process/mod.ts";
 import { T } from "../../zeek/mod.ts";
-import { LogShipper } from "./shipper.ts";
+import { type LogDelivery, LogShipper, PushDelivery } from "./shipper.ts";
+import { AckedDelivery } from "./acked_delivery.ts";
+import { LogSpool } from "./log_spool.ts";
 import { LogRegistry, type LogStream } from "./stream.ts";
 
 /** How often the `weir.log` traffic row is written. */
@@ -43,6 +45,13 @@ export interface LogReceiverCounters {
   records: number;
   /** Messages dropped as malformed (wrong frames, unknown format, undecodable payload). */
   malformed: number;
+  /** Batches on Zeek's PULL path, which nothing acknowledges (Zeek's nodes, `LogAcks = no`). */
+  unacknowledgedBatches: number;
+  unacknowledgedRecords: number;
+  /** Batches written and acknowledged on the acknowledged path. */
+  acknowledgedBatches: number;
+  /** Batches that arrived again after they were written (acknowledged, not written twice). */
+  duplicateBatches: number;
   /** Records received per sending node id. */
   readonly bySender: Map<string, number>;
 }
@@ -89,35 +98,78 @@ export type OpenLogging = (deps: LoggingDeps) => NodeLogging;
 export function openLogShipping(deps: LoggingDeps): NodeLogging {
   const settings = deps.layout.settings;
   const registry = new LogRegistry();
-  const writers = logWriters(deps.layout);
-  const curve = deps.curve;
   const shipper = new LogShipper({
-    zmq: deps.zmq,
-    nodeId: deps.nodeId,
-    endpoints: writers.map(logEndpoint),
-    ...(curve === undefined ? {} : {
-      curve: {
-        keys: curve.keys,
-        serverKeys: writers.map((w) => {
-          const key = curve.publicKeyOf(w.name);
-          if (key === undefined) {
-            throw new RangeError(
-              `Cannot ship logs to ${w.name}: the key directory has no key for it (revoked, or not issued yet)`,
-            );
-          }
-          return key;
-        }),
-      },
-    }),
+    delivery: openDelivery(deps),
     flushRecords: settings.logFlushRecords,
     flushIntervalMs: settings.logFlushIntervalSec * 1000,
-    reporter: deps.reporter,
   });
   registry.setSink(shipper);
   return createNodeLogging(deps, registry, {
     shipper,
     close: () => shipper.close(settings.stopTimeoutSec * 500),
   });
+}
+
+/** The node's log spool (`<SpoolDir>/<node>/log-spool`), for batches no logger takes now. */
+export function openLogSpool(deps: LoggingDeps): LogSpool {
+  return LogSpool.open(
+    `${spoolDirOf(deps.layout, deps.self)}/log-spool`,
+    deps.layout.settings.logSpoolBytes,
+    deps.reporter,
+  );
+}
+
+/**
+ * How this node's batches reach the log writers: acknowledged when every
+ * writer has an acknowledgement port and LogAcks is on, else Zeek's PUSH.
+ */
+function openDelivery(deps: LoggingDeps): LogDelivery {
+  const settings = deps.layout.settings;
+  const writers = logWriters(deps.layout);
+  const curve = deps.curve;
+  const serverKey = (w: NodeSpec): string => {
+    const key = curve!.publicKeyOf(w.name);
+    if (key === undefined) {
+      throw new RangeError(
+        `Cannot ship logs to ${w.name}: the key directory has no key for it (revoked, or not issued yet)`,
+      );
+    }
+    return key;
+  };
+  if (settings.logAcks && writers.length > 0 && writers.every((w) => w.ackPort !== undefined)) {
+    return new AckedDelivery({
+      zmq: deps.zmq,
+      nodeId: deps.nodeId,
+      nodeName: deps.self.name,
+      writers: writers.map((w) => ({
+        name: w.name,
+        endpoint: tcpEndpoint(w.address, w.ackPort!),
+        ...(curve === undefined ? {} : { serverKey: serverKey(w) }),
+      })),
+      ...(curve === undefined ? {} : { curveKeys: curve.keys }),
+      ackTimeoutMs: settings.logAckTimeoutSec * 1000,
+      spool: openLogSpool(deps),
+      heartbeat: {
+        intervalMs: settings.heartbeatIntervalSec * 1000,
+        timeoutMs: settings.nodeTimeoutSec * 1000,
+      },
+      reporter: deps.reporter,
+    });
+  }
+  return new PushDelivery({
+    zmq: deps.zmq,
+    nodeId: deps.nodeId,
+    endpoints: writers.map(logEndpoint),
+    ...(curve === undefined
+      ? {}
+      : { curve: { keys: curve.keys, serverKeys: writers.map(serverKey) } }),
+    reporter: deps.reporter,
+  });
+}
+
+/** `tcp://address:port` of a log writer's acknowledgement ROUTER. */
+export function logAckEndpoint(node: NodeSpec): string | undefined {
+  return node.ackPort === undefined ? undefined : tcpEndpoint(node.address, node.ackPort);
 }
 
 /**

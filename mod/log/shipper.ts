@@ -1,9 +1,18 @@
 /**
- * The sending half of cluster logging, as Zeek's ZeroMQ backend does it:
- * records are batched per filter (one batch = one path) and every batch goes
- * out as one `log-write` message over a single PUSH socket connected to every
- * logger's PULL endpoint; libzmq spreads the batches round robin.
+ * The sending half of cluster logging. `LogShipper` batches records per
+ * filter (one batch = one path, Zeek's `Log::write_buffer_size` and
+ * `Log::flush_interval`) and hands each encoded batch to a `LogDelivery`:
  *
+ * - `PushDelivery` (here) is Zeek's ZeroMQ backend: every batch goes out as
+ *   one `log-write` message over a single PUSH socket connected to every
+ *   logger's PULL endpoint; libzmq spreads the batches round robin, and
+ *   nothing comes back.
+ * - `AckedDelivery` (acked_delivery.ts) numbers the batches, keeps each
+ *   until a logger says it is written, resends and spools to disk; weir's
+ *   own loggers take it.
+ * - `JetStreamDelivery` (jetstream_delivery.ts) publishes to NATS JetStream.
+ *
+ * For `PushDelivery`:
  * What happens when the loggers cannot keep up: Zeek drops the batch the
  * moment the PUSH socket's high-water mark is reached ("Failed to send log
  * write. HWM reached?"). Blocking instead would stall the worker's packet
@@ -42,7 +51,93 @@ const FINAL_LINGER_MS = 500;
 /** How long `close()` keeps retrying queued batches. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 
-export interface LogShipperOptions {
+/** Where encoded batches go. */
+export interface LogDelivery {
+  readonly counters: LogShipperCounters;
+  /** Takes one encoded batch of `path`; `payload` is only borrowed during the call. */
+  deliver(path: string, records: number, payload: Uint8Array): void;
+  /** Called on the shipper's flush timer: retries, resends, drains. */
+  tick(): void;
+  /** Sends or keeps (spools) what is left within `timeoutMs`; counts the rest as dropped. */
+  close(timeoutMs: number): Promise<void>;
+}
+
+/** What a delivery counts (for metrics and `weir.log`). */
+export interface LogShipperCounters {
+  batchesSent: number;
+  recordsSent: number;
+  /** Records in batches dropped (queue and spool full, or the shipper closed). */
+  recordsDropped: number;
+  /** The same, per log path. */
+  readonly droppedByPath: Map<string, number>;
+  /** Batches that had to wait in a queue at least once. */
+  batchesDeferred: number;
+  queuedBatches: number;
+  queuedBytes: number;
+  /** Records whose batch a logger (or NATS) acknowledged. */
+  recordsAcked: number;
+  /** Batches sent again after their acknowledgement did not come. */
+  batchesResent: number;
+  /** Batches sent and not acknowledged yet. */
+  unackedBatches: number;
+  /** The disk spool: batches, bytes now, and its peak. */
+  spooledBatches: number;
+  spoolBytes: number;
+  spoolPeakBytes: number;
+}
+
+/** Fresh counters, all zero. */
+export function newShipperCounters(): LogShipperCounters {
+  return {
+    batchesSent: 0,
+    recordsSent: 0,
+    recordsDropped: 0,
+    droppedByPath: new Map(),
+    batchesDeferred: 0,
+    queuedBatches: 0,
+    queuedBytes: 0,
+    recordsAcked: 0,
+    batchesResent: 0,
+    unackedBatches: 0,
+    spooledBatches: 0,
+    spoolBytes: 0,
+    spoolPeakBytes: 0,
+  };
+}
+
+/** Counts dropped records and says so at most every 10 s. */
+export class DropReport {
+  #last = -Infinity;
+  constructor(
+    private readonly counters: LogShipperCounters,
+    private readonly reporter: Reporter | undefined,
+  ) {}
+
+  drop(path: string, records: number, why: string): void {
+    const c = this.counters;
+    c.recordsDropped += records;
+    c.droppedByPath.set(path, (c.droppedByPath.get(path) ?? 0) + records);
+    const now = performance.now();
+    if (now - this.#last > 10_000) {
+      this.#last = now;
+      this.reporter?.warning(
+        `Dropped ${records} ${path}.log records because ${why}; ` +
+          `${c.recordsDropped} dropped so far (${
+            [...c.droppedByPath].map(([p, n]) => `${p} ${n}`).join(", ")
+          })`,
+      );
+    }
+  }
+}
+
+/** How a LogShipper batches. */
+export interface LogBatchingOptions {
+  readonly flushRecords?: number;
+  readonly flushIntervalMs?: number;
+}
+
+/** Zeek's PUSH path. */
+export interface PushDeliveryOptions {
   readonly zmq: ZmqContext;
   /** This node's bus id, sent as the second frame. */
   readonly nodeId: string;
@@ -50,24 +145,14 @@ export interface LogShipperOptions {
   readonly endpoints: readonly string[];
   /** A closed bus: this node's keypair and each endpoint's server key, in `endpoints` order. */
   readonly curve?: { readonly keys: CurveKeyPair; readonly serverKeys: readonly string[] };
-  readonly flushRecords?: number;
-  readonly flushIntervalMs?: number;
   readonly sndHwm?: number;
   readonly maxQueuedBytes?: number;
   readonly reporter?: Reporter;
 }
 
-/** What the shipper counts (for metrics and `weir.log`). */
-export interface LogShipperCounters {
-  batchesSent: number;
-  recordsSent: number;
-  /** Records in batches dropped because the retry queue was full or the shipper closed. */
-  recordsDropped: number;
-  /** Batches that had to wait in the retry queue at least once. */
-  batchesDeferred: number;
-  queuedBatches: number;
-  queuedBytes: number;
-}
+export type LogShipperOptions =
+  & LogBatchingOptions
+  & ({ readonly delivery: LogDelivery } | PushDeliveryOptions);
 
 interface Batch {
   readonly filter: LogFilter;
@@ -76,66 +161,31 @@ interface Batch {
 }
 
 interface Queued {
+  readonly path: string;
   readonly payload: Uint8Array;
   readonly records: number;
 }
 
 const encoder = new TextEncoder();
 
-/** Batches log writes and pushes them to the loggers. */
+/** Batches log writes and hands them to a delivery. */
 export class LogShipper implements LogSink, AsyncDisposable {
-  readonly counters: LogShipperCounters = {
-    batchesSent: 0,
-    recordsSent: 0,
-    recordsDropped: 0,
-    batchesDeferred: 0,
-    queuedBatches: 0,
-    queuedBytes: 0,
-  };
-  readonly #socket: ZmqSocket;
-  readonly #frames: Uint8Array[];
+  readonly delivery: LogDelivery;
   readonly #writer = new ByteWriter(DEFAULT_LOG_BATCH_CAPACITY);
   readonly #batches = new Map<LogFilter, Batch>();
-  readonly #queue: Queued[] = [];
   readonly #flushRecords: number;
-  readonly #maxQueuedBytes: number;
-  readonly #reporter: Reporter | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #lastDropReport = -Infinity;
   #closed = false;
 
   constructor(options: LogShipperOptions) {
-    if (options.endpoints.length === 0) {
-      throw new RangeError(
-        "Cannot ship logs: the layout has no logger endpoint; write locally instead (manager_is_logger)",
-      );
-    }
+    this.delivery = "delivery" in options ? options.delivery : new PushDelivery(options);
     this.#flushRecords = options.flushRecords ?? DEFAULT_FLUSH_RECORDS;
-    this.#maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
-    this.#reporter = options.reporter;
-    const socket = options.zmq.openSocket("push");
-    try {
-      socket.setOption(ZMQ_OPTION.SNDHWM, options.sndHwm ?? DEFAULT_LOG_SNDHWM);
-      socket.setOption(ZMQ_OPTION.LINGER, DEFAULT_CLOSE_TIMEOUT_MS);
-      options.endpoints.forEach((endpoint, i) => {
-        if (options.curve !== undefined) {
-          socket.setCurveClient(options.curve.keys, options.curve.serverKeys[i]!);
-        }
-        socket.connect(endpoint);
-      });
-    } catch (error) {
-      socket.close();
-      throw error;
-    }
-    this.#socket = socket;
-    this.#frames = [
-      encoder.encode(LOG_WRITE_TOPIC),
-      encoder.encode(options.nodeId),
-      encoder.encode(LOG_SERIALIZER_FORMAT),
-      new Uint8Array(0),
-    ];
     const interval = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
     if (interval > 0) this.#timer = setInterval(() => this.flush(), interval);
+  }
+
+  get counters(): LogShipperCounters {
+    return this.delivery.counters;
   }
 
   /** Queues one row of `stream` for `filter`'s path; sends the batch when it is full. */
@@ -153,9 +203,9 @@ export class LogShipper implements LogSink, AsyncDisposable {
     if (batch.rows.length >= this.#flushRecords) this.#sendBatch(batch);
   }
 
-  /** Sends every partial batch and retries queued ones (the 1 s timer calls it too). */
+  /** Sends every partial batch and lets the delivery retry (the timer calls it too). */
   flush(): void {
-    this.#retryQueued();
+    this.delivery.tick();
     for (const batch of this.#batches.values()) {
       if (batch.rows.length > 0) this.#sendBatch(batch);
     }
@@ -177,31 +227,70 @@ export class LogShipper implements LogSink, AsyncDisposable {
       rows,
       filter.indices,
     );
-    if (this.#queue.length > 0) this.#retryQueued();
-    if (this.#queue.length === 0 && this.#trySend(payload, rows.length)) return;
-    this.#enqueue(payload.slice(), rows.length);
+    this.delivery.deliver(filter.path, rows.length, payload);
   }
 
-  #trySend(payload: Uint8Array, records: number): boolean {
-    this.#frames[3] = payload;
-    if (!this.#socket.send(this.#frames)) return false;
-    this.counters.batchesSent++;
-    this.counters.recordsSent += records;
-    return true;
+  /** Sends what is left and closes the delivery (see its `close`). Idempotent. */
+  async close(timeoutMs = DEFAULT_CLOSE_TIMEOUT_MS): Promise<void> {
+    if (this.#closed) return;
+    this.flush();
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await this.delivery.close(timeoutMs);
   }
 
-  #enqueue(payload: Uint8Array, records: number): void {
-    if (this.counters.queuedBytes + payload.length > this.#maxQueuedBytes) {
-      this.#drop(records, "the retry queue is full");
-      return;
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** Zeek's path: one PUSH socket to every logger, no acknowledgements. */
+export class PushDelivery implements LogDelivery {
+  readonly counters = newShipperCounters();
+  readonly #socket: ZmqSocket;
+  readonly #frames: Uint8Array[];
+  readonly #queue: Queued[] = [];
+  readonly #maxQueuedBytes: number;
+  readonly #drops: DropReport;
+
+  constructor(options: PushDeliveryOptions) {
+    if (options.endpoints.length === 0) {
+      throw new RangeError(
+        "Cannot ship logs: the layout has no logger endpoint; write locally instead (manager_is_logger)",
+      );
     }
-    this.#queue.push({ payload, records });
-    this.counters.batchesDeferred++;
-    this.counters.queuedBatches = this.#queue.length;
-    this.counters.queuedBytes += payload.length;
+    this.#maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    this.#drops = new DropReport(this.counters, options.reporter);
+    const socket = options.zmq.openSocket("push");
+    try {
+      socket.setOption(ZMQ_OPTION.SNDHWM, options.sndHwm ?? DEFAULT_LOG_SNDHWM);
+      socket.setOption(ZMQ_OPTION.LINGER, DEFAULT_CLOSE_TIMEOUT_MS);
+      options.endpoints.forEach((endpoint, i) => {
+        if (options.curve !== undefined) {
+          socket.setCurveClient(options.curve.keys, options.curve.serverKeys[i]!);
+        }
+        socket.connect(endpoint);
+      });
+    } catch (error) {
+      socket.close();
+      throw error;
+    }
+    this.#socket = socket;
+    this.#frames = [
+      encoder.encode(LOG_WRITE_TOPIC),
+      encoder.encode(options.nodeId),
+      encoder.encode(LOG_SERIALIZER_FORMAT),
+      new Uint8Array(0),
+    ];
   }
 
-  #retryQueued(): void {
+  deliver(path: string, records: number, payload: Uint8Array): void {
+    if (this.#queue.length > 0) this.tick();
+    if (this.#queue.length === 0 && this.#trySend(payload, records)) return;
+    this.#enqueue({ path, payload: payload.slice(), records });
+  }
+
+  tick(): void {
     let sent = 0;
     while (sent < this.#queue.length) {
       const item = this.#queue[sent]!;
@@ -213,39 +302,47 @@ export class LogShipper implements LogSink, AsyncDisposable {
     this.counters.queuedBatches = this.#queue.length;
   }
 
-  #drop(records: number, why: string): void {
-    this.counters.recordsDropped += records;
-    const now = performance.now();
-    if (now - this.#lastDropReport > 10_000) {
-      this.#lastDropReport = now;
-      this.#reporter?.warning(
-        `Dropped log records because ${why} (loggers not keeping up or unreachable); ` +
-          `${this.counters.recordsDropped} dropped so far`,
+  #trySend(payload: Uint8Array, records: number): boolean {
+    this.#frames[3] = payload;
+    if (!this.#socket.send(this.#frames)) return false;
+    this.counters.batchesSent++;
+    this.counters.recordsSent += records;
+    return true;
+  }
+
+  #enqueue(item: Queued): void {
+    if (this.counters.queuedBytes + item.payload.length > this.#maxQueuedBytes) {
+      this.#drops.drop(
+        item.path,
+        item.records,
+        "the retry queue is full (loggers not keeping up or unreachable)",
       );
+      return;
     }
+    this.#queue.push(item);
+    this.counters.batchesDeferred++;
+    this.counters.queuedBatches = this.#queue.length;
+    this.counters.queuedBytes += item.payload.length;
   }
 
   /**
-   * Sends what is left and keeps retrying refused batches for up to
-   * `timeoutMs`, but gives up after a second without progress (the loggers
-   * are gone too); whatever is still queued then is counted as dropped.
-   * Idempotent.
+   * Keeps retrying refused batches for up to `timeoutMs`, but gives up
+   * after a second without progress (the loggers are gone too); whatever
+   * is still queued then is counted as dropped.
    */
-  async close(timeoutMs = DEFAULT_CLOSE_TIMEOUT_MS): Promise<void> {
-    if (this.#closed) return;
-    this.flush();
-    this.#closed = true;
-    clearInterval(this.#timer);
+  async close(timeoutMs: number): Promise<void> {
     const deadline = performance.now() + timeoutMs;
     let progressAt = performance.now();
     while (this.#queue.length > 0 && performance.now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
       const before = this.#queue.length;
-      this.#retryQueued();
+      this.tick();
       if (this.#queue.length < before) progressAt = performance.now();
       else if (performance.now() - progressAt > CLOSE_STALL_MS) break;
     }
-    for (const item of this.#queue.splice(0)) this.#drop(item.records, "the shipper closed");
+    for (const item of this.#queue.splice(0)) {
+      this.#drops.drop(item.path, item.records, "the shipper closed before a logger took them");
+    }
     this.counters.queuedBatches = 0;
     this.counters.queuedBytes = 0;
     // What libzmq still holds gets a little longer to go out: a live logger
@@ -253,9 +350,5 @@ export class LogShipper implements LogSink, AsyncDisposable {
     const left = Math.max(0, Math.round(deadline - performance.now()));
     this.#socket.setOption(ZMQ_OPTION.LINGER, Math.min(FINAL_LINGER_MS, left));
     this.#socket.close();
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }

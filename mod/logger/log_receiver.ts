@@ -4,15 +4,24 @@
  * them to the logger's files. A message that is not a well-formed batch is
  * counted, reported and dropped; the logger keeps running.
  *
- * When the files fall behind, the receiver stops reading for a while: the
- * batches then wait in libzmq's queues, and the senders see their
- * high-water mark and queue (see shipper.ts) instead of the logger growing
- * without bound.
+ * A second socket, a ROUTER on the writer's acknowledgement port, takes
+ * weir's acknowledged batches (`mod/log/acked_delivery.ts`): the ledger
+ * drops the ones already written, and each batch is acknowledged once the
+ * chunk that carries it is in the file. Zeek's PULL path stays as it is,
+ * for Zeek's nodes and `LogAcks = no`; its batches are counted as
+ * unacknowledged.
+ *
+ * When the files fall behind (or the disk is full), the receiver stops
+ * reading for a while: the batches then wait in libzmq's queues, and the
+ * senders see their high-water mark and queue or spool instead of the
+ * logger growing without bound.
  *
  * @module
  */
 
 import {
+  LOG_ACK_TOPIC,
+  LOG_ID_HEADER_BYTES,
   LOG_SERIALIZER_FORMAT,
   LOG_WRITE_TOPIC,
   LOG_ZAP_DOMAIN,
@@ -29,6 +38,7 @@ import {
 } from "../../ffi/mod.ts";
 import type { Reporter } from "../process/mod.ts";
 import type { LogWriterPool } from "./log_writer_pool.ts";
+import type { BatchMark, LogLedger } from "./log_ledger.ts";
 
 /** Zeek's `Cluster::Backend::ZeroMQ::log_rcvhwm`. */
 export const DEFAULT_LOG_RCVHWM = 1000;
@@ -45,9 +55,35 @@ export interface LogReceiverOptions {
   readonly ipv6?: boolean;
   /** A closed bus: the logger's secret key; the ZAP handler of `zmq` checks the senders. */
   readonly curveSecretKey?: string;
+  /** Where to bind the ROUTER of acknowledged batches, with the ledger that drops duplicates. */
+  readonly acks?: { readonly endpoint: string; readonly ledger: LogLedger };
 }
 
 const decoder = new TextDecoder();
+const ackTopic = new TextEncoder().encode(LOG_ACK_TOPIC);
+
+function openBound(options: LogReceiverOptions, type: "pull" | "router", endpoint: string) {
+  const socket = options.zmq.openSocket(type);
+  try {
+    // A batch of long rows can be megabytes; it must arrive the first time.
+    socket.largeFrames = true;
+    socket.setOption(ZMQ_OPTION.RCVHWM, options.rcvHwm ?? DEFAULT_LOG_RCVHWM);
+    socket.setOption(ZMQ_OPTION.LINGER, 0);
+    if (options.ipv6) socket.setOption(ZMQ_OPTION.IPV6, 1);
+    if (options.curveSecretKey !== undefined) {
+      socket.setCurveServer(options.curveSecretKey, LOG_ZAP_DOMAIN);
+    }
+    socket.bind(endpoint);
+  } catch (error) {
+    socket.close();
+    throw error;
+  }
+  return socket;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
 
 /** A logger's PULL socket and its receive loop. */
 export class LogReceiver implements AsyncDisposable {
@@ -55,39 +91,47 @@ export class LogReceiver implements AsyncDisposable {
     batches: 0,
     records: 0,
     malformed: 0,
+    unacknowledgedBatches: 0,
+    unacknowledgedRecords: 0,
+    acknowledgedBatches: 0,
+    duplicateBatches: 0,
     bySender: new Map(),
   };
   readonly endpoint: string;
+  /** The bound acknowledgement endpoint, when there is one. */
+  readonly ackEndpoint: string | undefined;
   readonly #socket: ZmqSocket;
+  readonly #router: ZmqSocket | undefined;
+  readonly #ledger: LogLedger | undefined;
+  /** Routing ids waiting for a batch's acknowledgement, by mark key. */
+  readonly #waiting = new Map<string, Uint8Array[]>();
   readonly #pool: LogWriterPool;
   readonly #reporter: Reporter | undefined;
   readonly #waiter: FdWaiter;
   readonly #loop: Promise<void>;
   #lastMalformedReport = -Infinity;
+  #routerClosed = false;
   #closed = false;
 
   /** Binds the PULL socket and starts receiving. */
   constructor(options: LogReceiverOptions) {
-    const socket = options.zmq.openSocket("pull");
+    const socket = openBound(options, "pull", options.endpoint);
+    let router: ZmqSocket | undefined;
     try {
-      // A batch of long rows can be megabytes; it must arrive the first time.
-      socket.largeFrames = true;
-      socket.setOption(ZMQ_OPTION.RCVHWM, options.rcvHwm ?? DEFAULT_LOG_RCVHWM);
-      socket.setOption(ZMQ_OPTION.LINGER, 0);
-      if (options.ipv6) socket.setOption(ZMQ_OPTION.IPV6, 1);
-      if (options.curveSecretKey !== undefined) {
-        socket.setCurveServer(options.curveSecretKey, LOG_ZAP_DOMAIN);
-      }
-      socket.bind(options.endpoint);
+      if (options.acks !== undefined) router = openBound(options, "router", options.acks.endpoint);
     } catch (error) {
       socket.close();
       throw error;
     }
     this.#socket = socket;
+    this.#router = router;
+    this.#ledger = options.acks?.ledger;
+    if (this.#ledger !== undefined) this.#ledger.onWritten = (marks) => this.#acknowledge(marks);
     this.endpoint = socket.lastEndpoint;
+    this.ackEndpoint = router?.lastEndpoint;
     this.#pool = options.pool;
     this.#reporter = options.reporter;
-    this.#waiter = new FdWaiter([socket.fd]);
+    this.#waiter = new FdWaiter(router === undefined ? [socket.fd] : [socket.fd, router.fd]);
     this.#loop = this.#run().catch((error) => {
       this.#reporter?.error(
         `The log receiver stopped: ${error instanceof Error ? error.stack : error}`,
@@ -98,10 +142,27 @@ export class LogReceiver implements AsyncDisposable {
   async #run(): Promise<void> {
     while (!this.#closed) {
       let n = 0;
-      for (; n < RECEIVE_BATCH && !this.#closed && !this.#pool.congested; n++) {
-        const message = this.#socket.receive();
-        if (message === null) break;
-        this.#onMessage(message.frames);
+      let pullEmpty = false;
+      let routerEmpty = this.#router === undefined;
+      while (
+        n < RECEIVE_BATCH && !this.#closed && !this.#pool.congested && !(pullEmpty && routerEmpty)
+      ) {
+        if (!pullEmpty) {
+          const message = this.#socket.receive();
+          if (message === null) pullEmpty = true;
+          else {
+            this.#onMessage(message.frames);
+            n++;
+          }
+        }
+        if (!routerEmpty) {
+          const message = this.#router!.receive();
+          if (message === null) routerEmpty = true;
+          else {
+            this.#onAcked(message.frames);
+            n++;
+          }
+        }
       }
       if (this.#closed) return;
       if (this.#pool.congested) {
@@ -112,11 +173,91 @@ export class LogReceiver implements AsyncDisposable {
     }
   }
 
+  /** A batch on Zeek's PULL path. */
   #onMessage(frames: readonly Uint8Array[]): void {
     if (frames.length !== 4) {
       this.#malformed(`${frames.length} frames instead of 4`);
       return;
     }
+    const records = this.#write(frames, undefined);
+    if (records === undefined) return;
+    this.counters.unacknowledgedBatches++;
+    this.counters.unacknowledgedRecords += records;
+  }
+
+  /** A batch on the acknowledged path: `[routing id, the four log-write frames, id]`. */
+  #onAcked(frames: readonly Uint8Array[]): void {
+    const idFrame = frames[5];
+    if (frames.length !== 6 || idFrame!.length < LOG_ID_HEADER_BYTES) {
+      this.#malformed(`${frames.length} frames instead of 6 on the acknowledged path`);
+      return;
+    }
+    const view = new DataView(idFrame!.buffer, idFrame!.byteOffset, idFrame!.byteLength);
+    const mark: BatchMark = {
+      incarnation: view.getFloat64(0, true),
+      seq: view.getFloat64(8, true),
+      sender: decoder.decode(idFrame!.subarray(LOG_ID_HEADER_BYTES)),
+    };
+    const low = view.getFloat64(16, true);
+    const routingId = frames[0]!.slice();
+    const ledger = this.#ledger!;
+    const admission = ledger.admit(mark.sender, mark.incarnation, mark.seq, low);
+    if (admission === "written") {
+      this.counters.duplicateBatches++;
+      this.#sendAcks(routingId, [mark]);
+      return;
+    }
+    const key = `${mark.sender}|${mark.incarnation}|${mark.seq}`;
+    const waiting = this.#waiting.get(key);
+    if (admission === "in-progress") {
+      this.counters.duplicateBatches++;
+      if (waiting !== undefined && !waiting.some((id) => sameBytes(id, routingId))) {
+        waiting.push(routingId);
+      }
+      return;
+    }
+    this.#waiting.set(key, [routingId]);
+    if (this.#write(frames.slice(1, 5), mark) === undefined) {
+      // Malformed: it will never be written, so it is acknowledged to end the resends.
+      ledger.abandon(mark);
+      this.#waiting.delete(key);
+      this.#sendAcks(routingId, [mark]);
+    }
+  }
+
+  /** The ledger says these batches are written: acknowledge each to whoever sent it. */
+  #acknowledge(marks: readonly BatchMark[]): void {
+    const byPeer = new Map<string, { id: Uint8Array; marks: BatchMark[] }>();
+    for (const m of marks) {
+      const key = `${m.sender}|${m.incarnation}|${m.seq}`;
+      const ids = this.#waiting.get(key);
+      this.#waiting.delete(key);
+      this.counters.acknowledgedBatches++;
+      for (const id of ids ?? []) {
+        const peer = decoder.decode(id);
+        const entry = byPeer.get(peer) ?? { id, marks: [] };
+        entry.marks.push(m);
+        byPeer.set(peer, entry);
+      }
+    }
+    for (const { id, marks } of byPeer.values()) this.#sendAcks(id, marks);
+  }
+
+  #sendAcks(routingId: Uint8Array, marks: readonly BatchMark[]): void {
+    const router = this.#router;
+    if (router === undefined || this.#routerClosed) return;
+    const pairs = new Uint8Array(marks.length * 16);
+    const view = new DataView(pairs.buffer);
+    marks.forEach((m, i) => {
+      view.setFloat64(i * 16, m.incarnation, true);
+      view.setFloat64(i * 16 + 8, m.seq, true);
+    });
+    // A peer that is gone loses its acknowledgement; it sends the batch again.
+    router.send([routingId, ackTopic, pairs]);
+  }
+
+  /** Writes the batch in the four log-write frames; returns its record count, or undefined if it was dropped. */
+  #write(frames: readonly Uint8Array[], mark: BatchMark | undefined): number | undefined {
     const topic = decoder.decode(frames[0]!);
     const format = decoder.decode(frames[2]!);
     if (topic !== LOG_WRITE_TOPIC || format !== LOG_SERIALIZER_FORMAT) {
@@ -124,14 +265,14 @@ export class LogReceiver implements AsyncDisposable {
         `topic "${topic.slice(0, 64)}" and format "${format.slice(0, 64)}" instead of ` +
           `"${LOG_WRITE_TOPIC}" and "${LOG_SERIALIZER_FORMAT}"`,
       );
-      return;
+      return undefined;
     }
     const payload = frames[3]!;
     let records;
     try {
       const layout = readLogBatchLayout(payload);
       records = layout.recordCount;
-      this.#pool.writeEncoded(payload, layout);
+      this.#pool.writeEncoded(payload, layout, mark);
     } catch (error) {
       if (error instanceof LogDecodeError) {
         this.#malformed(error.message);
@@ -140,12 +281,13 @@ export class LogReceiver implements AsyncDisposable {
           `Cannot write a log batch: ${error instanceof Error ? error.message : error}`,
         );
       }
-      return;
+      return undefined;
     }
     const sender = decoder.decode(frames[1]!);
     this.counters.batches++;
     this.counters.records += records;
     this.counters.bySender.set(sender, (this.counters.bySender.get(sender) ?? 0) + records);
+    return records;
   }
 
   #malformed(why: string): void {
@@ -170,6 +312,17 @@ export class LogReceiver implements AsyncDisposable {
       this.#onMessage(m.frames);
     }
     this.#socket.close();
+  }
+
+  /**
+   * Closes the acknowledgement socket, after the files are closed (their
+   * last chunks acknowledge batches too). Idempotent.
+   */
+  closeAcks(): void {
+    if (this.#routerClosed) return;
+    this.#routerClosed = true;
+    this.#router?.close();
+    this.#ledger?.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {

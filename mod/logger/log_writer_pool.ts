@@ -12,6 +12,7 @@ import type { Reporter } from "../process/mod.ts";
 import { typeName, type ZeekValue } from "../../zeek/mod.ts";
 import {
   type AsciiWriterOptions,
+  type ChunkJournal,
   decodeLogRows,
   DEFAULT_MAX_PENDING_BYTES,
   expireArchives,
@@ -44,11 +45,16 @@ export interface LogWriterPoolOptions {
   readonly reporter?: Reporter;
   /** Wall clock in seconds (tests). */
   readonly clock?: () => number;
+  /** Told where each chunk goes and when it is written (a logger's ledger). */
+  readonly journal?: ChunkJournal;
+  /** Live files left by a crash to cut back first: path → length. */
+  readonly truncations?: ReadonlyMap<string, number>;
 }
 
 interface Pending {
   readonly rows: readonly (readonly ZeekValue[])[];
   readonly indices: Int32Array | undefined;
+  readonly mark?: unknown;
 }
 
 interface Entry {
@@ -122,10 +128,11 @@ export class LogWriterPool implements LogSink, AsyncDisposable {
    * be borrowed: they are only read during this call. Throws
    * `LogDecodeError` for a malformed batch, of which nothing is written.
    */
-  writeEncoded(bytes: Uint8Array, layout: LogBatchLayout): void {
+  writeEncoded(bytes: Uint8Array, layout: LogBatchLayout, mark?: unknown): void {
     const n = layout.recordCount;
     if (this.#closed) {
       this.counters.rowsFailed += n;
+      if (mark !== undefined) this.#options.journal?.failed([mark]);
       return;
     }
     // Rows that must wait for their file to open are decoded into values
@@ -138,15 +145,17 @@ export class LogWriterPool implements LogSink, AsyncDisposable {
     const file = entry.file;
     if (file === undefined) {
       // (A changed column list retired an open file: then `waiting` is unset.)
-      entry.queued.push({ rows: waiting ?? decodeLogRows(bytes, layout), indices: undefined });
+      const rows = waiting ?? decodeLogRows(bytes, layout);
+      entry.queued.push({ rows, indices: undefined, ...(mark === undefined ? {} : { mark }) });
       return;
     }
     try {
-      file.writeEncoded(bytes, layout);
+      file.writeEncoded(bytes, layout, mark);
       this.counters.rowsWritten += n;
     } catch (error) {
       if (error instanceof LogDecodeError) throw error;
       this.counters.rowsFailed += n;
+      if (mark !== undefined) this.#options.journal?.failed([mark]);
       this.#options.reporter?.error(`Cannot write to ${entry.path}.log: ${message(error)}`);
     }
   }
@@ -170,12 +179,14 @@ export class LogWriterPool implements LogSink, AsyncDisposable {
     file: LogFile,
     rows: readonly (readonly ZeekValue[])[],
     indices: Int32Array | undefined,
+    mark?: unknown,
   ): void {
     try {
-      file.write(rows, indices);
+      file.write(rows, indices, mark);
       this.counters.rowsWritten += rows.length;
     } catch (error) {
       this.counters.rowsFailed += rows.length;
+      if (mark !== undefined) this.#options.journal?.failed([mark]);
       this.#options.reporter?.error(`Cannot write to ${entry.path}.log: ${message(error)}`);
     }
   }
@@ -194,19 +205,31 @@ export class LogWriterPool implements LogSink, AsyncDisposable {
       ...(o.archive === undefined ? {} : { archive: o.archive }),
       ...(o.utc === undefined ? {} : { utc: o.utc }),
       clock: this.#clock,
+      ...(o.journal === undefined ? {} : { journal: o.journal }),
+      ...(o.truncations?.has(path) ? { truncateLeftover: o.truncations.get(path)! } : {}),
+      onWriteTrouble: (trouble) => {
+        if (trouble !== undefined) o.reporter?.error(`${trouble}; not acknowledging batches`);
+        else o.reporter?.info(`${path}.log is written again`);
+      },
     }).then((file) => {
       entry.opening = undefined;
       if (this.#entries.get(path) !== entry || this.#closed) {
         // Replaced or closed while opening: write what it collected, then close.
-        for (const p of entry.queued.splice(0)) this.#writeNow(entry, file, p.rows, p.indices);
+        for (const p of entry.queued.splice(0)) {
+          this.#writeNow(entry, file, p.rows, p.indices, p.mark);
+        }
         this.#track(file.close({ archive: o.archive !== undefined }));
         return;
       }
       entry.file = file;
-      for (const p of entry.queued.splice(0)) this.#writeNow(entry, file, p.rows, p.indices);
+      for (const p of entry.queued.splice(0)) {
+        this.#writeNow(entry, file, p.rows, p.indices, p.mark);
+      }
     }, (error) => {
       entry.opening = undefined;
       const lost = entry.queued.reduce((n, p) => n + p.rows.length, 0);
+      const marks = entry.queued.flatMap((p) => p.mark === undefined ? [] : [p.mark]);
+      if (marks.length > 0) o.journal?.failed(marks);
       entry.queued = [];
       this.counters.rowsFailed += lost;
       this.#options.reporter?.error(`Cannot open ${path}.log: ${message(error)}`);

@@ -11,6 +11,7 @@ import type { JsonTimestamps } from "../../config/mod.ts";
 import {
   createNodeLogging,
   type JsonTimestamps as WriterTimestamps,
+  logAckEndpoint,
   logEndpoint,
   type LoggingDeps,
   LogRegistry,
@@ -20,6 +21,7 @@ import {
 } from "../log/mod.ts";
 import { LogReceiver } from "./log_receiver.ts";
 import { LogWriterPool } from "./log_writer_pool.ts";
+import { LogLedger } from "./log_ledger.ts";
 
 const WRITER_TIMESTAMPS: Readonly<Record<JsonTimestamps, WriterTimestamps>> = Object.freeze({
   epoch: "JSON::TS_EPOCH",
@@ -33,8 +35,12 @@ export function openLogWriting(deps: LoggingDeps): NodeLogging {
   const { layout, self, reporter } = deps;
   const settings = layout.settings;
   const writers = logWriters(layout);
+  const spoolDir = spoolDirOf(layout, self);
+  const ackEndpoint = logAckEndpoint(self);
+  const ledger = ackEndpoint === undefined ? undefined : LogLedger.open(spoolDir, reporter);
   const pool = new LogWriterPool({
-    spoolDir: spoolDirOf(layout, self),
+    spoolDir,
+    ...(ledger === undefined ? {} : { journal: ledger, truncations: ledger.truncations }),
     format: settings.useJson ? "json" : "ascii",
     json: { timestamps: WRITER_TIMESTAMPS[settings.jsonTimestamps] },
     archive: {
@@ -55,9 +61,11 @@ export function openLogWriting(deps: LoggingDeps): NodeLogging {
       reporter,
       ipv6: self.address.includes(":"),
       ...(deps.curve === undefined ? {} : { curveSecretKey: deps.curve.keys.secretKey }),
+      ...(ledger === undefined ? {} : { acks: { endpoint: ackEndpoint!, ledger } }),
     });
   } catch (error) {
     void pool.close();
+    ledger?.close();
     throw error;
   }
   const registry = new LogRegistry();
@@ -67,6 +75,8 @@ export function openLogWriting(deps: LoggingDeps): NodeLogging {
     async close() {
       await receiver.close();
       await pool.close();
+      // The files' last chunks acknowledged their batches on the way.
+      receiver.closeAcks();
     },
   });
 }

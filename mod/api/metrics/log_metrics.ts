@@ -24,22 +24,22 @@ export function logWriteSamples(counters: Iterable<LogCounterSample>): MetricSam
 
 /** Samples of `LogShipper.counters` (a node sending log batches to the loggers). */
 export function logShipperSamples(counters: Readonly<LogShipperCounters>): MetricSample[] {
-  return [
+  const samples: MetricSample[] = [
     {
       name: "weir_log_shipper_batches_sent_total",
-      help: "Log batches handed to the PUSH socket.",
+      help: "Log batches sent (first sends; resends are counted apart).",
       type: "counter",
       value: counters.batchesSent,
     },
     {
       name: "weir_log_shipper_records_sent_total",
-      help: "Log records in batches handed to the PUSH socket.",
+      help: "Log records in batches sent.",
       type: "counter",
       value: counters.recordsSent,
     },
     {
       name: "weir_log_shipper_records_dropped_total",
-      help: "Log records dropped because the retry queue was full or the shipper closed.",
+      help: "Log records dropped because the queue and spool were full or the shipper closed.",
       type: "counter",
       value: counters.recordsDropped,
     },
@@ -61,7 +61,53 @@ export function logShipperSamples(counters: Readonly<LogShipperCounters>): Metri
       type: "gauge",
       value: counters.queuedBytes,
     },
+    {
+      name: "weir_log_shipper_records_acked_total",
+      help: "Log records whose batch a logger (or NATS) acknowledged.",
+      type: "counter",
+      value: counters.recordsAcked,
+    },
+    {
+      name: "weir_log_shipper_batches_resent_total",
+      help: "Log batches sent again after their acknowledgement did not come in time.",
+      type: "counter",
+      value: counters.batchesResent,
+    },
+    {
+      name: "weir_log_shipper_unacked_batches",
+      help: "Log batches sent and not acknowledged yet.",
+      type: "gauge",
+      value: counters.unackedBatches,
+    },
+    {
+      name: "weir_log_shipper_spool_batches",
+      help: "Log batches in the disk spool now.",
+      type: "gauge",
+      value: counters.spooledBatches,
+    },
+    {
+      name: "weir_log_shipper_spool_bytes",
+      help: "Bytes of log batches in the disk spool now.",
+      type: "gauge",
+      value: counters.spoolBytes,
+    },
+    {
+      name: "weir_log_shipper_spool_peak_bytes",
+      help: "The most bytes the disk spool held at once.",
+      type: "gauge",
+      value: counters.spoolPeakBytes,
+    },
   ];
+  for (const [path, value] of counters.droppedByPath) {
+    samples.push({
+      name: "weir_log_shipper_path_records_dropped_total",
+      help: "Log records dropped, by log path.",
+      type: "counter",
+      labels: { path },
+      value,
+    });
+  }
+  return samples;
 }
 
 /** Samples of `LogReceiver.counters` (a logger); `bySender` is keyed by node id. */
@@ -84,6 +130,30 @@ export function logReceiverSamples(counters: Readonly<LogReceiverCounters>): Met
       help: "Log-write messages dropped as malformed.",
       type: "counter",
       value: counters.malformed,
+    },
+    {
+      name: "weir_log_receiver_unacknowledged_batches_total",
+      help: "Log batches on Zeek's PULL path, which nothing acknowledges (Zeek nodes, LogAcks=no).",
+      type: "counter",
+      value: counters.unacknowledgedBatches,
+    },
+    {
+      name: "weir_log_receiver_unacknowledged_records_total",
+      help: "Log records in batches on Zeek's unacknowledged PULL path.",
+      type: "counter",
+      value: counters.unacknowledgedRecords,
+    },
+    {
+      name: "weir_log_receiver_acknowledged_batches_total",
+      help: "Log batches written and acknowledged.",
+      type: "counter",
+      value: counters.acknowledgedBatches,
+    },
+    {
+      name: "weir_log_receiver_duplicate_batches_total",
+      help: "Log batches that arrived again after (or while) they were written; written once.",
+      type: "counter",
+      value: counters.duplicateBatches,
     },
   ];
   for (const [sender, value] of counters.bySender) {

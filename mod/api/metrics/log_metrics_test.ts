@@ -39,9 +39,16 @@ Deno.test("shipper counters become weir_log_shipper_*, queue sizes as gauges", (
     batchesSent: 1,
     recordsSent: 2,
     recordsDropped: 3,
+    droppedByPath: new Map([["conn", 3]]),
     batchesDeferred: 4,
     queuedBatches: 5,
     queuedBytes: 6,
+    recordsAcked: 7,
+    batchesResent: 8,
+    unackedBatches: 9,
+    spooledBatches: 10,
+    spoolBytes: 11,
+    spoolPeakBytes: 12,
   });
   assert.deepEqual(samples.map((s) => [s.name, s.type, s.value]), [
     ["weir_log_shipper_batches_sent_total", "counter", 1],
@@ -50,7 +57,15 @@ Deno.test("shipper counters become weir_log_shipper_*, queue sizes as gauges", (
     ["weir_log_shipper_batches_deferred_total", "counter", 4],
     ["weir_log_shipper_queued_batches", "gauge", 5],
     ["weir_log_shipper_queued_bytes", "gauge", 6],
+    ["weir_log_shipper_records_acked_total", "counter", 7],
+    ["weir_log_shipper_batches_resent_total", "counter", 8],
+    ["weir_log_shipper_unacked_batches", "gauge", 9],
+    ["weir_log_shipper_spool_batches", "gauge", 10],
+    ["weir_log_shipper_spool_bytes", "gauge", 11],
+    ["weir_log_shipper_spool_peak_bytes", "gauge", 12],
+    ["weir_log_shipper_path_records_dropped_total", "counter", 3],
   ]);
+  assert.deepEqual(samples.at(-1)!.labels, { path: "conn" });
 });
 
 Deno.test("receiver counters become weir_log_receiver_*, records by sender labelled", () => {
@@ -58,12 +73,20 @@ Deno.test("receiver counters become weir_log_receiver_*, records by sender label
     batches: 3,
     records: 30,
     malformed: 1,
+    unacknowledgedBatches: 1,
+    unacknowledgedRecords: 10,
+    acknowledgedBatches: 2,
+    duplicateBatches: 4,
     bySender: new Map([["worker-1-id", 20], ["worker-2-id", 10]]),
   });
   assert.deepEqual(samples.map((s) => [s.name, s.labels ?? {}, s.value]), [
     ["weir_log_receiver_batches_total", {}, 3],
     ["weir_log_receiver_records_total", {}, 30],
     ["weir_log_receiver_malformed_messages_total", {}, 1],
+    ["weir_log_receiver_unacknowledged_batches_total", {}, 1],
+    ["weir_log_receiver_unacknowledged_records_total", {}, 10],
+    ["weir_log_receiver_acknowledged_batches_total", {}, 2],
+    ["weir_log_receiver_duplicate_batches_total", {}, 4],
     ["weir_log_receiver_sender_records_total", { sender: "worker-1-id" }, 20],
     ["weir_log_receiver_sender_records_total", { sender: "worker-2-id" }, 10],
   ]);

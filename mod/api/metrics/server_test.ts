@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { EventRegistry } from "../../bus/events.ts";
 import { LogRegistry } from "../../log/stream.ts";
+import { newShipperCounters } from "../../log/shipper.ts";
 import { T } from "../../../zeek/types.ts";
 import { WebSocketCounters } from "../websocket/mod.ts";
 import { busSamples } from "./bus_metrics.ts";
@@ -35,17 +36,18 @@ function everySource(): MetricSource[] {
     () => busSamples(bus),
     () => eventSamples(events.invocations),
     () => logWriteSamples(logs.counters()),
+    () => logShipperSamples({ ...newShipperCounters(), batchesSent: 1, recordsSent: 1 }),
     () =>
-      logShipperSamples({
-        batchesSent: 1,
-        recordsSent: 1,
-        recordsDropped: 0,
-        batchesDeferred: 0,
-        queuedBatches: 0,
-        queuedBytes: 0,
+      logReceiverSamples({
+        batches: 1,
+        records: 1,
+        malformed: 0,
+        unacknowledgedBatches: 1,
+        unacknowledgedRecords: 1,
+        acknowledgedBatches: 0,
+        duplicateBatches: 0,
+        bySender: new Map([["w", 1]]),
       }),
-    () =>
-      logReceiverSamples({ batches: 1, records: 1, malformed: 0, bySender: new Map([["w", 1]]) }),
     () => packetSamples({ received: 10, dropped: 0, bytes: 900, link: 10, ifDropped: 0 }),
     () =>
       sessionSamples({ active: { tcp: 1, udp: 0, icmp: 0 }, total: { tcp: 5, udp: 2, icmp: 1 } }),
