@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { ZmqContext } from "../ffi/libzmq.ts";
-import { killLeftovers, WeirProcess, writeConfig } from "./harness.ts";
+import { killLeftovers, type TestConfig, WeirProcess, writeConfig } from "./harness.ts";
 
 /** A site script: once every logger is up, each worker writes `count` records at `perSecond`. */
 function writerScript(count: number, perSecond: number, loggers: number): string {
@@ -116,7 +116,7 @@ async function runCluster(
     weirCfg?: string;
     unclosedFrom?: string;
   },
-  during?: (manager: WeirProcess & { zeekPort: number }) => Promise<void>,
+  during?: (manager: WeirProcess & TestConfig) => Promise<void>,
 ): Promise<{ rows: Row[]; files: string[]; weirLog: string; manager: WeirProcess }> {
   const config = await writeConfig({
     nodeCfg: nodeCfg(options.loggers),
@@ -126,7 +126,7 @@ async function runCluster(
   const manager = new WeirProcess(["--role", "manager", "--config", config.dir]);
   try {
     await manager.waitForLine((l) => l.startsWith('{"weir":"ready","node":"manager"'), "ready");
-    if (during !== undefined) await during(Object.assign(manager, { zeekPort: config.zeekPort }));
+    if (during !== undefined) await during(Object.assign(manager, config));
     await manager.waitForJson(isTest("written"), "both workers done", 2, 120_000);
     const status = await manager.stop(60_000);
     assert.equal(status.code, 0, `manager exit ${JSON.stringify(status)}`);
@@ -246,6 +246,65 @@ Deno.test({
       manager.errors.some((l) => /logger-1 crashed/.test(l)),
       "the supervisor reported the crash",
     );
+  },
+});
+
+/** A verb (`stop logger-1`) against the running cluster of `config`. */
+async function verb(config: TestConfig, ...args: string[]): Promise<void> {
+  const p = new WeirProcess([...args, "--config", config.dir]);
+  const status = await p.status();
+  assert.equal(status.code, 0, `weir ${args.join(" ")}: ${p.errors.join("\n")}`);
+}
+
+/** A gauge or counter of a node's /metrics. */
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return Number(line?.split(" ").at(-1) ?? NaN);
+}
+
+Deno.test({
+  name: "logging: every logger down for 20 s under load, then back: the spool holds it all, 0 lost",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const count = 300_000;
+    const perSecond = 10_000;
+    let peak = 0;
+    let spooled = 0;
+    const { rows } = await runCluster(
+      { loggers: 2, count, perSecond },
+      async (manager) => {
+        await manager.waitForJson(isTest("progress", (o) => (o.seq as number) >= 20_000), "load");
+        await verb(manager, "stop", "logger-1", "logger-2");
+        // manager, logger-1, logger-2, proxy-1, worker-1, worker-2: worker-1's metrics port.
+        const worker1 = manager.metricsPort + 4;
+        await new Promise((r) => setTimeout(r, 20_000));
+        spooled = await metric(worker1, "weir_log_shipper_spool_bytes");
+        await verb(manager, "start", "logger-1", "logger-2");
+        await manager.waitForJson(isTest("written"), "both workers done", 2, 120_000);
+        const deadline = Date.now() + 60_000;
+        while (await metric(worker1, "weir_log_shipper_spool_bytes") > 0) {
+          if (Date.now() > deadline) assert.fail("worker-1's spool never drained");
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        peak = await metric(worker1, "weir_log_shipper_spool_peak_bytes");
+      },
+    );
+    const seen = new Map<string, number>();
+    for (const r of rows) seen.set(`${r.node}/${r.seq}`, (seen.get(`${r.node}/${r.seq}`) ?? 0) + 1);
+    let lost = 0;
+    for (const node of ["worker-1", "worker-2"]) {
+      for (let seq = 0; seq < count; seq++) if (!seen.has(`${node}/${seq}`)) lost++;
+    }
+    const twice = [...seen.values()].filter((n) => n > 1).length;
+    console.log(
+      `  loggers down 20 s: worker-1's spool held ${(spooled / 1e6).toFixed(1)} MB after 20 s, ` +
+        `peak ${(peak / 1e6).toFixed(1)} MB; ${lost} of ${2 * count} lost, ${twice} twice`,
+    );
+    assert.ok(spooled > 0, "the outage went to the disk spool");
+    assert.equal(lost, 0, "records lost");
+    assert.equal(twice, 0, "records written twice");
   },
 });
 

@@ -34,13 +34,7 @@ import { type CurveKeyPair, ZMQ_OPTION, type ZmqContext, type ZmqSocket } from "
 import type { Reporter } from "../process/mod.ts";
 import { LOG_SERIALIZER_FORMAT } from "./log_batch_format.ts";
 import type { LogSpool, ShippedBatch } from "./log_spool.ts";
-import {
-  DEFAULT_MAX_QUEUED_BYTES,
-  DropReport,
-  LOG_WRITE_TOPIC,
-  type LogDelivery,
-  newShipperCounters,
-} from "./shipper.ts";
+import { DropReport, LOG_WRITE_TOPIC, type LogDelivery, newShipperCounters } from "./shipper.ts";
 
 /** First frame of an acknowledgement. */
 export const LOG_ACK_TOPIC = "log-ack";
@@ -49,6 +43,12 @@ export const LOG_ID_HEADER_BYTES = 24;
 export const DEFAULT_ACK_TIMEOUT_MS = 10_000;
 /** Batches one logger may hold unacknowledged. */
 export const DEFAULT_MAX_IN_FLIGHT = 256;
+/**
+ * Bytes kept in memory while the loggers' windows are full; past it, and
+ * whenever no logger is reachable, batches go to the disk spool, which
+ * survives the node.
+ */
+export const DEFAULT_MAX_MEMORY_QUEUE_BYTES = 8 * 1024 * 1024;
 /** How often acknowledgements are read and the queue drained. */
 const POLL_MS = 20;
 /** `close()` stops waiting for acknowledgements after this long without one. */
@@ -133,7 +133,7 @@ export class AckedDelivery implements LogDelivery {
     this.#spool = options.spool;
     this.#ackTimeoutMs = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
     this.#maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
-    this.#maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    this.#maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_MEMORY_QUEUE_BYTES;
     this.#drops = new DropReport(this.counters, options.reporter);
     this.#reporter = options.reporter;
     this.#name = encoder.encode(options.nodeName);
@@ -180,6 +180,10 @@ export class AckedDelivery implements LogDelivery {
       throw error;
     }
     return { name: w.name, socket, inFlight: 0 };
+  }
+
+  reportTo(sink: (message: string) => void): void {
+    this.#drops.sink = sink;
   }
 
   deliver(path: string, records: number, payload: Uint8Array): void {

@@ -60,6 +60,8 @@ export interface LogDelivery {
   tick(): void;
   /** Sends or keeps (spools) what is left within `timeoutMs`; counts the rest as dropped. */
   close(timeoutMs: number): Promise<void>;
+  /** Where reports of dropped records also go (the node's `cluster.log`). */
+  reportTo(sink: (message: string) => void): void;
 }
 
 /** What a delivery counts (for metrics and `weir.log`). */
@@ -105,9 +107,10 @@ export function newShipperCounters(): LogShipperCounters {
   };
 }
 
-/** Counts dropped records and says so at most every 10 s. */
+/** Counts dropped records and says so at most every 10 s (stderr, and `sink`). */
 export class DropReport {
   #last = -Infinity;
+  sink: ((message: string) => void) | undefined;
   constructor(
     private readonly counters: LogShipperCounters,
     private readonly reporter: Reporter | undefined,
@@ -120,12 +123,12 @@ export class DropReport {
     const now = performance.now();
     if (now - this.#last > 10_000) {
       this.#last = now;
-      this.reporter?.warning(
-        `Dropped ${records} ${path}.log records because ${why}; ` +
-          `${c.recordsDropped} dropped so far (${
-            [...c.droppedByPath].map(([p, n]) => `${p} ${n}`).join(", ")
-          })`,
-      );
+      const message = `Dropped ${records} ${path}.log records because ${why}; ` +
+        `${c.recordsDropped} dropped so far (${
+          [...c.droppedByPath].map(([p, n]) => `${p} ${n}`).join(", ")
+        })`;
+      this.reporter?.warning(message);
+      this.sink?.(message);
     }
   }
 }
@@ -282,6 +285,10 @@ export class PushDelivery implements LogDelivery {
       encoder.encode(LOG_SERIALIZER_FORMAT),
       new Uint8Array(0),
     ];
+  }
+
+  reportTo(sink: (message: string) => void): void {
+    this.#drops.sink = sink;
   }
 
   deliver(path: string, records: number, payload: Uint8Array): void {

@@ -204,9 +204,11 @@ export async function openNode(options: NodeOptions): Promise<NodeContext> {
   );
   logging.registry.setEvents(cluster.events);
   const clusterLog = logging.registry.defineStream(CLUSTER_LOG);
-  cluster.logTo((message) =>
-    logging.registry.write(clusterLog, [Date.now() / 1000, self.name, message])
-  );
+  const toClusterLog = (message: string) =>
+    logging.registry.write(clusterLog, [Date.now() / 1000, self.name, message]);
+  cluster.logTo(toClusterLog);
+  // Dropped log records are reported where the cluster's messages go.
+  logging.shipper?.delivery.reportTo(toClusterLog);
   const metrics = openMetrics(options, bus, cluster, logging, auth);
   if (metrics !== undefined) stack.use(metrics);
   const siteScripts = await loadSiteScripts(
