@@ -115,6 +115,8 @@ async function runCluster(
     perSecond: number;
     weirCfg?: string;
     unclosedFrom?: string;
+    /** Runs before the manager starts; what it returns runs before the directory goes. */
+    before?: (config: TestConfig) => Promise<() => Promise<void>>;
   },
   during?: (manager: WeirProcess & TestConfig) => Promise<void>,
 ): Promise<{ rows: Row[]; files: string[]; weirLog: string; manager: WeirProcess }> {
@@ -123,6 +125,7 @@ async function runCluster(
     weirCfg: `StopTimeout = 20\n${options.weirCfg ?? ""}`,
     site: { "writer.js": writerScript(options.count, options.perSecond, options.loggers) },
   });
+  const cleanUp = await options.before?.(config);
   const manager = new WeirProcess(["--role", "manager", "--config", config.dir]);
   try {
     await manager.waitForLine((l) => l.startsWith('{"weir":"ready","node":"manager"'), "ready");
@@ -139,6 +142,7 @@ async function runCluster(
   } finally {
     await manager.stop();
     await killLeftovers(config.dir);
+    await cleanUp?.();
     if (Deno.env.get("WEIR_KEEP_TEST_DIRS") === undefined) {
       await Deno.remove(config.dir, { recursive: true });
     }
@@ -307,6 +311,67 @@ Deno.test({
     assert.equal(twice, 0, "records written twice");
   },
 });
+
+Deno.test({
+  name:
+    "logging: a logger whose disk fills holds the batches back and loses nothing once space returns",
+  ignore: Deno.uid() !== 0, // mounts a tmpfs
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const count = 60_000;
+    let full = false;
+    let mount = "";
+    const { rows, manager } = await runCluster(
+      {
+        loggers: 1,
+        count,
+        perSecond: 6_000,
+        before: async (config) => {
+          // logger-1's working directory, where its live files are, on 3 MB.
+          mount = `${config.dir}/spool/logger-1`;
+          await Deno.mkdir(mount, { recursive: true });
+          await run("mount", "-t", "tmpfs", "-o", "size=3m", "weir-test-full", mount);
+          return () => run("umount", "-l", mount);
+        },
+      },
+      async (manager) => {
+        const deadline = Date.now() + 60_000;
+        while (!manager.errors.some((l) => /No space left on device/.test(l))) {
+          if (Date.now() > deadline) assert.fail("the logger's disk never filled");
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        full = true;
+        await new Promise((r) => setTimeout(r, 3000));
+        await run("mount", "-o", "remount,size=64m", mount);
+      },
+    );
+    const seen = new Map<string, number>();
+    for (const r of rows) {
+      seen.set(`${r.node}/${r.seq}`, (seen.get(`${r.node}/${r.seq}`) ?? 0) + 1);
+    }
+    let lost = 0;
+    for (const node of ["worker-1", "worker-2"]) {
+      for (let seq = 0; seq < count; seq++) if (!seen.has(`${node}/${seq}`)) lost++;
+    }
+    const twice = [...seen.values()].filter((n) => n > 1).length;
+    console.log(`  disk full for 3 s: ${lost} of ${2 * count} lost, ${twice} twice`);
+    assert.ok(full);
+    assert.equal(lost, 0, "records lost");
+    assert.equal(twice, 0, "records written twice");
+    for (const r of rows) {
+      if (r.line !== expectedLine(r.node, r.seq)) {
+        assert.equal(r.line, expectedLine(r.node, r.seq));
+      }
+    }
+    assert.ok(manager.errors.some((l) => /is written again/.test(l)), "the logger said so");
+  },
+});
+
+async function run(...argv: string[]): Promise<void> {
+  const out = await new Deno.Command(argv[0]!, { args: argv.slice(1), stderr: "piped" }).output();
+  if (!out.success) throw new Error(`${argv.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+}
 
 Deno.test({
   name:
