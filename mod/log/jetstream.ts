@@ -22,11 +22,15 @@ import {
   type Authenticator,
   connect,
   credsAuthenticator,
+  headers,
+  type MsgHdrs,
   nanos,
   type NatsConnection,
   type NodeConnectionOptions,
 } from "@nats-io/transport-node";
 import {
+  AckPolicy,
+  DeliverPolicy,
   DiscardPolicy,
   jetstream,
   JetStreamApiCodes,
@@ -438,4 +442,65 @@ export function logMessageId(node: string, incarnation: string, seq: number): st
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The headers of a published batch: who sent it, which log, how it is encoded, how many records. */
+export function logHeaders(
+  batch: { node: string; path: string; format: "zeek-bin" | "json"; records: number },
+): MsgHdrs {
+  const h = headers();
+  h.set("Weir-Node", batch.node);
+  h.set("Zeek-Log-Path", batch.path);
+  h.set("Zeek-Log-Format", batch.format);
+  h.set("Zeek-Log-Records", String(batch.records));
+  return h;
+}
+
+/**
+ * Creates the durable pull consumer the loggers share (explicit acks, every
+ * log subject, from the stream's start), or leaves an existing one as it
+ * is: its position is the cluster's progress through the logs.
+ */
+export async function ensureLogConsumer(
+  jsm: JetStreamManager,
+  options: {
+    readonly stream: string;
+    readonly consumer: string;
+    readonly subjectPrefix: string;
+    readonly ackWaitSec: number;
+  },
+): Promise<"created" | "exists"> {
+  try {
+    await jsm.consumers.info(options.stream, options.consumer);
+    return "exists";
+  } catch (error) {
+    if (
+      !(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound)
+    ) {
+      throw new LogStreamError(
+        `Cannot look up consumer "${options.consumer}" of stream "${options.stream}": ${
+          messageOf(error)
+        }`,
+        { cause: error },
+      );
+    }
+  }
+  try {
+    await jsm.consumers.add(options.stream, {
+      durable_name: options.consumer,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: `${options.subjectPrefix}.>`,
+      ack_wait: nanos(options.ackWaitSec * 1000),
+      max_ack_pending: 20_000,
+    });
+    return "created";
+  } catch (error) {
+    throw new LogStreamError(
+      `Cannot create consumer "${options.consumer}" of stream "${options.stream}": ${
+        messageOf(error)
+      }`,
+      { cause: error },
+    );
+  }
 }

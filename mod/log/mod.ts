@@ -110,6 +110,7 @@ export {
   CLUSTER_LOG,
   createNodeLogging,
   DEFAULT_STATS_INTERVAL_MS,
+  JSON_TIMESTAMPS,
   linkCurrentLogs,
   LOG_ZAP_DOMAIN,
   logAckEndpoint,
@@ -124,20 +125,16 @@ export {
   openLogSpool,
   spoolDirOf,
   WEIR_STATS,
+  writesLogFiles,
 } from "./node_logging.ts";
 export { LogDirectory, type LogDirectoryOptions } from "./log_directory.ts";
-export {
-  connectJetStream,
-  type ConnectJetStreamOptions,
-  DEFAULT_RECONNECT_JITTER_MS,
-  DEFAULT_RECONNECT_WAIT_MS,
-  ensureLogStream,
-  type JetStreamConnection,
-  logMessageId,
-  logPathFromSubject,
-  type LogStreamAction,
-  LogStreamError,
-  type LogStreamOptions,
-  logSubject,
-  NatsConnectError,
+export type {
+  ConnectJetStreamOptions,
+  JetStreamConnection,
+  LogStreamAction,
+  LogStreamOptions,
 } from "./jetstream.ts";
+/** The NATS JetStream helpers (`jetstream.ts`), loaded on first use: nodes without NATS skip the client. */
+export const loadJetStream = (): Promise<typeof import("./jetstream.ts")> =>
+  import("./jetstream.ts");
+export { JetStreamDelivery, type JetStreamDeliveryOptions } from "./jetstream_delivery.ts";

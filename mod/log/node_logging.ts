@@ -17,16 +17,40 @@ import { T } from "../../zeek/mod.ts";
 import { type LogDelivery, LogShipper, PushDelivery } from "./shipper.ts";
 import { AckedDelivery } from "./acked_delivery.ts";
 import { LogSpool } from "./log_spool.ts";
+import { JetStreamDelivery } from "./jetstream_delivery.ts";
+import type { JsonTimestamps } from "./json_writer.ts";
+
+/** weir.cfg's JsonTimestamps as the JSON writer names them. */
+export const JSON_TIMESTAMPS: Readonly<
+  Record<Layout["settings"]["jsonTimestamps"], JsonTimestamps>
+> = Object.freeze({
+  epoch: "JSON::TS_EPOCH",
+  millis: "JSON::TS_MILLIS",
+  millis_unsigned: "JSON::TS_MILLIS_UNSIGNED",
+  iso8601: "JSON::TS_ISO8601",
+});
 import { LogRegistry, type LogStream } from "./stream.ts";
 
 /** How often the `weir.log` traffic row is written. */
 export const DEFAULT_STATS_INTERVAL_MS = 60_000;
 
-/** The nodes that write log files in this layout. */
+/**
+ * The nodes that write log files in this layout: the loggers, or the
+ * manager when there is none (Zeek's `manager_is_logger`) unless the logs
+ * go to NATS (then the loggers, if any, consume the stream).
+ */
 export function logWriters(layout: Layout): NodeSpec[] {
+  if (layout.settings.logTransport === "nats") {
+    return layout.nodes.filter((n) => n.type === "logger");
+  }
   return layout.managerIsLogger
     ? [layout.manager]
     : layout.nodes.filter((n) => n.type === "logger");
+}
+
+/** Whether `node` writes log files (and so opens the logger's writing, not shipping). */
+export function writesLogFiles(layout: Layout, node: NodeSpec): boolean {
+  return logWriters(layout).some((w) => w.name === node.name);
 }
 
 /** A node's log spool (working) directory, as zeekctl lays it out: `<SpoolDir>/<node>`. */
@@ -120,11 +144,21 @@ export function openLogSpool(deps: LoggingDeps): LogSpool {
 }
 
 /**
- * How this node's batches reach the log writers: acknowledged when every
- * writer has an acknowledgement port and LogAcks is on, else Zeek's PUSH.
+ * How this node's batches reach the log writers: to NATS JetStream with
+ * `LogTransport = nats`; acknowledged when every writer has an
+ * acknowledgement port and LogAcks is on; else Zeek's PUSH.
  */
 function openDelivery(deps: LoggingDeps): LogDelivery {
   const settings = deps.layout.settings;
+  if (settings.logTransport === "nats") {
+    return new JetStreamDelivery({
+      nodeName: deps.self.name,
+      nats: settings.nats,
+      jsonTimestamps: JSON_TIMESTAMPS[settings.jsonTimestamps],
+      spool: openLogSpool(deps),
+      reporter: deps.reporter,
+    });
+  }
   const writers = logWriters(deps.layout);
   const curve = deps.curve;
   const serverKey = (w: NodeSpec): string => {
@@ -255,8 +289,11 @@ function writeStatsRow(
  * Points `<LogDir>/current` at the first log writer's spool directory, as
  * zeekctl does, so `LogDir/current/conn.log` is always the live file.
  */
-export async function linkCurrentLogs(layout: Layout): Promise<string> {
-  const target = spoolDirOf(layout, logWriters(layout)[0]!);
+export async function linkCurrentLogs(layout: Layout): Promise<string | undefined> {
+  const writer = logWriters(layout)[0];
+  // Logger-less (logs to NATS, no logger): no live files on this cluster.
+  if (writer === undefined) return undefined;
+  const target = spoolDirOf(layout, writer);
   const link = `${layout.settings.logDir}/current`;
   await Deno.mkdir(layout.settings.logDir, { recursive: true });
   await Deno.mkdir(target, { recursive: true });

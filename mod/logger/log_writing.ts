@@ -7,10 +7,9 @@
  * @module
  */
 
-import type { JsonTimestamps } from "../../config/mod.ts";
 import {
   createNodeLogging,
-  type JsonTimestamps as WriterTimestamps,
+  JSON_TIMESTAMPS,
   logAckEndpoint,
   logEndpoint,
   type LoggingDeps,
@@ -22,27 +21,29 @@ import {
 import { LogReceiver } from "./log_receiver.ts";
 import { LogWriterPool } from "./log_writer_pool.ts";
 import { LogLedger } from "./log_ledger.ts";
+import { JetStreamSource } from "./jetstream_source.ts";
 
-const WRITER_TIMESTAMPS: Readonly<Record<JsonTimestamps, WriterTimestamps>> = Object.freeze({
-  epoch: "JSON::TS_EPOCH",
-  millis: "JSON::TS_MILLIS",
-  millis_unsigned: "JSON::TS_MILLIS_UNSIGNED",
-  iso8601: "JSON::TS_ISO8601",
-});
-
-/** Logging for a node that writes the files: a writer pool and the receiver other nodes push to. */
+/**
+ * Logging for a node that writes the files: a writer pool, the receiver
+ * other nodes push to and, with `LogTransport = nats`, the stream's
+ * consumer.
+ */
 export function openLogWriting(deps: LoggingDeps): NodeLogging {
   const { layout, self, reporter } = deps;
   const settings = layout.settings;
   const writers = logWriters(layout);
   const spoolDir = spoolDirOf(layout, self);
-  const ackEndpoint = logAckEndpoint(self);
-  const ledger = ackEndpoint === undefined ? undefined : LogLedger.open(spoolDir, reporter);
+  const fromNats = settings.logTransport === "nats";
+  // Batches come acknowledged from the bus, or from NATS; Zeek's PULL path stays either way.
+  const ackEndpoint = fromNats ? undefined : logAckEndpoint(self);
+  const ledger = ackEndpoint === undefined && !fromNats
+    ? undefined
+    : LogLedger.open(spoolDir, reporter);
   const pool = new LogWriterPool({
     spoolDir,
     ...(ledger === undefined ? {} : { journal: ledger, truncations: ledger.truncations }),
     format: settings.useJson ? "json" : "ascii",
-    json: { timestamps: WRITER_TIMESTAMPS[settings.jsonTimestamps] },
+    json: { timestamps: JSON_TIMESTAMPS[settings.jsonTimestamps] },
     archive: {
       logDir: settings.logDir,
       compress: settings.compressLogs,
@@ -61,22 +62,35 @@ export function openLogWriting(deps: LoggingDeps): NodeLogging {
       reporter,
       ipv6: self.address.includes(":"),
       ...(deps.curve === undefined ? {} : { curveSecretKey: deps.curve.keys.secretKey }),
-      ...(ledger === undefined ? {} : { acks: { endpoint: ackEndpoint!, ledger } }),
+      ...(ackEndpoint === undefined ? {} : { acks: { endpoint: ackEndpoint, ledger: ledger! } }),
     });
   } catch (error) {
     void pool.close();
     ledger?.close();
     throw error;
   }
+  const source = fromNats
+    ? new JetStreamSource({
+      nodeName: self.name,
+      nats: settings.nats,
+      pool,
+      ledger: ledger!,
+      counters: receiver.counters,
+      reporter,
+    })
+    : undefined;
   const registry = new LogRegistry();
   registry.setSink(pool);
   return createNodeLogging(deps, registry, {
     received: receiver.counters,
     async close() {
+      await source?.close();
       await receiver.close();
       await pool.close();
       // The files' last chunks acknowledged their batches on the way.
+      await source?.disconnect();
       receiver.closeAcks();
+      ledger?.close();
     },
   });
 }

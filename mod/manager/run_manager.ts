@@ -13,7 +13,7 @@ import { AgentHub } from "./agent_hub.ts";
 import { buildBundle } from "./config_bundle.ts";
 import { Fleet } from "./fleet.ts";
 import { BUS_ZAP_DOMAIN, openManagerSecurity } from "./security.ts";
-import { linkCurrentLogs, type OpenLogging, openLogShipping } from "../log/mod.ts";
+import { linkCurrentLogs, type OpenLogging, openLogShipping, writesLogFiles } from "../log/mod.ts";
 import { ensureControlToken, openControlServer } from "../api/control/mod.ts";
 import { createManagerControl } from "./control_handlers.ts";
 import {
@@ -150,7 +150,7 @@ export async function runManager(options: ManagerOptions): Promise<void> {
         ...(checked === undefined ? {} : { senderRefused: () => checked.counters.refused }),
       },
     }),
-    openLogging: layout.managerIsLogger ? options.openLogWriting : openLogShipping,
+    openLogging: writesLogFiles(layout, layout.manager) ? options.openLogWriting : openLogShipping,
     webSocketPort: managerWebSocketPort(layout, self),
     serviceDiscovery: discovery.targets,
     metricsRelay: async (name) => {
