@@ -180,6 +180,16 @@ function assemble(
   const ackPorts = nextAckPort - controlPort - 1 - nodes.length;
   const portsFit = checkPortRange(settings, nodes.length, ackPorts, files.settings, problems);
   checkFanoutGroups(drafts, addresses, files.nodes, problems);
+  if (
+    settings.logTransport === "nats" && settings.nats.format === "json" &&
+    drafts.some((d) => d.type === "logger")
+  ) {
+    problems.add(
+      files.settings,
+      undefined,
+      "NatsFormat = json cannot feed loggers: they consume zeek-bin batches; set NatsFormat = zeek-bin, or remove the loggers from node.cfg and let other consumers read the JSON lines",
+    );
+  }
   const manager = nodes.find((n) => n.type === "manager");
   if (manager !== undefined && portsFit) {
     checkPortClashes(settings, nodes, manager, controlPort, files.settings, problems);

@@ -303,6 +303,27 @@ Deno.test("ports past 65535 and overlapping port ranges are refused", async () =
   );
 });
 
+Deno.test("LogTransport = nats with JSON lines and loggers is refused: loggers read zeek-bin", async () => {
+  const cluster = MANAGER + "[logger-1]\ntype=logger\nhost=localhost\n";
+  assert.deepEqual(
+    await problemsOf({
+      "node.cfg": cluster,
+      "weir.cfg": "LogTransport = nats\nNatsFormat = json\n",
+    }),
+    [
+      "weir.cfg: NatsFormat = json cannot feed loggers: they consume zeek-bin batches; set NatsFormat = zeek-bin, or remove the loggers from node.cfg and let other consumers read the JSON lines",
+    ],
+  );
+  // Logger-less: the manager publishes too, and nobody writes files.
+  await withConfig(
+    { "node.cfg": MANAGER, "weir.cfg": "LogTransport = nats\nNatsFormat = json\n" },
+    async (dir) => {
+      const layout = await loadLayout(dir);
+      assert.equal(layout.settings.nats.format, "json");
+    },
+  );
+});
+
 Deno.test("the built-in layout: manager, logger-1, proxy-1, worker-1, worker-2 on localhost", async () => {
   const layout = await createStandaloneLayout({ interface: "lo", baseDir: "/tmp/weir-base" });
   assert.equal(layout.source, "built-in");
