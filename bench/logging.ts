@@ -1,19 +1,22 @@
 /**
  * Logging benchmark: conn-like records (22 columns) from one sender process
- * through the shipper, PUSH/PULL and a logger process into its file, against
- * the same records written by the same writer inside one process, measured
- * in the same run. The logger's peak RSS is sampled while it runs.
+ * through the shipper and a logger process into its file, against the same
+ * records written by the same writer inside one process, measured in the
+ * same run; and the acknowledged path (numbered batches, acknowledged once
+ * written, the logger's ledger) against Zeek's unacknowledged PUSH/PULL,
+ * interleaved round by round. The logger's peak RSS is sampled while it
+ * runs.
  *
  *   deno run -A bench/logging.ts                 # prints the table
- *   deno run -A bench/logging.ts logger|sender ENDPOINT N DIR   (internal)
+ *   deno run -A bench/logging.ts logger|sender push|acked ENDPOINT N DIR   (internal)
  */
 
 import { lineReader } from "./_lines.ts";
 import { type CurveKeyPair, ZmqContext } from "../ffi/mod.ts";
 import { defineConnStream } from "../mod/analysis/conn/mod.ts";
 import { benchAsciiWriter, connLikeRows } from "./log_writer.ts";
-import { LogReceiver, LogWriterPool } from "../mod/logger/mod.ts";
-import { LogRegistry, LogShipper } from "../mod/log/mod.ts";
+import { LogLedger, LogReceiver, LogWriterPool } from "../mod/logger/mod.ts";
+import { AckedDelivery, LogRegistry, LogShipper } from "../mod/log/mod.ts";
 import { createStderrReporter } from "../mod/process/mod.ts";
 import { residentKiB } from "../mod/supervisor/mod.ts";
 
@@ -36,19 +39,28 @@ export async function receiveRecords(options: {
   readonly n: number;
   readonly dir: string;
   readonly curveSecretKey?: string;
+  /** Also take acknowledged batches on this endpoint (with a ledger); `onReady` gets its address. */
+  readonly ackEndpoint?: string;
   readonly onReady: (endpoint: string) => void;
 }): Promise<{ records: number; seconds: number }> {
   const { zmq, endpoint, n, dir } = options;
   const reporter = createStderrReporter("bench-logger");
-  const pool = new LogWriterPool({ spoolDir: dir, rotationIntervalSec: 0, reporter });
+  const ledger = options.ackEndpoint === undefined ? undefined : LogLedger.open(dir, reporter);
+  const pool = new LogWriterPool({
+    spoolDir: dir,
+    rotationIntervalSec: 0,
+    reporter,
+    ...(ledger === undefined ? {} : { journal: ledger }),
+  });
   const receiver = new LogReceiver({
     zmq,
     endpoint,
     pool,
     reporter,
     ...(options.curveSecretKey === undefined ? {} : { curveSecretKey: options.curveSecretKey }),
+    ...(ledger === undefined ? {} : { acks: { endpoint: options.ackEndpoint!, ledger } }),
   });
-  options.onReady(receiver.endpoint);
+  options.onReady(receiver.ackEndpoint ?? receiver.endpoint);
   let first = 0;
   const deadline = Date.now() + 120_000;
   while (receiver.counters.records < n && Date.now() < deadline) {
@@ -60,6 +72,7 @@ export async function receiveRecords(options: {
   const records = receiver.counters.records;
   await receiver.close();
   await pool.close();
+  receiver.closeAcks();
   return { records, seconds: (last - first) / 1000 };
 }
 
@@ -69,14 +82,25 @@ export async function shipRecords(options: {
   readonly endpoint: string;
   readonly n: number;
   readonly curve?: { readonly keys: CurveKeyPair; readonly serverKeys: readonly string[] };
+  /** `endpoint` is a logger's acknowledgement endpoint: ship acknowledged batches. */
+  readonly acked?: boolean;
 }): Promise<void> {
   const { zmq, endpoint, n } = options;
-  const shipper = new LogShipper({
-    zmq,
-    nodeId: "bench-worker",
-    endpoints: [endpoint],
-    ...(options.curve === undefined ? {} : { curve: options.curve }),
-  });
+  const shipper = options.acked
+    ? new LogShipper({
+      delivery: new AckedDelivery({
+        zmq,
+        nodeId: "bench-worker",
+        nodeName: "bench-worker",
+        writers: [{ name: "bench-logger", endpoint }],
+      }),
+    })
+    : new LogShipper({
+      zmq,
+      nodeId: "bench-worker",
+      endpoints: [endpoint],
+      ...(options.curve === undefined ? {} : { curve: options.curve }),
+    });
   const registry = new LogRegistry({ sink: shipper, validate: false });
   const stream = registry.add(defineConnStream());
   const rows = connLikeRows(DISTINCT_ROWS);
@@ -94,32 +118,36 @@ export async function shipRecords(options: {
   }
 }
 
-async function logger(endpoint: string, n: number, dir: string): Promise<void> {
+type Path = "push" | "acked";
+
+async function logger(path: Path, endpoint: string, n: number, dir: string): Promise<void> {
   await using zmq = new ZmqContext();
   const result = await receiveRecords({
     zmq,
     endpoint,
     n,
     dir,
+    ...(path === "acked" ? { ackEndpoint: "tcp://127.0.0.1:*" } : {}),
     onReady: (bound) => console.log(JSON.stringify({ endpoint: bound })),
   });
   console.log(JSON.stringify(result));
 }
 
-async function sender(endpoint: string, n: number): Promise<void> {
+async function sender(path: Path, endpoint: string, n: number): Promise<void> {
   await using zmq = new ZmqContext();
-  await shipRecords({ zmq, endpoint, n });
+  await shipRecords({ zmq, endpoint, n, acked: path === "acked" });
 }
 
 /** One end-to-end run: a fresh logger and sender process; records/s at the logger and its peak RSS. */
 async function endToEndOnce(
   dir: string,
   n: number,
+  path: Path = "push",
 ): Promise<{ rate: number; records: number; peakKiB: number }> {
   const self = new URL(import.meta.url).pathname;
   const run = (role: string, endpoint: string) =>
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", self, role, endpoint, String(n), dir],
+      args: ["run", "-A", "--quiet", self, role, path, endpoint, String(n), dir],
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
@@ -155,20 +183,28 @@ export async function benchLogging(
   try {
     const inProcess: number[] = [];
     const endToEnd: number[] = [];
+    const acked: number[] = [];
     let peakKiB = 0;
     let records = 0;
+    const clean = async () => {
+      for await (const entry of Deno.readDir(dir)) {
+        await Deno.remove(`${dir}/${entry.name}`, { recursive: true });
+      }
+    };
     for (let round = 0; round < rounds; round++) {
       inProcess.push((await benchAsciiWriter(n)).rowsPerSec);
       const e2e = await endToEndOnce(dir, n);
       endToEnd.push(e2e.rate);
       peakKiB = Math.max(peakKiB, e2e.peakKiB);
       records = e2e.records;
-      for await (const entry of Deno.readDir(dir)) {
-        await Deno.remove(`${dir}/${entry.name}`, { recursive: true });
-      }
+      await clean();
+      acked.push((await endToEndOnce(dir, n, "acked")).rate);
+      await clean();
     }
     const local = median(inProcess);
     const shipped = median(endToEnd);
+    const withAcks = median(acked);
+    const ackRatio = withAcks / shipped;
     const ratio = shipped / local;
     const verdict = (ok: boolean) => (ok ? "ok" : "MISSED");
     const range = (xs: number[]) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
@@ -182,6 +218,13 @@ export async function benchLogging(
         ratio.toFixed(2)
       } × in-process  [target ≥ 500,000/s: ${verdict(shipped >= 500_000)}; ≥ 0.5 ×: ${
         verdict(ratio >= 0.5)
+      }]`,
+      `${"log: worker → acknowledged → logger file".padEnd(50)} ${
+        fmt(withAcks)
+      } records/s (median of ${rounds}: ${range(acked)})  ${
+        ackRatio.toFixed(2)
+      } × PUSH/PULL  [target ≥ 800,000/s: ${verdict(withAcks >= 800_000)}; ≥ 0.8 ×: ${
+        verdict(ackRatio >= 0.8)
       }]`,
       `${"log: logger peak RSS".padEnd(50)} ${(peakKiB / 1024).toFixed(0)} MiB`,
     ];
@@ -201,8 +244,8 @@ function fmt(n: number): string {
 }
 
 if (import.meta.main) {
-  const [role, endpoint, n, dir] = Deno.args;
-  if (role === "logger") await logger(endpoint!, Number(n), dir!);
-  else if (role === "sender") await sender(endpoint!, Number(n));
+  const [role, path, endpoint, n, dir] = Deno.args;
+  if (role === "logger") await logger(path as Path, endpoint!, Number(n), dir!);
+  else if (role === "sender") await sender(path as Path, endpoint!, Number(n));
   else for (const row of await benchLogging()) console.log(row);
 }

@@ -1,10 +1,11 @@
 /**
  * `deno task bench [name…]`: every benchmark (or the named ones), each
  * printing its figures next to a reference measured in the same run.
- * Names: bus, log, capture, live, conn, websocket, reassembly, app, fleet. Sizes,
+ * Names: bus, log, nats, capture, live, conn, websocket, reassembly, app, fleet. Sizes,
  * for shorter or longer runs: WEIR_BENCH_EVENTS (bus), WEIR_BENCH_RECORDS and
  * WEIR_BENCH_ROUNDS (log), WEIR_BENCH_PACKETS (capture),
- * WEIR_BENCH_WS_EVENTS (websocket), WEIR_BENCH_APP_PACKETS (app), WEIR_BENCH_FLEET_EVENTS (fleet). This file is the one place benchmarks
+ * WEIR_BENCH_WS_EVENTS (websocket), WEIR_BENCH_APP_PACKETS (app), WEIR_BENCH_FLEET_EVENTS (fleet),
+ * WEIR_BENCH_NATS_RECORDS (nats). This file is the one place benchmarks
  * read the command line and the environment.
  */
 
@@ -17,6 +18,7 @@ import { benchCapture, DEFAULT_PACKETS } from "./capture.ts";
 import { benchLogging, DEFAULT_RECORDS, DEFAULT_ROUNDS } from "./logging.ts";
 import { benchReassembly } from "./reassembly.ts";
 import { benchFleet, DEFAULT_FLEET_EVENTS } from "./fleet.ts";
+import { benchJetStream, DEFAULT_NATS_RECORDS } from "./jetstream.ts";
 
 /** A positive whole number from the environment, or `fallback`. */
 function size(name: string, fallback: number): number {
@@ -38,6 +40,7 @@ const BENCHES: Record<string, () => Promise<string[]>> = {
       size("WEIR_BENCH_RECORDS", DEFAULT_RECORDS),
       size("WEIR_BENCH_ROUNDS", DEFAULT_ROUNDS),
     ),
+  nats: () => benchJetStream(size("WEIR_BENCH_NATS_RECORDS", DEFAULT_NATS_RECORDS)),
   capture: () => benchCapture(size("WEIR_BENCH_PACKETS", DEFAULT_PACKETS)),
   live: () => benchLiveCapture(),
   conn: async () => [...await benchConnThroughput(), ...await benchConnMemory()],

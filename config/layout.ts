@@ -3,7 +3,8 @@
  * one frozen value, with zeekctl's port allocation. With the ZeroMQ backend
  * the forwarder takes ZeekPort (central XPUB) and ZeekPort+1 (central XSUB);
  * node ports follow from ZeekPort+2 in the order control, manager, loggers,
- * proxies, workers, then the log writers' acknowledgement ports; metrics ports start at MetricsPort in the order manager,
+ * proxies, workers; the log writers' acknowledgement ports go down from
+ * ZeekPort-2 (below the WebSocket API's ZeekPort-1); metrics ports start at MetricsPort in the order manager,
  * loggers, proxies, workers.
  *
  * @module
@@ -164,7 +165,9 @@ function assemble(
   let nextMetricsPort = settings.metricsPort;
   const writesLogs = (type: string) =>
     type === "logger" || (type === "manager" && !drafts.some((d) => d.type === "logger"));
-  let nextAckPort = controlPort + 1 + drafts.length;
+  // Below ZeekPort-1 (the WebSocket API's default), downwards: adding or
+  // removing workers moves no log writer's port, so deploy restarts none.
+  let nextAckPort = settings.zeekPort - 2;
   const nodes = drafts.map((draft): NodeSpec => {
     const { line: _line, fanoutIdGiven: _given, auxScripts, envVars, ...rest } = draft;
     return Object.freeze({
@@ -172,12 +175,12 @@ function assemble(
       address: addresses.get(draft.host) ?? "",
       port: nextPort++,
       ...(settings.metricsPort === 0 ? {} : { metricsPort: nextMetricsPort++ }),
-      ...(writesLogs(draft.type) ? { ackPort: nextAckPort++ } : {}),
+      ...(writesLogs(draft.type) ? { ackPort: nextAckPort-- } : {}),
       envVars: Object.freeze({ ...settings.envVars, ...envVars }),
       auxScripts: Object.freeze(auxScripts.map((s) => resolve(settings.siteDir, s))),
     });
   });
-  const ackPorts = nextAckPort - controlPort - 1 - nodes.length;
+  const ackPorts = settings.zeekPort - 2 - nextAckPort;
   const portsFit = checkPortRange(settings, nodes.length, ackPorts, files.settings, problems);
   checkFanoutGroups(drafts, addresses, files.nodes, problems);
   if (
@@ -241,14 +244,22 @@ function checkPortRange(
   file: string,
   problems: Problems,
 ): boolean {
-  const lastPort = settings.zeekPort + 2 + nodeCount + ackPorts;
+  const lastPort = settings.zeekPort + 2 + nodeCount;
+  const firstAckPort = settings.zeekPort - 1 - ackPorts;
+  if (firstAckPort < 1) {
+    problems.add(
+      file,
+      undefined,
+      `ZeekPort ${settings.zeekPort} leaves too few ports below it: ${ackPorts} log writer${
+        ackPorts === 1 ? "" : "s"
+      } need acknowledgement ports from ${settings.zeekPort - 2} down to ${firstAckPort}; raise ZeekPort`,
+    );
+  }
   if (lastPort > 65535) {
     problems.add(
       file,
       undefined,
-      `ZeekPort ${settings.zeekPort} leaves too few ports: the forwarder, control, ${nodeCount} nodes and ${ackPorts} log writer${
-        ackPorts === 1 ? "" : "s"
-      } need ports ${settings.zeekPort} to ${lastPort}, past 65535; lower ZeekPort`,
+      `ZeekPort ${settings.zeekPort} leaves too few ports: the forwarder, control and ${nodeCount} nodes need ports ${settings.zeekPort} to ${lastPort}, past 65535; lower ZeekPort`,
     );
   }
   const lastMetricsPort = settings.metricsPort + nodeCount - 1;
@@ -259,7 +270,8 @@ function checkPortRange(
       `MetricsPort ${settings.metricsPort} leaves too few ports: ${nodeCount} nodes need ports ${settings.metricsPort} to ${lastMetricsPort}, past 65535; lower MetricsPort, or set it to 0`,
     );
   }
-  return lastPort <= 65535 && (settings.metricsPort === 0 || lastMetricsPort <= 65535);
+  return lastPort <= 65535 && firstAckPort >= 1 &&
+    (settings.metricsPort === 0 || lastMetricsPort <= 65535);
 }
 
 const FANOUT_MODE_NAMES: Readonly<Record<string, string>> = {

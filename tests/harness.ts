@@ -46,12 +46,13 @@ export async function writeConfig(options: {
   site?: Record<string, string>;
 }): Promise<TestConfig> {
   const dir = await Deno.makeTempDir({ prefix: "weir-test-" });
-  const base = findFreePortRange(40);
-  const zeekPort = base, metricsPort = base + 20;
+  // ZeekPort-2 and below: the log writers' acknowledgement ports.
+  const base = findFreePortRange(45);
+  const zeekPort = base + 5, metricsPort = zeekPort + 20;
   await Deno.writeTextFile(`${dir}/node.cfg`, options.nodeCfg);
   await Deno.writeTextFile(
     `${dir}/weir.cfg`,
-    `ZeekPort = ${zeekPort}\nMetricsPort = ${metricsPort}\nWebSocketPort = ${base + 19}\n${
+    `ZeekPort = ${zeekPort}\nMetricsPort = ${metricsPort}\nWebSocketPort = ${zeekPort + 19}\n${
       options.weirCfg ?? ""
     }`,
   );

@@ -238,3 +238,33 @@ Deno.test("ledger: a chunk cut short by a kill is cut out of the file and its ba
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Zeek's path beside it: a batch pushed without an id is written and counted as unacknowledged", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "weir-acked-" });
+  const zmq = new ZmqContext();
+  const logger = openLogger(zmq, dir);
+  // What a Zeek node (or LogAcks = no) sends: the four log-write frames to the PULL port.
+  const push = new LogShipper({
+    zmq,
+    nodeId: "zeromq_zeek-worker_host_1_x",
+    endpoints: [logger.receiver.endpoint],
+    flushIntervalMs: 0,
+  });
+  const registry = new LogRegistry({ sink: push });
+  const stream = registry.defineStream({ id: "Test::LOG", path: "test", columns: COLUMNS });
+  try {
+    for (let i = 0; i < 1500; i++) registry.write(stream, [1700000000 + i / 1000, i]);
+    push.flush();
+    await until(() => logger.receiver.counters.records === 1500, "the pushed records");
+    assert.equal(logger.receiver.counters.unacknowledgedBatches, 2);
+    assert.equal(logger.receiver.counters.unacknowledgedRecords, 1500);
+    assert.equal(logger.receiver.counters.acknowledgedBatches, 0);
+    await logger.pool.flush();
+    assertOnce(await numbers(`${dir}/test.log`), 1500);
+  } finally {
+    await push.close(1000);
+    await logger.close();
+    zmq.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -17,3 +17,5 @@ export { runLogger } from "./run_logger.ts";
 export { openLogWriting } from "./log_writing.ts";
 export { DEFAULT_LOG_RCVHWM, LogReceiver, type LogReceiverOptions } from "./log_receiver.ts";
 export { LogWriterPool, type LogWriterPoolOptions } from "./log_writer_pool.ts";
+export { type Admission, type BatchMark, LEDGER_FILE, LogLedger } from "./log_ledger.ts";
+export { JetStreamSource, type JetStreamSourceOptions } from "./jetstream_source.ts";

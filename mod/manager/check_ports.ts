@@ -69,6 +69,20 @@ export function listenersOf(layout: Layout, addresses: ReadonlySet<string>): Lis
       what: "the manager's log port (ZeekPort)",
     });
   }
+  // The log writers' acknowledgement ports (weir's acknowledged log path).
+  const here = new Set(localNodes(layout, addresses).map((n) => n.name));
+  if (managerHere) here.add(manager.name);
+  if (layout.settings.logTransport === "zeromq") {
+    for (const node of layout.nodes) {
+      if (node.ackPort === undefined || !here.has(node.name)) continue;
+      if (node.type === "manager" && !layout.managerIsLogger) continue;
+      listeners.push({
+        address: node.address,
+        port: node.ackPort,
+        what: `the log acknowledgement port of ${node.name} (ZeekPort)`,
+      });
+    }
+  }
   return listeners;
 }
 
