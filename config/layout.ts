@@ -252,7 +252,9 @@ function checkPortRange(
       undefined,
       `ZeekPort ${settings.zeekPort} leaves too few ports below it: ${ackPorts} log writer${
         ackPorts === 1 ? "" : "s"
-      } need acknowledgement ports from ${settings.zeekPort - 2} down to ${firstAckPort}; raise ZeekPort`,
+      } need acknowledgement ports from ${
+        settings.zeekPort - 2
+      } down to ${firstAckPort}; raise ZeekPort`,
     );
   }
   if (lastPort > 65535) {
