@@ -50,7 +50,7 @@ export const DEFAULT_MAX_IN_FLIGHT = 256;
  */
 export const DEFAULT_MAX_MEMORY_QUEUE_BYTES = 8 * 1024 * 1024;
 /** How often acknowledgements are read and the queue drained. */
-const POLL_MS = 20;
+const POLL_MS = 5;
 /** `close()` stops waiting for acknowledgements after this long without one. */
 const CLOSE_STALL_MS = 1000;
 /** How often `close()` sends everything unacknowledged again before it spools it. */

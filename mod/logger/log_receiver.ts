@@ -43,6 +43,8 @@ import type { BatchMark, LogLedger } from "./log_ledger.ts";
 /** Zeek's `Cluster::Backend::ZeroMQ::log_rcvhwm`. */
 export const DEFAULT_LOG_RCVHWM = 1000;
 const RECEIVE_BATCH = 256;
+/** How long the last acknowledgements may take to leave at close. */
+const ACK_LINGER_MS = 1000;
 const IDLE_WAIT_MS = 200;
 
 export interface LogReceiverOptions {
@@ -254,6 +256,9 @@ export class LogReceiver implements AsyncDisposable {
     });
     // A peer that is gone loses its acknowledgement; it sends the batch again.
     router.send([routingId, ackTopic, pairs]);
+    // A send can consume the socket's readable edge (libzmq's ZMQ_FD is
+    // edge-triggered): look for batches now rather than at the idle timeout.
+    this.#waiter.wake();
   }
 
   /** Writes the batch in the four log-write frames; returns its record count, or undefined if it was dropped. */
@@ -321,6 +326,9 @@ export class LogReceiver implements AsyncDisposable {
   closeAcks(): void {
     if (this.#routerClosed) return;
     this.#routerClosed = true;
+    // The last acknowledgements still go out: a sender without them would
+    // send those batches again, perhaps to another logger.
+    this.#router?.setOption(ZMQ_OPTION.LINGER, ACK_LINGER_MS);
     this.#router?.close();
     this.#ledger?.close();
   }
