@@ -15,6 +15,7 @@
  *   deno run -A bench/fleet.ts ROLE …          (internal)
  */
 
+import { median } from "./_figures.ts";
 import { lineReader } from "./_lines.ts";
 import { receiveRecords, shipRecords } from "./logging.ts";
 import {
@@ -299,11 +300,6 @@ function untilLine(stream: ReadableStream<Uint8Array>, prefix: string, who: stri
       if (!found) reject(error);
     });
   });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** Runs the fleet benchmark and returns its table rows. */

@@ -8,6 +8,7 @@
  *   deno task bench nats
  */
 
+import { fmt, median } from "./_figures.ts";
 import { createDefaultSettings } from "../config/mod.ts";
 import { defineConnStream } from "../mod/analysis/conn/mod.ts";
 import {
@@ -123,16 +124,6 @@ export async function benchJetStream(n = DEFAULT_NATS_RECORDS): Promise<string[]
       ratio.toFixed(2)
     } × bare  [target ≥ 0.8 ×: ${verdict(ratio >= 0.8)}]`,
   ];
-}
-
-function median(xs: readonly number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function fmt(n: number): string {
-  return Math.round(n).toLocaleString("en-US");
 }
 
 if (import.meta.main) {

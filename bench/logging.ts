@@ -11,6 +11,7 @@
  *   deno run -A bench/logging.ts logger|sender push|acked ENDPOINT N DIR   (internal)
  */
 
+import { fmt, median } from "./_figures.ts";
 import { lineReader } from "./_lines.ts";
 import { type CurveKeyPair, ZmqContext } from "../ffi/mod.ts";
 import { defineConnStream } from "../mod/analysis/conn/mod.ts";
@@ -236,16 +237,6 @@ export async function benchLogging(
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-function median(xs: readonly number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function fmt(n: number): string {
-  return Math.round(n).toLocaleString("en-US");
 }
 
 if (import.meta.main) {

@@ -34,6 +34,7 @@ import { type CurveKeyPair, ZMQ_OPTION, type ZmqContext, type ZmqSocket } from "
 import type { Reporter } from "../process/mod.ts";
 import { LOG_SERIALIZER_FORMAT } from "./log_batch_format.ts";
 import type { LogSpool, ShippedBatch } from "./log_spool.ts";
+import { WaitingBatches } from "./waiting_batches.ts";
 import { DropReport, LOG_WRITE_TOPIC, type LogDelivery, newShipperCounters } from "./shipper.ts";
 
 /** First frame of an acknowledgement. */
@@ -43,14 +44,11 @@ export const LOG_ID_HEADER_BYTES = 24;
 export const DEFAULT_ACK_TIMEOUT_MS = 10_000;
 /** Batches one logger may hold unacknowledged. */
 export const DEFAULT_MAX_IN_FLIGHT = 256;
-/**
- * Bytes kept in memory while the loggers' windows are full; past it, and
- * whenever no logger is reachable, batches go to the disk spool, which
- * survives the node.
- */
-export const DEFAULT_MAX_MEMORY_QUEUE_BYTES = 8 * 1024 * 1024;
+
 /** How often acknowledgements are read and the queue drained. */
 const POLL_MS = 5;
+/** After a spooled batch found no logger, the spool is tried again this much later. */
+const SPOOL_RETRY_MS = 250;
 /** `close()` stops waiting for acknowledgements after this long without one. */
 const CLOSE_STALL_MS = 1000;
 /** How often `close()` sends everything unacknowledged again before it spools it. */
@@ -106,13 +104,12 @@ export class AckedDelivery implements LogDelivery {
   readonly incarnation: number;
   readonly #writers: Writer[] = [];
   readonly #flights = new Map<string, Flight>();
-  readonly #queue: ShippedBatch[] = [];
-  readonly #spool: LogSpool | undefined;
+  /** What no logger takes now: in memory, then spooled. */
+  readonly #waiting: WaitingBatches;
   readonly #frames: Uint8Array[];
   readonly #name: Uint8Array;
   readonly #ackTimeoutMs: number;
   readonly #maxInFlight: number;
-  readonly #maxQueuedBytes: number;
   readonly #drops: DropReport;
   readonly #reporter: Reporter | undefined;
   readonly #timer: ReturnType<typeof setInterval>;
@@ -121,6 +118,7 @@ export class AckedDelivery implements LogDelivery {
   #low = 1;
   readonly #finished = new Set<number>();
   #next = 0;
+  #spoolRetryAt = 0;
   #closed = false;
 
   constructor(options: AckedDeliveryOptions) {
@@ -130,11 +128,17 @@ export class AckedDelivery implements LogDelivery {
       );
     }
     this.incarnation = Date.now() * 1000 + Math.floor(Math.random() * 1000);
-    this.#spool = options.spool;
     this.#ackTimeoutMs = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
     this.#maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
-    this.#maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_MEMORY_QUEUE_BYTES;
     this.#drops = new DropReport(this.counters, options.reporter);
+    this.#waiting = new WaitingBatches({
+      counters: this.counters,
+      drops: this.#drops,
+      spool: options.spool,
+      maxMemoryBytes: options.maxQueuedBytes,
+      nobody: "no logger takes batches",
+      onDrop: (batch) => this.#finish(batch),
+    });
     this.#reporter = options.reporter;
     this.#name = encoder.encode(options.nodeName);
     this.#frames = [
@@ -150,7 +154,6 @@ export class AckedDelivery implements LogDelivery {
       for (const w of this.#writers) w.socket.close();
       throw error;
     }
-    this.#syncSpoolCounters();
     this.#timer = setInterval(() => this.tick(), POLL_MS);
   }
 
@@ -199,9 +202,9 @@ export class AckedDelivery implements LogDelivery {
       this.#drops.drop(path, records, "the shipper is closed");
       return;
     }
-    if (this.#queue.length > 0 || (this.#spool?.batches ?? 0) > 0) this.tick();
-    if (this.#queue.length === 0 && (this.#spool?.batches ?? 0) === 0 && this.#send(batch)) return;
-    this.#enqueue(batch);
+    if (this.#waiting.size > 0) this.tick();
+    if (this.#waiting.size === 0 && this.#send(batch)) return;
+    this.#waiting.add(batch);
   }
 
   /** Reads acknowledgements, resends what timed out, sends what waits. */
@@ -210,7 +213,6 @@ export class AckedDelivery implements LogDelivery {
     this.#resendExpired();
     this.#drain();
     this.counters.unackedBatches = this.#flights.size;
-    this.counters.queuedBatches = this.#queue.length;
   }
 
   /** Sends `batch` to a logger with room, starting with `prefer`; false when none takes it. */
@@ -308,50 +310,18 @@ export class AckedDelivery implements LogDelivery {
     }
   }
 
-  #drain(): void {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue[0]!;
-      if (!this.#send(batch)) return;
-      this.#queue.shift();
-      this.counters.queuedBytes -= batch.payload.length;
+  /** Sends what waits, oldest first (memory, then the spool; at close only memory). */
+  #drain(memoryOnly = false): void {
+    // Reading the spool while no logger takes batches would only cut its
+    // segments short: after a refusal it waits a moment.
+    const memory = memoryOnly || performance.now() < this.#spoolRetryAt;
+    for (let b = this.#waiting.peek(memory); b !== undefined; b = this.#waiting.peek(memory)) {
+      if (!this.#send(b)) {
+        if (this.#waiting.inMemory === 0) this.#spoolRetryAt = performance.now() + SPOOL_RETRY_MS;
+        return;
+      }
+      this.#waiting.shift();
     }
-    const spool = this.#spool;
-    if (spool === undefined || spool.batches === 0) return;
-    for (let batch = spool.peek(); batch !== undefined; batch = spool.peek()) {
-      if (!this.#send(batch)) break;
-      spool.shift();
-    }
-    this.#syncSpoolCounters();
-  }
-
-  #enqueue(batch: ShippedBatch): void {
-    this.counters.batchesDeferred++;
-    if (this.counters.queuedBytes + batch.payload.length <= this.#maxQueuedBytes) {
-      this.#queue.push(batch);
-      this.counters.queuedBytes += batch.payload.length;
-      this.counters.queuedBatches = this.#queue.length;
-      return;
-    }
-    if (this.#spool?.append(batch)) {
-      this.#syncSpoolCounters();
-      return;
-    }
-    this.#finish(batch);
-    this.#drops.drop(
-      batch.path,
-      batch.records,
-      this.#spool === undefined
-        ? "no logger takes batches and the queue is full"
-        : `no logger takes batches and the spool is full (LogSpoolSize, ${this.#spool.maxBytes} bytes)`,
-    );
-  }
-
-  #syncSpoolCounters(): void {
-    const spool = this.#spool;
-    if (spool === undefined) return;
-    this.counters.spooledBatches = spool.batches;
-    this.counters.spoolBytes = spool.bytes;
-    this.counters.spoolPeakBytes = spool.peakBytes;
   }
 
   /**
@@ -370,10 +340,8 @@ export class AckedDelivery implements LogDelivery {
     while (performance.now() < deadline) {
       this.#readAcks();
       this.#resendExpired();
-      while (this.#queue.length > 0 && this.#send(this.#queue[0]!)) {
-        this.counters.queuedBytes -= this.#queue.shift()!.payload.length;
-      }
-      const now = this.#flights.size + this.#queue.length;
+      this.#drain(true);
+      const now = this.#flights.size + this.#waiting.inMemory;
       if (now === 0) break;
       if (now < outstanding) progressAt = performance.now();
       else if (performance.now() - progressAt > CLOSE_STALL_MS) {
@@ -389,28 +357,16 @@ export class AckedDelivery implements LogDelivery {
       await new Promise((r) => setTimeout(r, 10));
     }
     this.#closed = true;
-    const left = [...[...this.#flights.values()].map((f) => f.batch), ...this.#queue];
+    const unacknowledged = [...this.#flights.values()].map((f) => f.batch);
     this.#flights.clear();
-    this.#queue.length = 0;
-    this.counters.queuedBytes = 0;
-    let kept = 0;
-    for (const batch of left) {
-      if (this.#spool?.append(batch)) {
-        kept++;
-        continue;
-      }
-      this.#drops.drop(batch.path, batch.records, "the shipper closed before a logger took them");
-    }
+    const kept = this.#waiting.keep(unacknowledged, "the shipper closed before a logger took them");
     if (kept > 0) {
       this.#reporter?.warning(
         `No logger acknowledged ${kept} log batches before the stop; they are kept in ` +
-          `${this.#spool!.dir} and sent at the next start`,
+          `${this.#waiting.spoolDir} and sent at the next start`,
       );
     }
-    this.#syncSpoolCounters();
-    this.#spool?.close();
     this.counters.unackedBatches = 0;
-    this.counters.queuedBatches = 0;
     for (const w of this.#writers) w.socket.close();
   }
 }

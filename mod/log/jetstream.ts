@@ -43,6 +43,7 @@ import {
   type StreamConfig,
   type StreamInfo,
 } from "@nats-io/jetstream";
+import type { NatsSettings } from "../../config/mod.ts";
 import type { Reporter } from "../process/mod.ts";
 
 /** Milliseconds between reconnect attempts (nats.js waits 2000): a logger's NATS restart should cost a log second, not two. */
@@ -503,4 +504,36 @@ export async function ensureLogConsumer(
       { cause: error },
     );
   }
+}
+
+/**
+ * Connects as weir.cfg's Nats* keys say and makes sure the log stream is
+ * there with their settings: what a publishing node and a consuming logger
+ * both do first.
+ */
+export async function openLogStream(
+  nats: NatsSettings,
+  name: string,
+  reporter?: Reporter,
+): Promise<JetStreamConnection> {
+  const conn = await connectJetStream({
+    url: nats.url,
+    name,
+    ...(nats.credentialsFile === "" ? {} : { credsFile: nats.credentialsFile }),
+    ...(reporter === undefined ? {} : { reporter }),
+  });
+  try {
+    await ensureLogStream(conn.jsm, {
+      stream: nats.stream,
+      subjectPrefix: nats.subjectPrefix,
+      storage: nats.storage,
+      replicas: nats.replicas,
+      duplicateWindowSec: nats.duplicateWindowSec,
+      maxAgeSec: nats.maxAgeSec,
+    });
+  } catch (error) {
+    await conn.close();
+    throw error;
+  }
+  return conn;
 }

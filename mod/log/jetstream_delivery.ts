@@ -28,11 +28,10 @@ import { RowBuffer } from "./ascii_values.ts";
 import type { JetStreamConnection } from "./jetstream.ts";
 import { decodeLogBatch } from "./log_batch_decoder.ts";
 import type { LogSpool, ShippedBatch } from "./log_spool.ts";
+import { WaitingBatches } from "./waiting_batches.ts";
 import { type JsonTimestamps, JsonWriter } from "./json_writer.ts";
 import { DropReport, type LogDelivery, newShipperCounters } from "./shipper.ts";
 
-/** Memory kept for batches that wait, before the spool takes them. */
-const MAX_MEMORY_QUEUE_BYTES = 8 * 1024 * 1024;
 /** A publish without its `PubAck` after this long is tried again. */
 const PUBLISH_TIMEOUT_MS = 5000;
 /** Pause after a failed publish before the next try. */
@@ -45,8 +44,6 @@ export interface JetStreamDeliveryOptions {
   readonly jsonTimestamps?: JsonTimestamps;
   readonly spool?: LogSpool;
   readonly reporter?: Reporter;
-  /** Connects (tests pass one); default: `connectJetStream` with `nats`. */
-  readonly connect?: () => Promise<JetStreamConnection>;
 }
 
 /** Publishes log batches to JetStream and keeps each until its `PubAck`. */
@@ -56,8 +53,8 @@ export class JetStreamDelivery implements LogDelivery {
   duplicates = 0;
   readonly incarnation = Date.now() * 1000 + Math.floor(Math.random() * 1000);
   readonly #options: JetStreamDeliveryOptions;
-  readonly #queue: ShippedBatch[] = [];
-  readonly #spool: LogSpool | undefined;
+  /** What NATS does not take now: in memory, then spooled. */
+  readonly #waiting: WaitingBatches;
   readonly #drops: DropReport;
   /** Publishes awaiting their `PubAck`. */
   readonly #pending = new Map<ShippedBatch, Promise<void>>();
@@ -75,9 +72,13 @@ export class JetStreamDelivery implements LogDelivery {
 
   constructor(options: JetStreamDeliveryOptions) {
     this.#options = options;
-    this.#spool = options.spool;
     this.#drops = new DropReport(this.counters, options.reporter);
-    this.#syncSpoolCounters();
+    this.#waiting = new WaitingBatches({
+      counters: this.counters,
+      drops: this.#drops,
+      spool: options.spool,
+      nobody: "NATS does not take them",
+    });
     this.#connected = this.#connect();
     this.#timer = setInterval(() => this.tick(), 50);
   }
@@ -96,25 +97,7 @@ export class JetStreamDelivery implements LogDelivery {
       });
     while (!this.#closed) {
       try {
-        const conn = this.#options.connect !== undefined
-          ? await this.#options.connect()
-          : await js.connectJetStream({
-            url: nats.url,
-            name: nodeName,
-            ...(nats.credentialsFile === "" ? {} : { credsFile: nats.credentialsFile }),
-            ...(reporter === undefined ? {} : { reporter }),
-          });
-        await js.ensureLogStream(conn.jsm, {
-          stream: nats.stream,
-          subjectPrefix: nats.subjectPrefix,
-          storage: nats.storage,
-          replicas: nats.replicas,
-          duplicateWindowSec: nats.duplicateWindowSec,
-          maxAgeSec: nats.maxAgeSec,
-        }).catch(async (error) => {
-          await conn.close();
-          throw error;
-        });
+        const conn = await js.openLogStream(nats, nodeName, reporter);
         if (this.#closed) {
           await conn.close();
           return undefined;
@@ -144,26 +127,27 @@ export class JetStreamDelivery implements LogDelivery {
     };
     this.counters.batchesSent++;
     this.counters.recordsSent += records;
-    this.#enqueue(batch);
+    this.#waiting.add(batch);
     this.tick();
   }
 
   /** Publishes what waits, as far as the window allows. */
   tick(): void {
+    if (this.#closed || performance.now() < this.#pausedUntil) return;
+    this.#publishWaiting(false);
+  }
+
+  /** Publishes what waits (at close only what is in memory), as far as the window allows. */
+  #publishWaiting(memoryOnly: boolean): void {
     const conn = this.#conn;
-    if (conn === undefined || this.#closed || performance.now() < this.#pausedUntil) return;
+    if (conn === undefined) return;
     const max = this.#options.nats.maxPending;
     while (this.#pending.size < max) {
-      let batch = this.#queue.shift();
-      if (batch !== undefined) this.counters.queuedBytes -= batch.payload.length;
-      else {
-        batch = this.#spool?.shift();
-        if (batch === undefined) break;
-        this.#syncSpoolCounters();
-      }
+      const batch = this.#waiting.peek(memoryOnly);
+      if (batch === undefined) break;
+      this.#waiting.shift();
       this.#publish(conn, batch);
     }
-    this.counters.queuedBatches = this.#queue.length;
     this.counters.unackedBatches = this.#pending.size;
   }
 
@@ -187,7 +171,7 @@ export class JetStreamDelivery implements LogDelivery {
       this.counters.batchesResent++;
       this.#pausedUntil = performance.now() + RETRY_PAUSE_MS;
       this.#failure(`Publishing logs to NATS failed: ${messageOf(error)}; trying again`);
-      this.#enqueue(batch, true);
+      this.#waiting.add(batch, true);
     }).finally(() => {
       this.#pending.delete(batch);
       this.counters.unackedBatches = this.#pending.size;
@@ -212,37 +196,6 @@ export class JetStreamDelivery implements LogDelivery {
     return buf.detach();
   }
 
-  /** Queues in memory while there is room, else spools; `first` puts it back at the front. */
-  #enqueue(batch: ShippedBatch, first = false): void {
-    if (this.counters.queuedBytes + batch.payload.length <= MAX_MEMORY_QUEUE_BYTES) {
-      if (first) this.#queue.unshift(batch);
-      else this.#queue.push(batch);
-      this.counters.queuedBytes += batch.payload.length;
-      this.counters.queuedBatches = this.#queue.length;
-      return;
-    }
-    this.counters.batchesDeferred++;
-    if (this.#spool?.append(batch)) {
-      this.#syncSpoolCounters();
-      return;
-    }
-    this.#drops.drop(
-      batch.path,
-      batch.records,
-      this.#spool === undefined
-        ? "NATS does not take them and the queue is full"
-        : `NATS does not take them and the spool is full (LogSpoolSize, ${this.#spool.maxBytes} bytes)`,
-    );
-  }
-
-  #syncSpoolCounters(): void {
-    const spool = this.#spool;
-    if (spool === undefined) return;
-    this.counters.spooledBatches = spool.batches;
-    this.counters.spoolBytes = spool.bytes;
-    this.counters.spoolPeakBytes = spool.peakBytes;
-  }
-
   #failure(message: string): void {
     const now = performance.now();
     if (now - this.#lastFailure < 10_000) return;
@@ -259,52 +212,34 @@ export class JetStreamDelivery implements LogDelivery {
     clearInterval(this.#timer);
     const deadline = performance.now() + timeoutMs;
     while (performance.now() < deadline && this.#conn !== undefined) {
-      this.#pausedUntil = Math.min(this.#pausedUntil, performance.now());
-      this.#publishMemoryOnly();
-      if (this.#pending.size === 0 && this.#queue.length === 0) break;
+      this.#publishWaiting(true);
+      if (this.#pending.size === 0 && this.#waiting.inMemory === 0) break;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         Promise.all(this.#pending.values()),
-        new Promise((r) => setTimeout(r, Math.max(0, deadline - performance.now()))),
+        new Promise((r) => timer = setTimeout(r, Math.max(0, deadline - performance.now()))),
       ]);
-      if (this.#pending.size === 0 && this.#queue.length > 0) {
+      clearTimeout(timer);
+      if (this.#pending.size === 0 && this.#waiting.inMemory > 0) {
         await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
       }
     }
     this.#closed = true;
-    let kept = 0;
     // Unacknowledged publishes may be stored already: the next run's
     // resend has the same id, which JetStream recognises.
-    const left = [...this.#pending.keys(), ...this.#queue.splice(0)];
+    const kept = this.#waiting.keep(this.#pending.keys(), "the node stopped before NATS took them");
     this.#pending.clear();
-    for (const batch of left) {
-      if (this.#spool?.append(batch)) kept++;
-      else this.#drops.drop(batch.path, batch.records, "the node stopped before NATS took them");
-    }
-    this.counters.queuedBatches = 0;
-    this.counters.queuedBytes = 0;
     if (kept > 0) {
       this.#options.reporter?.warning(
         `NATS did not take ${kept} log batches before the stop; they are kept in ` +
-          `${this.#spool!.dir} and published at the next start`,
+          `${this.#waiting.spoolDir} and published at the next start`,
       );
     }
-    this.#syncSpoolCounters();
-    this.#spool?.close();
     const conn = this.#conn ?? await Promise.race([
       this.#connected,
       Promise.resolve(undefined),
     ]);
     await conn?.close();
-  }
-
-  /** `tick` without the spool: at close, the spool stays for the next run. */
-  #publishMemoryOnly(): void {
-    const conn = this.#conn!;
-    while (this.#pending.size < this.#options.nats.maxPending && this.#queue.length > 0) {
-      const batch = this.#queue.shift()!;
-      this.counters.queuedBytes -= batch.payload.length;
-      this.#publish(conn, batch);
-    }
   }
 }
 

@@ -144,26 +144,14 @@ export class LogSpool {
 
   /** The oldest batch, taken out of the spool; undefined when it is empty. */
   shift(): ShippedBatch | undefined {
-    while (true) {
-      if (this.#reading === undefined) {
-        const n = this.#segments[0];
-        if (n === undefined) return undefined;
-        // The segment being appended to is read only once it is closed.
-        if (this.#appendFile !== undefined && this.#segments.length === 1) this.#closeAppend();
-        const batches = this.#readSegment(n);
-        this.#reading = { n, batches, next: 0, bytes: batches.map(recordBytes) };
-      }
-      const r = this.#reading;
-      if (r.next < r.batches.length) {
-        const batch = r.batches[r.next]!;
-        this.#bytes -= r.bytes[r.next]!;
-        this.#batches--;
-        r.next++;
-        if (r.next === r.batches.length) this.#dropSegment();
-        return batch;
-      }
-      this.#dropSegment();
-    }
+    const batch = this.peek();
+    if (batch === undefined) return undefined;
+    const r = this.#reading!;
+    this.#bytes -= r.bytes[r.next]!;
+    this.#batches--;
+    r.next++;
+    if (r.next === r.batches.length) this.#dropSegment();
+    return batch;
   }
 
   /** Closes the segment being appended to; what is spooled stays for the next run. */

@@ -72,12 +72,7 @@ export class JetStreamSource implements AsyncDisposable {
     const js = await loadJetStream();
     while (!this.#closed) {
       try {
-        this.#conn = await js.connectJetStream({
-          url: nats.url,
-          name: nodeName,
-          ...(nats.credentialsFile === "" ? {} : { credsFile: nats.credentialsFile }),
-          ...(reporter === undefined ? {} : { reporter }),
-        });
+        this.#conn = await js.openLogStream(nats, nodeName, reporter);
         break;
       } catch (error) {
         reporter?.warning(`Cannot consume logs from NATS yet: ${messageOf(error)}; retrying`);
@@ -86,14 +81,6 @@ export class JetStreamSource implements AsyncDisposable {
     }
     const conn = this.#conn;
     if (conn === undefined) return;
-    await js.ensureLogStream(conn.jsm, {
-      stream: nats.stream,
-      subjectPrefix: nats.subjectPrefix,
-      storage: nats.storage,
-      replicas: nats.replicas,
-      duplicateWindowSec: nats.duplicateWindowSec,
-      maxAgeSec: nats.maxAgeSec,
-    });
     await js.ensureLogConsumer(conn.jsm, {
       stream: nats.stream,
       consumer: nats.consumer,
