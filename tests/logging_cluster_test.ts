@@ -469,6 +469,35 @@ Deno.test({
 
 Deno.test({
   name:
+    "logging: LogAcks = no ships as Zeek does; the logger writes it and counts it unacknowledged",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const count = 5_000;
+    let unacknowledged = 0;
+    let acknowledged = 0;
+    const { rows } = await runCluster(
+      { loggers: 1, count, perSecond: 5_000, weirCfg: "LogAcks = no\n" },
+      async (manager) => {
+        await manager.waitForJson(isTest("written"), "both workers done", 2, 60_000);
+        // manager, logger-1: the logger's metrics port is the second.
+        const logger = manager.metricsPort + 1;
+        const deadline = Date.now() + 10_000;
+        while (unacknowledged < 2 * count && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 200));
+          unacknowledged = await metric(logger, "weir_log_receiver_unacknowledged_records_total");
+        }
+        acknowledged = await metric(logger, "weir_log_receiver_acknowledged_batches_total");
+      },
+    );
+    assert.equal(rows.length, 2 * count);
+    assert.ok(unacknowledged >= 2 * count, `${unacknowledged} unacknowledged records counted`);
+    assert.equal(acknowledged, 0);
+  },
+});
+
+Deno.test({
+  name:
     "logging: garbage sent to a real logger's port is counted and dropped; the logger keeps writing",
   sanitizeOps: false,
   sanitizeResources: false,

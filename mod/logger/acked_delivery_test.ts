@@ -160,10 +160,15 @@ Deno.test("acked delivery: a full spool drops records, counted per path", async 
   const zmq = new ZmqContext();
   const spool = LogSpool.open(`${dir}/spool`, 4096);
   const s = shipper(zmq, 1, { spool, maxQueuedBytes: 0 });
+  const reported: string[] = [];
+  s.delivery.reportTo((message) => reported.push(message));
   try {
     s.write(0, 3000);
     assert.equal(s.delivery.counters.recordsDropped, 3000);
     assert.deepEqual([...s.delivery.counters.droppedByPath], [["test", 3000]]);
+    // What the node writes to cluster.log (once per 10 s at most).
+    assert.equal(reported.length, 1);
+    assert.match(reported[0]!, /^Dropped 1000 test\.log records because .*spool is full/);
   } finally {
     await s.ship.close(100);
     zmq.close();
