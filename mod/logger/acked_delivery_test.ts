@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ZmqContext } from "../../ffi/libzmq.ts";
+import { curveKeyPair, ZmqContext } from "../../ffi/libzmq.ts";
+import { ZapHandler } from "../bus/zap.ts";
 import { T } from "../../zeek/types.ts";
 import { AckedDelivery, type AckedDeliveryOptions } from "../log/acked_delivery.ts";
 import { LogSpool } from "../log/log_spool.ts";
@@ -267,6 +268,63 @@ Deno.test("Zeek's path beside it: a batch pushed without an id is written and co
   } finally {
     await push.close(1000);
     await logger.close();
+    zmq.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "closed bus: a batch whose id names another node than its key's is refused",
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "weir-acked-" });
+  const zmq = new ZmqContext();
+  const server = curveKeyPair();
+  const worker1 = curveKeyPair();
+  const zap = ZapHandler.open(
+    zmq,
+    (request) =>
+      request.publicKey === worker1.publicKey ? { userId: "worker-1" } : { refused: "unknown" },
+  );
+  const ledger = LogLedger.open(dir);
+  const pool = new LogWriterPool({ spoolDir: dir, rotationIntervalSec: 0, journal: ledger });
+  const receiver = new LogReceiver({
+    zmq,
+    endpoint: "tcp://127.0.0.1:*",
+    pool,
+    curveSecretKey: server.secretKey,
+    acks: { endpoint: "tcp://127.0.0.1:*", ledger },
+  });
+  const ship = (nodeName: string) => {
+    const delivery = new AckedDelivery({
+      zmq,
+      nodeId: `zeromq_${nodeName}_x`,
+      nodeName,
+      writers: [{ name: "logger-1", endpoint: receiver.ackEndpoint!, serverKey: server.publicKey }],
+      curveKeys: worker1,
+    });
+    const shipper = new LogShipper({ delivery, flushIntervalMs: 0 });
+    const registry = new LogRegistry({ sink: shipper });
+    const stream = registry.defineStream({ id: "Test::LOG", path: "test", columns: COLUMNS });
+    for (let i = 0; i < 10; i++) registry.write(stream, [1700000000, i]);
+    shipper.flush();
+    return shipper;
+  };
+  const honest = ship("worker-1");
+  const forger = ship("worker-2"); // worker-1's key, worker-2's name
+  try {
+    await until(() => honest.counters.recordsAcked === 10, "the honest batch");
+    await until(() => receiver.counters.malformed === 1, "the forged batch refused");
+    assert.equal(forger.counters.recordsAcked, 0);
+    assert.equal(receiver.counters.records, 10);
+  } finally {
+    await honest.close(100);
+    await forger.close(100);
+    await receiver.close();
+    await pool.close();
+    receiver.closeAcks();
+    await zap.close();
     zmq.close();
     await Deno.remove(dir, { recursive: true });
   }

@@ -120,7 +120,12 @@ export class LogReceiver implements AsyncDisposable {
     const socket = openBound(options, "pull", options.endpoint);
     let router: ZmqSocket | undefined;
     try {
-      if (options.acks !== undefined) router = openBound(options, "router", options.acks.endpoint);
+      if (options.acks !== undefined) {
+        router = openBound(options, "router", options.acks.endpoint);
+        // On a closed bus each batch names the node whose key sent it: a node
+        // cannot mark another's batches as written.
+        router.readUserId = options.curveSecretKey !== undefined;
+      }
     } catch (error) {
       socket.close();
       throw error;
@@ -161,7 +166,7 @@ export class LogReceiver implements AsyncDisposable {
           const message = this.#router!.receive();
           if (message === null) routerEmpty = true;
           else {
-            this.#onAcked(message.frames);
+            this.#onAcked(message.frames, message.userId);
             n++;
           }
         }
@@ -188,7 +193,7 @@ export class LogReceiver implements AsyncDisposable {
   }
 
   /** A batch on the acknowledged path: `[routing id, the four log-write frames, id]`. */
-  #onAcked(frames: readonly Uint8Array[]): void {
+  #onAcked(frames: readonly Uint8Array[], userId: string | undefined): void {
     const idFrame = frames[5];
     if (frames.length !== 6 || idFrame!.length < LOG_ID_HEADER_BYTES) {
       this.#malformed(`${frames.length} frames instead of 6 on the acknowledged path`);
@@ -200,6 +205,10 @@ export class LogReceiver implements AsyncDisposable {
       seq: view.getFloat64(8, true),
       sender: decoder.decode(idFrame!.subarray(LOG_ID_HEADER_BYTES)),
     };
+    if (userId && userId !== mark.sender) {
+      this.#malformed(`a batch of ${mark.sender.slice(0, 64)} sent with the key of ${userId}`);
+      return;
+    }
     const low = view.getFloat64(16, true);
     const routingId = frames[0]!.slice();
     const ledger = this.#ledger!;
