@@ -127,6 +127,13 @@ export class JetStreamDelivery implements LogDelivery {
     };
     this.counters.batchesSent++;
     this.counters.recordsSent += records;
+    const conn = this.#conn;
+    const open = conn !== undefined && !this.#closed && performance.now() >= this.#pausedUntil &&
+      this.#pending.size < this.#options.nats.maxPending;
+    if (open && this.#waiting.size === 0) {
+      this.#publish(conn, batch);
+      return;
+    }
     this.#waiting.add(batch);
     this.tick();
   }
