@@ -230,6 +230,12 @@ export class AgentHub implements AsyncDisposable {
       this.#send(identity, { t: "enrolled", host });
       return;
     }
+    // The same, when the repeat came on a new connection: ZAP already knows
+    // the key as this host's agent.
+    if (userId === `agent:${host}`) {
+      this.#send(identity, { t: "enrolled", host });
+      return;
+    }
     if (agentKey !== undefined && await store.redeemToken(host, token, agentKey)) {
       reporter.info(`enrolled the agent of ${host}`);
       this.#send(identity, { t: "enrolled", host });
