@@ -92,7 +92,7 @@ export class JetStreamSource implements AsyncDisposable {
       `consuming ${nats.subjectPrefix}.> from stream ${nats.stream} as ${nats.consumer} at ${nats.url}`,
     );
     const floor = setInterval(() => {
-      consumer.info(true).then((info) => {
+      consumer.info().then((info) => {
         this.#low = info.ack_floor.stream_seq + 1;
       }, () => {});
     }, FLOOR_EVERY_MS);
