@@ -523,17 +523,22 @@ export async function openLogStream(
     ...(reporter === undefined ? {} : { reporter }),
   });
   try {
-    await ensureLogStream(conn.jsm, {
-      stream: nats.stream,
-      subjectPrefix: nats.subjectPrefix,
-      storage: nats.storage,
-      replicas: nats.replicas,
-      duplicateWindowSec: nats.duplicateWindowSec,
-      maxAgeSec: nats.maxAgeSec,
-    });
+    await ensureLogStream(conn.jsm, logStreamOptions(nats));
   } catch (error) {
     await conn.close();
     throw error;
   }
   return conn;
+}
+
+/** The log stream's settings from weir.cfg's Nats* keys. */
+export function logStreamOptions(nats: NatsSettings): LogStreamOptions {
+  return {
+    stream: nats.stream,
+    subjectPrefix: nats.subjectPrefix,
+    storage: nats.storage,
+    replicas: nats.replicas,
+    duplicateWindowSec: nats.duplicateWindowSec,
+    maxAgeSec: nats.maxAgeSec,
+  };
 }

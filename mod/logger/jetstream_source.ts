@@ -68,7 +68,7 @@ export class JetStreamSource implements AsyncDisposable {
   }
 
   async #run(): Promise<void> {
-    const { nats, reporter, nodeName, pool } = this.#options;
+    const { nats, reporter, nodeName } = this.#options;
     const js = await loadJetStream();
     while (!this.#closed) {
       try {
@@ -81,6 +81,25 @@ export class JetStreamSource implements AsyncDisposable {
     }
     const conn = this.#conn;
     if (conn === undefined) return;
+    // The consumer can go (deleted by hand, a NATS cluster change): make it again and go on.
+    while (!this.#closed) {
+      try {
+        await this.#consume(js, conn);
+      } catch (error) {
+        if (this.#closed) return;
+        reporter?.warning(`Consuming logs from NATS failed: ${messageOf(error)}; retrying`);
+      }
+      if (!this.#closed) await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+
+  /** Pulls from the shared durable consumer until it ends or the source closes. */
+  async #consume(
+    js: Awaited<ReturnType<typeof loadJetStream>>,
+    conn: JetStreamConnection,
+  ): Promise<void> {
+    const { nats, reporter, pool } = this.#options;
+    await js.ensureLogStream(conn.jsm, js.logStreamOptions(nats));
     await js.ensureLogConsumer(conn.jsm, {
       stream: nats.stream,
       consumer: nats.consumer,
@@ -100,6 +119,21 @@ export class JetStreamSource implements AsyncDisposable {
       const messages = await consumer.consume({ max_messages: PULL_BATCH });
       this.#stop = () => void messages.stop();
       if (this.#closed) messages.stop();
+      // nats.js keeps pulling from a consumer that is gone: end this round instead.
+      void (async () => {
+        for await (const status of messages.status()) {
+          if (
+            status.type === "consumer_deleted" || status.type === "consumer_not_found" ||
+            status.type === "stream_not_found"
+          ) {
+            reporter?.warning(
+              `The NATS consumer ${nats.consumer} of ${nats.stream} is gone (${status.type}); making it again`,
+            );
+            messages.stop();
+            return;
+          }
+        }
+      })();
       for await (const m of messages) {
         this.#onMessage(m, js.logPathFromSubject(nats.subjectPrefix, m.subject));
         if (pool.congested) await pool.ready();

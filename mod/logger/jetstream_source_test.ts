@@ -182,3 +182,32 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "JetStream: a logger whose consumer is deleted makes it again and goes on",
+  ignore: skip !== undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using server = await NatsServer.open();
+    const dir = await Deno.makeTempDir({ prefix: "weir-js-" });
+    const nats = natsSettings(server.url);
+    const a = publisher("worker-1", nats, `${dir}/spool`);
+    const l = logger(`${dir}/logger`, nats);
+    try {
+      a.write(0, 1000);
+      await until(() => l.counters.records === 1000, "the first records");
+      await using conn = await connectJetStream({ url: server.url, name: "operator" });
+      await conn.jsm.consumers.delete(nats.stream, nats.consumer);
+      a.write(1000, 2000);
+      await until(() => l.counters.records >= 2000, "the records after the deletion", 60_000);
+      await l.pool.flush();
+      const rows = rowsOf(`${dir}/logger/test.log`);
+      assert.equal(new Set(rows).size, 2000);
+    } finally {
+      await a.ship.close(2000);
+      await l.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
