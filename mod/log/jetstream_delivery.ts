@@ -65,9 +65,9 @@ export class JetStreamDelivery implements LogDelivery {
   #pausedUntil = 0;
   #closed = false;
   #lastFailure = -Infinity;
-  #subject: ((path: string) => string) | undefined;
-  #messageId: ((seq: number, batch: ShippedBatch) => string) | undefined;
-  #headers: ((batch: ShippedBatch) => unknown) | undefined;
+  /** The NATS helpers, loaded with the first connection. */
+  #js: typeof import("./jetstream.ts") | undefined;
+  #ensuringSince = -Infinity;
   readonly #json = new Map<string, JsonWriter>();
 
   constructor(options: JetStreamDeliveryOptions) {
@@ -86,15 +86,7 @@ export class JetStreamDelivery implements LogDelivery {
   async #connect(): Promise<JetStreamConnection | undefined> {
     const { nats, reporter, nodeName } = this.#options;
     const js = await import("./jetstream.ts");
-    this.#subject = (path) => js.logSubject(nats.subjectPrefix, path);
-    this.#messageId = (seq, batch) => js.logMessageId(nodeName, String(batch.incarnation), seq);
-    this.#headers = (batch) =>
-      js.logHeaders({
-        node: nodeName,
-        path: batch.path,
-        format: nats.format,
-        records: batch.records,
-      });
+    this.#js = js;
     while (!this.#closed) {
       try {
         const conn = await js.openLogStream(nats, nodeName, reporter);
@@ -166,11 +158,22 @@ export class JetStreamDelivery implements LogDelivery {
       this.#drops.drop(batch.path, batch.records, `it cannot be rendered (${messageOf(error)})`);
       return;
     }
-    const done: Promise<void> = conn.js.publish(this.#subject!(batch.path), data, {
-      msgID: this.#messageId!(batch.seq, batch),
-      timeout: PUBLISH_TIMEOUT_MS,
-      headers: this.#headers!(batch) as never,
-    }).then((ack) => {
+    const js = this.#js!;
+    const { nodeName, nats } = this.#options;
+    const done: Promise<void> = conn.js.publish(
+      js.logSubject(nats.subjectPrefix, batch.path),
+      data,
+      {
+        msgID: js.logMessageId(nodeName, String(batch.incarnation), batch.seq),
+        timeout: PUBLISH_TIMEOUT_MS,
+        headers: js.logHeaders({
+          node: nodeName,
+          path: batch.path,
+          format: nats.format,
+          records: batch.records,
+        }),
+      },
+    ).then((ack) => {
       if (ack.duplicate) this.duplicates++;
       this.counters.recordsAcked += batch.records;
     }, (error) => {
@@ -179,11 +182,21 @@ export class JetStreamDelivery implements LogDelivery {
       this.#pausedUntil = performance.now() + RETRY_PAUSE_MS;
       this.#failure(`Publishing logs to NATS failed: ${messageOf(error)}; trying again`);
       this.#waiting.add(batch, true);
+      this.#ensureStream(conn);
     }).finally(() => {
       this.#pending.delete(batch);
       this.counters.unackedBatches = this.#pending.size;
     });
     this.#pending.set(batch, done);
+  }
+
+  /** After a failed publish: the stream may be gone (deleted by hand); make it again, at most every 5 s. */
+  #ensureStream(conn: JetStreamConnection): void {
+    const now = performance.now();
+    if (now - this.#ensuringSince < 5000) return;
+    this.#ensuringSince = now;
+    const js = this.#js!;
+    js.ensureLogStream(conn.jsm, js.logStreamOptions(this.#options.nats)).catch(() => {});
   }
 
   #jsonLines(batch: ShippedBatch): Uint8Array {

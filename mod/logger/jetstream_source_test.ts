@@ -211,3 +211,30 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "JetStream: a publisher whose stream is deleted makes it again; nothing published after is lost",
+  ignore: skip !== undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using server = await NatsServer.open();
+    const dir = await Deno.makeTempDir({ prefix: "weir-js-" });
+    const nats = natsSettings(server.url);
+    const a = publisher("worker-1", nats, `${dir}/spool`);
+    try {
+      a.write(0, 1000);
+      await until(() => a.delivery.counters.recordsAcked === 1000, "the first publishes");
+      await using conn = await connectJetStream({ url: server.url, name: "operator" });
+      await conn.jsm.streams.delete(nats.stream);
+      a.write(1000, 3000);
+      await until(() => a.delivery.counters.recordsAcked === 3000, "the publishes after", 60_000);
+      const info = await conn.jsm.streams.info(nats.stream);
+      assert.equal(info.state.messages, 4, "2000 records in batches of 500");
+    } finally {
+      await a.ship.close(2000);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
