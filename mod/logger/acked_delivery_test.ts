@@ -329,3 +329,38 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("acked delivery: a batch whose file cannot be opened is not acknowledged, and is written once it can", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "weir-acked-" });
+  const zmq = new ZmqContext();
+  const spool = `${dir}/logger`;
+  const ledger = LogLedger.open(`${dir}/ledger`);
+  // The live files' directory is a regular file: opening test.log fails.
+  await Deno.writeTextFile(spool, "in the way");
+  const pool = new LogWriterPool({ spoolDir: spool, rotationIntervalSec: 0, journal: ledger });
+  const receiver = new LogReceiver({
+    zmq,
+    endpoint: "tcp://127.0.0.1:*",
+    pool,
+    acks: { endpoint: "tcp://127.0.0.1:*", ledger },
+  });
+  const port = Number(receiver.ackEndpoint!.split(":").at(-1));
+  const s = shipper(zmq, port, { ackTimeoutMs: 200 });
+  try {
+    s.write(0, 1000);
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(s.delivery.counters.recordsAcked, 0, "acknowledged without a file");
+    assert.ok(s.delivery.counters.batchesResent > 0);
+    await Deno.remove(spool);
+    await until(() => s.delivery.counters.recordsAcked === 1000, "the batch written at last");
+    await pool.flush();
+    assertOnce(await numbers(`${spool}/test.log`), 1000);
+  } finally {
+    await s.ship.close(1000);
+    await receiver.close();
+    await pool.close();
+    receiver.closeAcks();
+    zmq.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

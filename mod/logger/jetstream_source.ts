@@ -44,6 +44,7 @@ export interface JetStreamSourceOptions {
 
 interface Acker {
   ack(): void;
+  nak(): void;
 }
 
 /** A logger's pull from the log stream. */
@@ -62,6 +63,13 @@ export class JetStreamSource implements AsyncDisposable {
     this.#options = options;
     this.#sender = `nats:${options.nats.stream}`;
     options.ledger.onWritten = (marks) => this.#written(marks);
+    // Not written after all (the file failed): JetStream delivers them again.
+    options.ledger.onFailed = (marks) => {
+      for (const mark of marks) {
+        for (const d of this.#waiting.get(mark.seq) ?? []) d.nak();
+        this.#waiting.delete(mark.seq);
+      }
+    };
     this.#loop = this.#run().catch((error) => {
       options.reporter?.error(`Consuming logs from NATS stopped: ${messageOf(error)}`);
     });

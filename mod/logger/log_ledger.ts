@@ -69,6 +69,8 @@ export class LogLedger implements ChunkJournal {
   #size = 0;
   /** Called with the batches a chunk carried once it is written. */
   onWritten: (marks: readonly BatchMark[]) => void = () => {};
+  /** Called with the batches of a chunk that will never be written (their senders send them again). */
+  onFailed: (marks: readonly BatchMark[]) => void = () => {};
 
   private constructor(file: string, reporter: Reporter | undefined) {
     this.#file = file;
@@ -135,6 +137,7 @@ export class LogLedger implements ChunkJournal {
   failed(marks: readonly unknown[]): void {
     this.#openChunks.delete(marks);
     for (const m of marks as readonly BatchMark[]) this.abandon(m);
+    this.onFailed(marks as readonly BatchMark[]);
   }
 
   close(): void {

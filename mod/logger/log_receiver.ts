@@ -133,7 +133,13 @@ export class LogReceiver implements AsyncDisposable {
     this.#socket = socket;
     this.#router = router;
     this.#ledger = options.acks?.ledger;
-    if (this.#ledger !== undefined) this.#ledger.onWritten = (marks) => this.#acknowledge(marks);
+    if (this.#ledger !== undefined) {
+      this.#ledger.onWritten = (marks) => this.#acknowledge(marks);
+      // Not written after all: forget who waits; the senders send them again.
+      this.#ledger.onFailed = (marks) => {
+        for (const m of marks) this.#waiting.delete(`${m.sender}|${m.incarnation}|${m.seq}`);
+      };
+    }
     this.endpoint = socket.lastEndpoint;
     this.ackEndpoint = router?.lastEndpoint;
     this.#pool = options.pool;
