@@ -441,3 +441,10 @@ export function latin1String(bytes: Uint8Array, from: number, to: number): strin
   }
   return out;
 }
+
+/** Whether `a` and `b` hold the same bytes. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -48,5 +48,11 @@ export {
   type PortProto,
   type Subnet,
 } from "./addr.ts";
-export { ByteReader, ByteWriter, DEFAULT_WRITER_CAPACITY, latin1String } from "./bytes.ts";
+export {
+  ByteReader,
+  bytesEqual,
+  ByteWriter,
+  DEFAULT_WRITER_CAPACITY,
+  latin1String,
+} from "./bytes.ts";
 export { DEFAULT_DIGEST_SALT, fileId, formatHandleTime, HighwayHash128 } from "./file_id.ts";

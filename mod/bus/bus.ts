@@ -8,6 +8,7 @@
  * @module
  */
 
+import { bytesEqual } from "../../zeek/mod.ts";
 import {
   type CurveKeyPair,
   ZMQ_OPTION,
@@ -360,9 +361,3 @@ class RecentTexts {
 
 const RECENT_TEXT_SLOTS = 8;
 const RECENT_TEXT_MAX_BYTES = 256;
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

@@ -98,7 +98,7 @@ export class LogLedger implements ChunkJournal {
       for (const s of state.done) if (s < low) state.done.delete(s);
     }
     if (seq < state.low || state.done.has(seq)) return "written";
-    const key = markKey(sender, incarnation, seq);
+    const key = batchKey({ sender, incarnation, seq });
     if (this.#inProgress.has(key)) return "in-progress";
     this.#inProgress.add(key);
     return "new";
@@ -106,7 +106,7 @@ export class LogLedger implements ChunkJournal {
 
   /** A batch admitted as new will not be written after all (it could not be decoded). */
   abandon(mark: BatchMark): void {
-    this.#inProgress.delete(markKey(mark.sender, mark.incarnation, mark.seq));
+    this.#inProgress.delete(batchKey(mark));
   }
 
   /** `ChunkJournal`: records the chunk's batches and place before it is written. */
@@ -125,7 +125,7 @@ export class LogLedger implements ChunkJournal {
     this.#openChunks.delete(marks);
     const batches = marks as readonly BatchMark[];
     for (const m of batches) {
-      this.#inProgress.delete(markKey(m.sender, m.incarnation, m.seq));
+      this.#inProgress.delete(batchKey(m));
       const state = this.#state(m.sender, m.incarnation);
       if (m.seq >= state.low) state.done.add(m.seq);
     }
@@ -264,6 +264,7 @@ export class LogLedger implements ChunkJournal {
   }
 }
 
-function markKey(sender: string, incarnation: number, seq: number): string {
-  return `${sender}|${incarnation}|${seq}`;
+/** One string for a batch's id (a map key). */
+export function batchKey(mark: BatchMark): string {
+  return `${mark.sender}|${mark.incarnation}|${mark.seq}`;
 }

@@ -19,6 +19,7 @@
  * @module
  */
 
+import { bytesEqual } from "../../zeek/mod.ts";
 import {
   LOG_ACK_TOPIC,
   LOG_ID_HEADER_BYTES,
@@ -38,7 +39,7 @@ import {
 } from "../../ffi/mod.ts";
 import type { Reporter } from "../process/mod.ts";
 import type { LogWriterPool } from "./log_writer_pool.ts";
-import type { BatchMark, LogLedger } from "./log_ledger.ts";
+import { batchKey, type BatchMark, type LogLedger } from "./log_ledger.ts";
 
 /** Zeek's `Cluster::Backend::ZeroMQ::log_rcvhwm`. */
 export const DEFAULT_LOG_RCVHWM = 1000;
@@ -81,10 +82,6 @@ function openBound(options: LogReceiverOptions, type: "pull" | "router", endpoin
     throw error;
   }
   return socket;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /** A logger's PULL socket and its receive loop. */
@@ -137,7 +134,7 @@ export class LogReceiver implements AsyncDisposable {
       this.#ledger.onWritten = (marks) => this.#acknowledge(marks);
       // Not written after all: forget who waits; the senders send them again.
       this.#ledger.onFailed = (marks) => {
-        for (const m of marks) this.#waiting.delete(`${m.sender}|${m.incarnation}|${m.seq}`);
+        for (const m of marks) this.#waiting.delete(batchKey(m));
       };
     }
     this.endpoint = socket.lastEndpoint;
@@ -224,11 +221,11 @@ export class LogReceiver implements AsyncDisposable {
       this.#sendAcks(routingId, [mark]);
       return;
     }
-    const key = `${mark.sender}|${mark.incarnation}|${mark.seq}`;
+    const key = batchKey(mark);
     const waiting = this.#waiting.get(key);
     if (admission === "in-progress") {
       this.counters.duplicateBatches++;
-      if (waiting !== undefined && !waiting.some((id) => sameBytes(id, routingId))) {
+      if (waiting !== undefined && !waiting.some((id) => bytesEqual(id, routingId))) {
         waiting.push(routingId);
       }
       return;
@@ -246,7 +243,7 @@ export class LogReceiver implements AsyncDisposable {
   #acknowledge(marks: readonly BatchMark[]): void {
     const byPeer = new Map<string, { id: Uint8Array; marks: BatchMark[] }>();
     for (const m of marks) {
-      const key = `${m.sender}|${m.incarnation}|${m.seq}`;
+      const key = batchKey(m);
       const ids = this.#waiting.get(key);
       this.#waiting.delete(key);
       this.counters.acknowledgedBatches++;
