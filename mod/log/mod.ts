@@ -119,6 +119,7 @@ export {
   type LoggingDeps,
   type LogReceiverCounters,
   logWriters,
+  newReceiverCounters,
   type NodeLogging,
   type OpenLogging,
   openLogShipping,

@@ -80,6 +80,20 @@ export interface LogReceiverCounters {
   readonly bySender: Map<string, number>;
 }
 
+/** Fresh receiver counters, all zero. */
+export function newReceiverCounters(): LogReceiverCounters {
+  return {
+    batches: 0,
+    records: 0,
+    malformed: 0,
+    unacknowledgedBatches: 0,
+    unacknowledgedRecords: 0,
+    acknowledgedBatches: 0,
+    duplicateBatches: 0,
+    bySender: new Map(),
+  };
+}
+
 /** The logging half of a running node. */
 export interface NodeLogging extends AsyncDisposable {
   readonly registry: LogRegistry;

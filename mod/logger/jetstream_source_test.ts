@@ -10,7 +10,7 @@ import { connectJetStream, logSubject } from "../log/jetstream.ts";
 import { JetStreamSource } from "./jetstream_source.ts";
 import { LogLedger } from "./log_ledger.ts";
 import { LogWriterPool } from "./log_writer_pool.ts";
-import type { LogReceiverCounters } from "../log/mod.ts";
+import { newReceiverCounters } from "../log/mod.ts";
 
 const skip = natsServerUnavailable();
 const COLUMNS = [
@@ -29,19 +29,6 @@ async function until(condition: () => boolean, what: string, timeoutMs = 30_000)
 
 function natsSettings(url: string, extra: Partial<NatsSettings> = {}): NatsSettings {
   return { ...createDefaultSettings("/nowhere").nats, url, ...extra };
-}
-
-function counters(): LogReceiverCounters {
-  return {
-    batches: 0,
-    records: 0,
-    malformed: 0,
-    unacknowledgedBatches: 0,
-    unacknowledgedRecords: 0,
-    acknowledgedBatches: 0,
-    duplicateBatches: 0,
-    bySender: new Map(),
-  };
 }
 
 /** A worker's shipper publishing to JetStream: `write(from, to)` logs records `from`…`to - 1`. */
@@ -73,7 +60,7 @@ function logger(dir: string, nats: NatsSettings) {
     journal: ledger,
     truncations: ledger.truncations,
   });
-  const c = counters();
+  const c = newReceiverCounters();
   const source = new JetStreamSource({ nodeName: "logger-1", nats, pool, ledger, counters: c });
   return {
     counters: c,

@@ -28,6 +28,7 @@ import {
   LOG_ZAP_DOMAIN,
   LogDecodeError,
   type LogReceiverCounters,
+  newReceiverCounters,
   readLogBatchLayout,
 } from "../log/mod.ts";
 import {
@@ -86,16 +87,7 @@ function openBound(options: LogReceiverOptions, type: "pull" | "router", endpoin
 
 /** A logger's PULL socket and its receive loop. */
 export class LogReceiver implements AsyncDisposable {
-  readonly counters: LogReceiverCounters = {
-    batches: 0,
-    records: 0,
-    malformed: 0,
-    unacknowledgedBatches: 0,
-    unacknowledgedRecords: 0,
-    acknowledgedBatches: 0,
-    duplicateBatches: 0,
-    bySender: new Map(),
-  };
+  readonly counters: LogReceiverCounters = newReceiverCounters();
   readonly endpoint: string;
   /** The bound acknowledgement endpoint, when there is one. */
   readonly ackEndpoint: string | undefined;

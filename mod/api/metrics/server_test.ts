@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { EventRegistry } from "../../bus/events.ts";
 import { LogRegistry } from "../../log/stream.ts";
 import { newShipperCounters } from "../../log/shipper.ts";
+import { newReceiverCounters } from "../../log/node_logging.ts";
 import { T } from "../../../zeek/types.ts";
 import { WebSocketCounters } from "../websocket/mod.ts";
 import { busSamples } from "./bus_metrics.ts";
@@ -39,13 +40,11 @@ function everySource(): MetricSource[] {
     () => logShipperSamples({ ...newShipperCounters(), batchesSent: 1, recordsSent: 1 }),
     () =>
       logReceiverSamples({
+        ...newReceiverCounters(),
         batches: 1,
         records: 1,
-        malformed: 0,
         unacknowledgedBatches: 1,
         unacknowledgedRecords: 1,
-        acknowledgedBatches: 0,
-        duplicateBatches: 0,
         bySender: new Map([["w", 1]]),
       }),
     () => packetSamples({ received: 10, dropped: 0, bytes: 900, link: 10, ifDropped: 0 }),
