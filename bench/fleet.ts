@@ -170,46 +170,31 @@ async function runPair(lab: FleetLab, keys: Keys | undefined, what: string, n: n
   const self = new URL(import.meta.url).pathname;
   const keyArg = keys === undefined ? "-" : JSON.stringify(keys);
   const ctl = lab.host("ctl").address;
-  const receiver = new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      lab.host("ctl").ns,
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      self,
-      "control",
-      ctl,
-      keyArg,
-      String(n),
-      what,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  // This file in `role` inside a host's namespace, its stdout piped.
+  const spawn = (host: string, role: string) =>
+    new Deno.Command("ip", {
+      args: [
+        "netns",
+        "exec",
+        lab.host(host).ns,
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--quiet",
+        self,
+        role,
+        ctl,
+        keyArg,
+        String(n),
+        what,
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+  const receiver = spawn("ctl", "control");
   const nextLine = lineReader(receiver.stdout, "the control side");
   await nextLine();
-  const sender = new Deno.Command("ip", {
-    args: [
-      "netns",
-      "exec",
-      lab.host("s1").ns,
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      self,
-      "sensor",
-      ctl,
-      keyArg,
-      String(n),
-      what,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const sender = spawn("s1", "sensor");
   const senderLine = lineReader(sender.stdout, "the sensor side");
   const result = JSON.parse(await nextLine()) as { got: number; seconds: number; cpuMs: number };
   const sent = JSON.parse(await senderLine()) as { cpuMs: number };
