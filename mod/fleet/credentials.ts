@@ -122,7 +122,8 @@ export function keyPairText(keys: CurveKeyPair): string {
 
 /** Writes `text` to `file` whole (a temporary file renamed over it), with `mode`. */
 export async function writeFileAtomic(file: string, text: string, mode = 0o600): Promise<void> {
-  const temporary = `${file}.${Deno.pid}.tmp`;
+  // Unique per write: two writes of one file in one process must not share it.
+  const temporary = `${file}.${Deno.pid}.${crypto.randomUUID()}.tmp`;
   await Deno.writeTextFile(temporary, text, { mode });
   await Deno.chmod(temporary, mode);
   await Deno.rename(temporary, file);

@@ -10,7 +10,9 @@
  * keys/forwarder.key    the forwarder's (and agent channel's) keypair
  * keys/agents.json      host → the public key of its enrolled agent
  * keys/revoked.json     public keys refused from now on
- * keys/tokens.json      host → sha-256 of its one-time token, expiry
+ * keys/tokens/<host>   sha-256 of the host's one-time token, expiry (one file
+ *                      per host: `weir enroll` and the manager never rewrite
+ *                      each other's entries)
  * keys/nodes/           a keys directory (see credentials.ts) for this host's nodes
  * ```
  *
@@ -73,6 +75,7 @@ export class KeyStore {
   /** Opens the store in `dir`, creating it (and the forwarder's keypair) on first use. */
   static async open(dir: string): Promise<KeyStore> {
     await Deno.mkdir(join(dir, "nodes"), { recursive: true, mode: 0o700 });
+    await Deno.mkdir(join(dir, "tokens"), { recursive: true, mode: 0o700 });
     await Deno.chmod(dir, 0o700);
     const store = new KeyStore(dir, await ensureKeyPair(join(dir, "forwarder.key")));
     await store.reload();
@@ -156,10 +159,8 @@ export class KeyStore {
     const token = [...crypto.getRandomValues(new Uint8Array(32))]
       .map((b) => b.toString(16).padStart(2, "0")).join("");
     const expires = Math.floor(Date.now() / 1000) + ttlSec;
-    const file = join(this.dir, "tokens.json");
-    const tokens = await readJson<Record<string, TokenEntry>>(file, {});
-    tokens[host] = { sha256: sha256(token), expires };
-    await writeFileAtomic(file, JSON.stringify(tokens, null, 1) + "\n");
+    const entry: TokenEntry = { sha256: sha256(token), expires };
+    await writeFileAtomic(this.#tokenFile(host), JSON.stringify(entry) + "\n");
     return { host, serverKey: this.forwarder.publicKey, token, expires };
   }
 
@@ -168,15 +169,13 @@ export class KeyStore {
    * enrolled for `host` and the token is gone. False otherwise.
    */
   async redeemToken(host: string, token: string, agentKey: string): Promise<boolean> {
-    const file = join(this.dir, "tokens.json");
-    const tokens = await readJson<Record<string, TokenEntry>>(file, {});
-    const entry = tokens[host];
+    const file = this.#tokenFile(host);
+    const entry = await readJson<TokenEntry | undefined>(file, undefined);
     if (entry === undefined || entry.expires < Date.now() / 1000) return false;
     const given = Buffer.from(sha256(token), "hex");
-    const expected = Buffer.from(entry.sha256, "hex");
+    const expected = Buffer.from(String(entry.sha256), "hex");
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
-    delete tokens[host];
-    await writeFileAtomic(file, JSON.stringify(tokens, null, 1) + "\n");
+    await Deno.remove(file);
     const old = this.#agents.get(host);
     if (old !== undefined && old !== agentKey) await this.#revoke([old]);
     this.#agents.set(host, agentKey);
@@ -185,6 +184,11 @@ export class KeyStore {
       JSON.stringify(Object.fromEntries(this.#agents), null, 1) + "\n",
     );
     return true;
+  }
+
+  /** Where `host`'s token is kept (the name made safe for a file). */
+  #tokenFile(host: string): string {
+    return join(this.dir, "tokens", encodeURIComponent(host));
   }
 
   /**

@@ -61,8 +61,9 @@ Deno.test("an enrolment token is good once, for its host, until it expires", asy
   await withStore(async (store, dir) => {
     const token = await store.createToken("sensor-1");
     assert.equal(token.serverKey, store.forwarder.publicKey);
-    assert.equal((await Deno.stat(join(dir, "tokens.json"))).mode! & 0o777, 0o600);
-    assert.ok(!(await Deno.readTextFile(join(dir, "tokens.json"))).includes(token.token));
+    const file = join(dir, "tokens", "sensor-1");
+    assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
+    assert.ok(!(await Deno.readTextFile(file)).includes(token.token));
     assert.equal(await store.redeemToken("sensor-1", "0".repeat(64), "B".repeat(40)), false);
     assert.equal(await store.redeemToken("sensor-9", token.token, "B".repeat(40)), false);
     assert.equal(await store.redeemToken("sensor-1", token.token, "B".repeat(40)), true);
@@ -70,5 +71,28 @@ Deno.test("an enrolment token is good once, for its host, until it expires", asy
     assert.deepEqual(store.enrolledHosts(), ["sensor-1"]);
     const expired = await store.createToken("sensor-3", -1);
     assert.equal(await store.redeemToken("sensor-3", expired.token, "D".repeat(40)), false);
+  });
+});
+
+Deno.test("weir enroll beside a manager that redeems: no token is lost", async () => {
+  // The manager redeems one host's token while `weir enroll` (another
+  // process, another KeyStore) writes the next host's: neither may undo
+  // the other (a shared tokens file read and rewritten by both lost tokens).
+  await withStore(async (manager, dir) => {
+    const enroll = await KeyStore.open(dir);
+    const first = await enroll.createToken("sensor-0");
+    const hosts = Array.from({ length: 20 }, (_, i) => `sensor-${i + 1}`);
+    const [redeemed, ...tokens] = await Promise.all([
+      manager.redeemToken("sensor-0", first.token, "A".repeat(40)),
+      ...hosts.map((h) => enroll.createToken(h)),
+    ]);
+    assert.equal(redeemed, true);
+    for (const token of tokens as Awaited<ReturnType<KeyStore["createToken"]>>[]) {
+      assert.ok(
+        await manager.redeemToken(token.host, token.token, token.host.padEnd(40, "K")),
+        `${token.host}'s token was lost`,
+      );
+    }
+    assert.equal(manager.enrolledHosts().length, 21);
   });
 });
