@@ -19,12 +19,14 @@
  * @example
  * ```ts
  * import { fileId } from "./file_id.ts";
- * await fileId("Analyzer::ANALYZER_HTTP1362692526.869344F11141.142.228.5:59856 > 192.150.187.43:80");
+ * fileId("Analyzer::ANALYZER_HTTP1362692526.869344F11141.142.228.5:59856 > 192.150.187.43:80");
  * // "FMnxxt3xjVcWNS2141"
  * ```
  *
  * @module
  */
+
+import { createHash } from "node:crypto";
 
 const M64 = (1n << 64n) - 1n;
 const M32 = 0xffffffffn;
@@ -146,28 +148,26 @@ function base62LsbFirst(v: bigint): string {
   return s;
 }
 
-const keys = new Map<string, Promise<bigint[]>>();
+const keys = new Map<string, bigint[]>();
 
 /** The HighwayHash key Zeek derives from `digest_salt` (SHA-256, four little-endian u64). */
-function keyOf(salt: string): Promise<bigint[]> {
+function keyOf(salt: string): bigint[] {
   let key = keys.get(salt);
   if (key === undefined) {
-    key = crypto.subtle.digest("SHA-256", new TextEncoder().encode(salt)).then((d) => {
-      const view = new DataView(d);
-      return [0, 8, 16, 24].map((o) => view.getBigUint64(o, true));
-    });
+    const d = createHash("sha256").update(salt, "utf8").digest();
+    key = [0, 8, 16, 24].map((o) => d.readBigUInt64LE(o));
     keys.set(salt, key);
   }
   return key;
 }
 
 /** Zeek's fuid of a file handle (`Manager::HashHandle`). */
-export async function fileId(
+export function fileId(
   handle: string | Uint8Array,
   digestSalt: string = DEFAULT_DIGEST_SALT,
-): Promise<string> {
+): string {
   const bytes = typeof handle === "string" ? new TextEncoder().encode(handle) : handle;
-  const [a, b] = new HighwayHash128(await keyOf(digestSalt)).digest(bytes);
+  const [a, b] = new HighwayHash128(keyOf(digestSalt)).digest(bytes);
   return "F" + base62LsbFirst(a >> 32n) + base62LsbFirst(b);
 }
 
