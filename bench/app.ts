@@ -13,6 +13,7 @@
 import { analyzeTrace } from "../mod/trace/mod.ts";
 import { DEFAULT_APPLICATION_SHARES, generateTrace, generateTraceBytes } from "../testing/mod.ts";
 import { timeTcpdump } from "./decode.ts";
+import { peakRss, resetPeakRss } from "./_peak_rss.ts";
 
 /** Packets of the default trace. */
 export const DEFAULT_APP_PACKETS = 600_000;
@@ -72,25 +73,6 @@ export interface AppBenchOptions {
 async function flowsFor(packets: number): Promise<number> {
   const sample = await generateTraceBytes({ ...TRACE_OPTIONS, flows: 2000, seed: 2 });
   return Math.max(1, Math.ceil(packets / (sample.truth.packets / 2000)));
-}
-
-/** Resets the kernel's peak-RSS mark for this process; false where that is not possible. */
-function resetPeakRss(): boolean {
-  try {
-    Deno.writeTextFileSync("/proc/self/clear_refs", "5");
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function peakRss(): number | undefined {
-  try {
-    const m = Deno.readTextFileSync("/proc/self/status").match(/^VmHWM:\s+(\d+) kB$/m);
-    return m === null ? undefined : Number(m[1]) * 1024;
-  } catch {
-    return undefined;
-  }
 }
 
 async function runWeir(path: string, dir: string, on: boolean): Promise<AppRun & { n: number }> {

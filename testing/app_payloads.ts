@@ -12,10 +12,25 @@
  * message only names, numbers, lengths and random bytes are written, since a
  * benchmark trace holds millions of packets.
  *
+ * HTTP-heavy traffic (`HttpTraffic`) draws how many requests a connection
+ * carries, whether it says `Connection: close`, and bodies from empty to
+ * megabytes, some gzip-encoded or chunked; a body is a view of the shared
+ * material of `http_bodies.ts`, placed into the burst without a copy.
+ *
  * @module
  */
 
 import { ByteWriter } from "../zeek/mod.ts";
+import {
+  gzipBody,
+  KIND_CSS,
+  KIND_HTML,
+  KIND_JS,
+  KIND_JSON,
+  KIND_PNG,
+  pixelBytes,
+  textBody,
+} from "./http_bodies.ts";
 
 /** Where the builders draw their randomness (the generator's seeded stream, so a seed fixes the bytes). */
 export interface AppRandom {
@@ -89,7 +104,12 @@ export class MessageWriter extends ByteWriter {
   }
 }
 
-/** One side's bytes until the other side answers. */
+/**
+ * One side's bytes until the other side answers: what was written to
+ * `data`, with views of shared bodies (`append`) placed between its bytes
+ * where they were appended, so a megabyte body is sent without being
+ * copied into the burst first.
+ */
 export class Burst {
   readonly data = new MessageWriter(16384);
   fromClient = true;
@@ -97,12 +117,85 @@ export class Burst {
   firstCut = 0;
   /** Application messages (DNS messages, HTTP requests or responses, TLS records) in the burst. */
   messages = 0;
+  /** The burst in pieces once a view is appended: a view, or (null) `data` from `#starts[i]`. */
+  readonly #sources: (Uint8Array | null)[] = [];
+  readonly #starts: number[] = [];
+  readonly #lengths: number[] = [];
+  /** `data`'s bytes up to here are in the pieces; the rest follow the last piece. */
+  #sealed = 0;
+  #viewBytes = 0;
+  /** The piece the last copy ended in and where it starts in the burst, as copies run in order. */
+  #piece = 0;
+  #pieceAt = 0;
 
   start(fromClient: boolean): void {
     this.data.reset();
     this.fromClient = fromClient;
     this.firstCut = 0;
     this.messages = 0;
+    this.#sources.length = 0;
+    this.#starts.length = 0;
+    this.#lengths.length = 0;
+    this.#sealed = 0;
+    this.#viewBytes = 0;
+    this.#piece = 0;
+    this.#pieceAt = 0;
+  }
+
+  /** Bytes in the burst. */
+  get length(): number {
+    return this.data.length + this.#viewBytes;
+  }
+
+  /** Adds `view` after what was written so far, without copying: it must not change until the burst is sent. */
+  append(view: Uint8Array): void {
+    if (view.length === 0) return;
+    const written = this.data.length;
+    if (written > this.#sealed) this.#push(null, this.#sealed, written - this.#sealed);
+    this.#sealed = written;
+    this.#push(view, 0, view.length);
+    this.#viewBytes += view.length;
+  }
+
+  #push(source: Uint8Array | null, start: number, length: number): void {
+    this.#sources.push(source);
+    this.#starts.push(start);
+    this.#lengths.push(length);
+  }
+
+  /** Copies the burst's bytes `from … from+len-1` to `buf[at]`. */
+  copyTo(buf: Uint8Array, at: number, from: number, len: number): void {
+    const pieces = this.#sources.length;
+    if (pieces === 0) {
+      buf.set(this.data.buffer.subarray(from, from + len), at);
+      return;
+    }
+    if (from < this.#pieceAt) {
+      this.#piece = 0;
+      this.#pieceAt = 0;
+    }
+    let i = this.#piece;
+    let pieceAt = this.#pieceAt;
+    while (len > 0) {
+      if (i > pieces) throw new RangeError(`Cannot copy past the end of a burst of ${this.length}`);
+      const source = i < pieces ? this.#sources[i]! : null;
+      const start = i < pieces ? this.#starts[i]! : this.#sealed;
+      const length = i < pieces ? this.#lengths[i]! : this.data.length - this.#sealed;
+      const skip = from - pieceAt;
+      if (skip < length) {
+        const n = length - skip < len ? length - skip : len;
+        const bytes = source ?? this.data.buffer;
+        buf.set(bytes.subarray(start + skip, start + skip + n), at);
+        at += n;
+        from += n;
+        len -= n;
+        if (len === 0) break;
+      }
+      pieceAt += length;
+      i++;
+    }
+    this.#piece = i;
+    this.#pieceAt = pieceAt;
   }
 }
 
@@ -358,12 +451,9 @@ function writeDnsResponse(w: MessageWriter, r: AppRandom, q: DnsQuestion): void 
   if (q.edns) writeOpt(w, q);
 }
 
-const KIND_HTML = 0;
-const KIND_JSON = 1;
-const KIND_PNG = 2;
-const KIND_JS = 3;
-const KIND_CSS = 4;
 const KINDS = [KIND_HTML, KIND_HTML, KIND_JSON, KIND_JSON, KIND_PNG, KIND_PNG, KIND_JS, KIND_CSS];
+/** The kinds a gzip response carries: servers compress text, not images. */
+const TEXT_KINDS = [KIND_HTML, KIND_HTML, KIND_JSON, KIND_JSON, KIND_JS, KIND_CSS];
 
 const GET = ascii("GET ");
 const PATHS: readonly (readonly [Uint8Array, Uint8Array])[][] = [
@@ -414,6 +504,11 @@ const CONTENT_LENGTH = ascii("Content-Length: ");
 const CHUNKED = ascii("Transfer-Encoding: chunked\r\n");
 const CACHE_ETAG = ascii('Cache-Control: max-age=3600\r\nETag: "');
 const KEEP_ALIVE = ascii("Connection: keep-alive\r\n\r\n");
+const CLOSE = ascii("Connection: close\r\n\r\n");
+const REQUEST_TAIL_CLOSE = ascii(
+  "\r\nAccept-Encoding: gzip, deflate, br\r\nAccept-Language: en-US,en;q=0.9\r\nConnection: close\r\n",
+);
+const GZIP_ENCODING = ascii("Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n");
 const LAST_CHUNK = ascii("0\r\n\r\n");
 const HOST_WWW = ascii("www.");
 
@@ -463,6 +558,7 @@ function writeHttpRequest(
   host: MessageWriter,
   kind: number,
   etag: number,
+  tail = REQUEST_TAIL,
 ): void {
   const [before, after] = pick(r, PATHS[kind]!);
   w.writeBytes(GET);
@@ -474,7 +570,7 @@ function writeHttpRequest(
   w.writeBytes(host.bytes());
   w.writeBytes(pick(r, USER_AGENTS));
   w.writeBytes(ACCEPTS[kind]!);
-  w.writeBytes(REQUEST_TAIL);
+  w.writeBytes(tail);
   if (etag !== 0) {
     w.writeBytes(IF_NONE_MATCH);
     w.writeHex(etag);
@@ -531,6 +627,123 @@ function writeHttpResponse(w: MessageWriter, r: AppRandom, kind: number, etag: n
     w.writeHex(n);
     w.writeBytes(CRLF);
     w.writeBytes(body.subarray(at, at + n));
+    w.writeBytes(CRLF);
+    at += n;
+  }
+  w.writeBytes(LAST_CHUNK);
+}
+
+/**
+ * How HTTP flows behave in an HTTP-heavy trace, every field given (the
+ * generator's `HttpOptions` with their defaults filled in).
+ */
+export interface HttpTraffic {
+  /** Most requests on one connection; 1 is one request per connection. */
+  readonly requestsPerConnection: number;
+  /** Share of connections with one request and `Connection: close` whatever the above. */
+  readonly oneRequestShare: number;
+  /** Largest response body, bytes. */
+  readonly bodyMax: number;
+  /** Share of responses to unconditional requests sent gzip-encoded. */
+  readonly gzipShare: number;
+  /** Share of responses other than images sent chunked. */
+  readonly chunkedShare: number;
+}
+
+/** Share of requests that are conditional (answered 304, no body), as in the default traffic. */
+const CONDITIONAL_SHARE = 0.15;
+/** Share of responses to unconditional requests that are 404 (a small HTML body). */
+const NOT_FOUND_SHARE = 0.03;
+/** Share of bodies that are empty (`Content-Length: 0`, or only the last chunk). */
+const EMPTY_BODY_SHARE = 0.05;
+/**
+ * Share of bodies drawn from the large range, `BODY_MAX … bodyMax`, evenly
+ * on a log scale; the rest have the default traffic's sizes. With 1 MiB
+ * bodies a response averages about 30 KB, as the HTTP Archive's pages do
+ * (about 2 MB in some 70 responses), and most of the bytes are in the few
+ * large ones.
+ */
+const LARGE_BODY_SHARE = 0.1;
+/** An image body shorter than this (signature, IHDR, IDAT head, IEND) is sent empty. */
+const PNG_MIN = 64;
+
+/** A body size for `kind`: many small, some empty, some large, none above `bodyMax`. */
+function heavyBodySize(r: AppRandom, kind: number, bodyMax: number): number {
+  const u = r.float();
+  if (u < EMPTY_BODY_SHARE) return 0;
+  if (u < EMPTY_BODY_SHARE + LARGE_BODY_SHARE && bodyMax > BODY_MAX) {
+    return Math.floor(BODY_MAX * (bodyMax / BODY_MAX) ** r.float());
+  }
+  const [min, max] = BODY_SIZES[kind]!;
+  const size = min + r.int(max - min + 1);
+  return size < bodyMax ? size : bodyMax;
+}
+
+/**
+ * An HTTP-heavy response: its head written to the burst, its body appended
+ * as views of the shared bodies (`http_bodies.ts`), gzip-encoded or
+ * chunked as asked.
+ */
+function writeHeavyResponse(
+  b: Burst,
+  r: AppRandom,
+  h: HttpTraffic,
+  kind: number,
+  etag: number,
+  gzip: boolean,
+  close: boolean,
+): void {
+  const w = b.data;
+  const connection = close ? CLOSE : KEEP_ALIVE;
+  if (etag !== 0) {
+    w.writeBytes(STATUS_304);
+    w.writeBytes(RESPONSE_HEAD);
+    w.writeBytes(CACHE_ETAG);
+    w.writeHex(etag);
+    w.writeBytes(QUOTE_CRLF);
+    w.writeBytes(connection);
+    return;
+  }
+  const missing = !gzip && r.float() < NOT_FOUND_SHARE;
+  if (missing) kind = KIND_HTML;
+  let size = missing ? 150 + r.int(200) : heavyBodySize(r, kind, h.bodyMax);
+  if (kind === KIND_PNG && size < PNG_MIN) size = 0;
+  const chunked = kind !== KIND_PNG && r.float() < h.chunkedShare;
+  const body = kind === KIND_PNG ? null : gzip ? gzipBody(kind, size) : textBody(kind, size);
+  w.writeBytes(missing ? STATUS_404 : STATUS_200);
+  w.writeBytes(RESPONSE_HEAD);
+  w.writeBytes(CONTENT_TYPES[kind]!);
+  if (gzip) w.writeBytes(GZIP_ENCODING);
+  if (chunked) w.writeBytes(CHUNKED);
+  else {
+    w.writeBytes(CONTENT_LENGTH);
+    w.writeDecimal(body === null ? size : body.length);
+    w.writeBytes(CRLF);
+  }
+  w.writeBytes(CACHE_ETAG);
+  w.writeHex(1 + r.int(0x7fffffff));
+  w.writeBytes(QUOTE_CRLF);
+  w.writeBytes(connection);
+  if (body === null) {
+    if (size === 0) return;
+    // One IDAT chunk of random bytes (its CRC too: nothing here inflates it) and IEND.
+    const data = size - PNG_HEAD.length - 12 - PNG_IEND.length;
+    w.writeBytes(PNG_HEAD);
+    w.writeUint32(data);
+    w.writeBytes(PNG_IDAT);
+    b.append(pixelBytes(data + 4));
+    w.writeBytes(PNG_IEND);
+    return;
+  }
+  if (!chunked) {
+    b.append(body);
+    return;
+  }
+  for (let at = 0; at < body.length;) {
+    const n = Math.min(body.length - at, 1024 + r.int(15360));
+    w.writeHex(n);
+    w.writeBytes(CRLF);
+    b.append(body.subarray(at, at + n));
     w.writeBytes(CRLF);
     at += n;
   }
@@ -798,9 +1011,17 @@ export class AppConversation {
   #kind = 0;
   #etag = 0;
   #tls13 = false;
+  /** HTTP-heavy traffic: its settings (null for the default traffic), requests, and what this flow does. */
+  #heavy: HttpTraffic | null = null;
+  #requests = 0;
+  #gzip = false;
+  #close = false;
 
-  /** Prepares the conversation for a new flow (conversations are reused across flows). */
-  reset(r: AppRandom, app: number, tcp: boolean): void {
+  /**
+   * Prepares the conversation for a new flow (conversations are reused
+   * across flows); with `http`, an HTTP flow is HTTP-heavy traffic.
+   */
+  reset(r: AppRandom, app: number, tcp: boolean, http: HttpTraffic | null = null): void {
     this.app = app;
     this.tcp = tcp;
     this.#phase = 0;
@@ -817,6 +1038,28 @@ export class AppConversation {
       h.writeBytes(pick(r, TLDS));
     }
     this.#tls13 = app === APP_TLS && r.float() < 0.6;
+    // Drawn after everything the default traffic draws, so without `http` a seed gives the same bytes.
+    this.#heavy = app === APP_HTTP ? http : null;
+    this.#close = false;
+    if (this.#heavy !== null) {
+      const n = this.#heavy.requestsPerConnection;
+      this.#close = n === 1 || r.float() < this.#heavy.oneRequestShare;
+      this.#requests = this.#close ? 1 : 1 + r.int(n);
+    }
+  }
+
+  /** True when the server closes the connection (after a `Connection: close` exchange). */
+  get serverCloses(): boolean {
+    return this.#close;
+  }
+
+  /**
+   * Full segments a receiver takes before it sends a pure ACK (delayed ACK,
+   * RFC 1122's every second segment) in HTTP-heavy traffic; 0 elsewhere,
+   * where the next burst carries the ACK.
+   */
+  get ackEvery(): number {
+    return this.#heavy === null ? 0 : 2;
   }
 
   /** Fills `burst` with what comes next; false when the conversation is over. */
@@ -877,6 +1120,7 @@ export class AppConversation {
   }
 
   #http(r: AppRandom, budgetSpent: boolean): boolean {
+    if (this.#heavy !== null) return this.#heavyHttp(r, this.#heavy);
     const b = this.burst;
     if (this.#phase === 0) {
       if (budgetSpent && this.#exchanges > 0) return false;
@@ -889,6 +1133,28 @@ export class AppConversation {
     } else {
       b.start(false);
       writeHttpResponse(b.data, r, this.#kind, this.#etag);
+      this.#phase = 0;
+      this.#exchanges++;
+    }
+    b.messages = 1;
+    return true;
+  }
+
+  /** HTTP-heavy traffic: as many exchanges as drawn at `reset`, whatever the packet budget. */
+  #heavyHttp(r: AppRandom, h: HttpTraffic): boolean {
+    const b = this.burst;
+    if (this.#phase === 0) {
+      if (this.#exchanges >= this.#requests) return false;
+      b.start(true);
+      this.#etag = r.float() < CONDITIONAL_SHARE ? 1 + r.int(0x7fffffff) : 0;
+      this.#gzip = this.#etag === 0 && r.float() < h.gzipShare;
+      this.#kind = pick(r, this.#gzip ? TEXT_KINDS : KINDS);
+      const tail = this.#close ? REQUEST_TAIL_CLOSE : REQUEST_TAIL;
+      writeHttpRequest(b.data, r, this.#host, this.#kind, this.#etag, tail);
+      this.#phase = 1;
+    } else {
+      b.start(false);
+      writeHeavyResponse(b, r, h, this.#kind, this.#etag, this.#gzip, this.#close);
       this.#phase = 0;
       this.#exchanges++;
     }

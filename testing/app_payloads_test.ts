@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { gunzipSync } from "node:zlib";
 import {
   CHECKSUM_BAD,
   DecodedPacket,
@@ -18,11 +19,12 @@ const OPTIONS = {
   seed: 11,
 };
 
-/** One direction of a flow: its payloads in order, and each segment's length. */
+/** One direction of a flow: its payloads in order, each segment's length, and its pure ACKs. */
 interface Side {
-  bytes: number[];
+  payloads: Uint8Array[];
   segments: number[];
   nextSeq: number | undefined;
+  pureAcks: number;
 }
 
 interface SeenFlow {
@@ -37,9 +39,22 @@ interface SeenFlow {
   serverDatagrams: number;
   clientIpBytes: number;
   serverIpBytes: number;
+  /** Which side sent the first FIN. */
+  firstFin: "client" | "server" | undefined;
 }
 
-const newSide = (): Side => ({ bytes: [], segments: [], nextSeq: undefined });
+const newSide = (): Side => ({ payloads: [], segments: [], nextSeq: undefined, pureAcks: 0 });
+
+/** A side's payloads as one stream. */
+function joined(side: Side): Uint8Array {
+  const out = new Uint8Array(side.segments.reduce((n, len) => n + len, 0));
+  let at = 0;
+  for (const p of side.payloads) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
 
 /** Decodes a generated trace and gathers each flow's payloads by direction, checking TCP sequence. */
 async function readFlows(
@@ -75,6 +90,7 @@ async function readFlows(
             serverDatagrams: 0,
             clientIpBytes: 0,
             serverIpBytes: 0,
+            firstFin: undefined,
           };
           flows.set(client, f);
         }
@@ -91,10 +107,11 @@ async function readFlows(
         const side = fromClient ? f.fromClient : f.fromServer;
         if (side.nextSeq !== undefined) assert.equal(d.tcpSeq, side.nextSeq, "in-order sequence");
         side.nextSeq = (d.tcpSeq + d.payloadLen + ((d.tcpFlags & 0x03) !== 0 ? 1 : 0)) >>> 0;
+        if ((d.tcpFlags & 0x01) !== 0) f.firstFin ??= fromClient ? "client" : "server";
         if (d.payloadLen > 0) {
-          side.bytes.push(...payload);
+          side.payloads.push(payload);
           side.segments.push(d.payloadLen);
-        }
+        } else if (d.tcpFlags === 0x10) side.pureAcks++;
       }
     }
     return flows;
@@ -238,20 +255,30 @@ function tcpMessages(stream: Uint8Array): { start: number; end: number }[] {
 
 const text = new TextDecoder();
 
+interface HttpMessage {
+  /** The start line and the header lines. */
+  lines: string[];
+  /** Header values by lowercase name. */
+  headers: Map<string, string>;
+  /** The body as sent (chunks joined, still encoded). */
+  body: Uint8Array;
+}
+
 /** Reads HTTP messages off a stream: head lines, then a body by Content-Length or chunks. */
-function httpMessages(stream: Uint8Array, requests: boolean): string[][] {
-  const out: string[][] = [];
+function httpMessages(stream: Uint8Array, requests: boolean): HttpMessage[] {
+  const out: HttpMessage[] = [];
   let at = 0;
   while (at < stream.length) {
     const headEnd = findCrlfCrlf(stream, at);
     assert.ok(headEnd > 0, "a header block ends with an empty line");
     const lines = text.decode(stream.subarray(at, headEnd)).split("\r\n");
     at = headEnd + 4;
-    out.push(lines);
+    const message: HttpMessage = { lines, headers: new Map(), body: new Uint8Array(0) };
+    out.push(message);
     if (requests) {
       assert.match(lines[0]!, /^GET \/[!-~]* HTTP\/1\.1$/);
     } else assert.match(lines[0]!, /^HTTP\/1\.1 (200 OK|304 Not Modified|404 Not Found)$/);
-    const headers = new Map<string, string>();
+    const headers = message.headers;
     for (const line of lines.slice(1)) {
       const m = line.match(/^([A-Za-z-]+): ([ -~]+)$/);
       assert.ok(m, `a header line: ${JSON.stringify(line)}`);
@@ -263,10 +290,12 @@ function httpMessages(stream: Uint8Array, requests: boolean): string[][] {
     }
     const length = headers.get("content-length");
     if (headers.get("transfer-encoding") === "chunked") {
+      const chunks: Uint8Array[] = [];
       for (;;) {
         const lineEnd = findCrlf(stream, at);
         const size = parseInt(text.decode(stream.subarray(at, lineEnd)), 16);
         assert.ok(Number.isInteger(size), "a chunk size");
+        chunks.push(stream.subarray(lineEnd + 2, lineEnd + 2 + size));
         at = lineEnd + 2 + size;
         if (size === 0) {
           assert.equal(text.decode(stream.subarray(at, at + 2)), "\r\n");
@@ -276,8 +305,11 @@ function httpMessages(stream: Uint8Array, requests: boolean): string[][] {
         assert.equal(text.decode(stream.subarray(at, at + 2)), "\r\n", "a chunk ends");
         at += 2;
       }
+      message.body = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      chunks.reduce((n, c) => (message.body.set(c, n), n + c.length), 0);
     } else if (length !== undefined) {
       assert.ok(headers.has("content-type"));
+      message.body = stream.subarray(at, at + Number(length));
       at += Number(length);
     } else assert.match(lines[0]!, / 304 /, "only a 304 has no body");
     assert.ok(at <= stream.length, "a body runs past the stream");
@@ -409,9 +441,9 @@ Deno.test("DNS over TCP: length-prefixed messages, pipelined and split across se
   let pipelined = 0;
   let split = 0;
   for (const [t, f] of flowsOf(truth, flows, "dns", "tcp")) {
-    const queries = tcpMessages(Uint8Array.from(f.fromClient.bytes));
-    const client = Uint8Array.from(f.fromClient.bytes);
-    const server = Uint8Array.from(f.fromServer.bytes);
+    const client = joined(f.fromClient);
+    const server = joined(f.fromServer);
+    const queries = tcpMessages(client);
     const answers = tcpMessages(server);
     assert.equal(queries.length, t.clientMessages);
     assert.equal(answers.length, t.serverMessages);
@@ -446,15 +478,15 @@ Deno.test("HTTP: keep-alive requests and framed responses fill both streams exac
   let chunked = 0;
   let fullSegments = 0;
   for (const [t, f] of flowsOf(truth, flows, "http", "tcp")) {
-    const requests = httpMessages(Uint8Array.from(f.fromClient.bytes), true);
-    const responses = httpMessages(Uint8Array.from(f.fromServer.bytes), false);
+    const requests = httpMessages(joined(f.fromClient), true);
+    const responses = httpMessages(joined(f.fromServer), false);
     assert.equal(requests.length, t.clientMessages);
     assert.equal(responses.length, t.serverMessages);
     assert.equal(requests.length, responses.length);
     if (requests.length > 1) keepAlive++;
     for (const r of responses) {
-      statuses.set(r[0]!, (statuses.get(r[0]!) ?? 0) + 1);
-      if (r.includes("Transfer-Encoding: chunked")) chunked++;
+      statuses.set(r.lines[0]!, (statuses.get(r.lines[0]!) ?? 0) + 1);
+      if (r.lines.includes("Transfer-Encoding: chunked")) chunked++;
     }
     const mss = t.ipVersion === 6 ? 1440 : 1460;
     fullSegments += f.fromServer.segments.filter((n) => n === mss).length;
@@ -466,12 +498,124 @@ Deno.test("HTTP: keep-alive requests and framed responses fill both streams exac
   for (const s of ["HTTP/1.1 200 OK", "HTTP/1.1 304 Not Modified"]) assert.ok(statuses.has(s), s);
 });
 
+const HEAVY = {
+  flows: 120,
+  applications: { http: 1 },
+  http: { requestsPerConnection: 6, oneRequestShare: 0.3, gzipShare: 0.3, chunkedShare: 0.3 },
+  ipv6Share: 0.3,
+  vlanShare: 0.2,
+  seed: 21,
+};
+
+/** How each Content-Type's body starts (after decoding), as the default bodies do. */
+const OPENINGS: Record<string, Uint8Array> = {
+  "text/html; charset=utf-8": new TextEncoder().encode("<!DOCTYPE html>\n<html"),
+  "application/json": new TextEncoder().encode('{"items":[{"id":1,'),
+  "application/javascript": new TextEncoder().encode('(function(){"use strict";function '),
+  "text/css": new TextEncoder().encode("."),
+  "image/png": Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a),
+};
+
+Deno.test("HTTP-heavy: one-request and keep-alive connections, bodies to 1 MiB, gzip, chunked, every byte in order", async () => {
+  const { bytes, truth } = await generateTraceBytes(HEAVY);
+  const flows = await readFlows(bytes, truth);
+  let oneRequest = 0;
+  let keepAlive = 0;
+  let gzip = 0;
+  let chunked = 0;
+  let withBody = 0;
+  let empty = 0;
+  let largest = 0;
+  let serverSegments = 0;
+  let clientAcks = 0;
+  for (const t of truth.flows) {
+    assert.equal(t.application, "http");
+    const f = flows.get(t.client)!;
+    const requests = httpMessages(joined(f.fromClient), true);
+    const responses = httpMessages(joined(f.fromServer), false);
+    assert.equal(requests.length, t.clientMessages);
+    assert.equal(responses.length, t.serverMessages);
+    assert.equal(requests.length, responses.length, "every request answered");
+    assert.ok(requests.length >= 1 && requests.length <= 6, `${requests.length} requests`);
+    const close = requests[0]!.headers.get("connection") === "close";
+    for (const m of [...requests, ...responses]) {
+      assert.equal(m.headers.get("connection"), close ? "close" : "keep-alive");
+    }
+    if (close) {
+      assert.equal(requests.length, 1, "Connection: close ends the connection");
+      assert.equal(f.firstFin, "server", "the server closes after Connection: close");
+      oneRequest++;
+    } else {
+      assert.equal(f.firstFin, "client");
+      if (requests.length > 1) keepAlive++;
+    }
+    for (const r of responses) {
+      if (r.lines[0] === "HTTP/1.1 304 Not Modified") continue;
+      withBody++;
+      const type = r.headers.get("content-type")!;
+      const opening = OPENINGS[type];
+      assert.ok(opening, type);
+      if (r.headers.get("transfer-encoding") === "chunked") chunked++;
+      else assert.equal(Number(r.headers.get("content-length")), r.body.length);
+      let body = r.body;
+      if (r.headers.get("content-encoding") === "gzip") {
+        assert.notEqual(type, "image/png", "images are not compressed");
+        body = new Uint8Array(gunzipSync(r.body));
+        assert.ok(body.length < 64 || r.body.length < body.length, "text compresses");
+        gzip++;
+      }
+      assert.ok(body.length <= 1024 * 1024, `a body of ${body.length}`);
+      const n = Math.min(body.length, opening.length);
+      assert.deepEqual(body.subarray(0, n), opening.subarray(0, n), type);
+      if (body.length === 0) empty++;
+      largest = Math.max(largest, body.length);
+    }
+    const mss = t.ipVersion === 6 ? 1440 : 1460;
+    assert.ok(f.fromServer.segments.every((n) => n <= mss));
+    serverSegments += f.fromServer.segments.length;
+    clientAcks += f.fromClient.pureAcks;
+  }
+  assert.ok(
+    oneRequest >= 20 && keepAlive >= 20,
+    `${oneRequest} one-request, ${keepAlive} keep-alive`,
+  );
+  assert.ok(gzip >= 0.2 * withBody && gzip <= 0.4 * withBody, `${gzip} of ${withBody} gzip`);
+  assert.ok(chunked > 0 && empty > 0, `${chunked} chunked, ${empty} empty`);
+  assert.ok(largest >= 256 * 1024, `the largest body is ${largest}`);
+  assert.ok(
+    clientAcks >= 0.3 * serverSegments,
+    `${clientAcks} ACKs for ${serverSegments} segments`,
+  );
+});
+
+Deno.test("HTTP-heavy options are checked, and need HTTP flows", async () => {
+  await assert.rejects(
+    generateTraceBytes({ flows: 5, http: true }),
+    /without HTTP flows: set applications to true or give applications.http a share above 0/,
+  );
+  await assert.rejects(
+    generateTraceBytes({ applications: true, http: { bodyMax: -1 } }),
+    /http.bodyMax -1: use an integer from 0 to 67108864/,
+  );
+  await assert.rejects(
+    generateTraceBytes({ applications: true, http: { gzipShare: 2 } }),
+    /http.gzipShare 2: use a share from 0 to 1/,
+  );
+  const small = await generateTraceBytes({
+    flows: 40,
+    applications: { http: 1 },
+    http: { requestsPerConnection: 1, bodyMax: 0 },
+  });
+  assert.ok(small.truth.flows.every((f) => f.clientMessages === 1 && f.serverMessages === 1));
+  assert.ok(small.truth.flows.every((f) => f.packets <= 12), "no body: a few packets a flow");
+});
+
 Deno.test("TLS: a handshake then application data, every record well framed", async () => {
   const { truth, flows } = await trace();
   const versions = new Set<number>();
   for (const [t, f] of flowsOf(truth, flows, "tls", "tcp")) {
-    const client = tlsRecords(Uint8Array.from(f.fromClient.bytes));
-    const server = tlsRecords(Uint8Array.from(f.fromServer.bytes));
+    const client = tlsRecords(joined(f.fromClient));
+    const server = tlsRecords(joined(f.fromServer));
     assert.equal(client.length, t.clientMessages);
     assert.equal(server.length, t.serverMessages);
     assert.equal(client[0]!.type, 22);

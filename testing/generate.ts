@@ -13,7 +13,9 @@
  * of random bytes: TCP segments end where the messages do (a message longer
  * than the MSS spans several), a flow ends after a whole exchange once it
  * has sent its share of packets, and the other flows use ports no
- * application is built for.
+ * application is built for. With `http` as well, HTTP flows are HTTP-heavy
+ * traffic (`HttpOptions`): as many requests as drawn, bodies up to
+ * megabytes, gzip and chunked responses, the receiver's delayed ACKs.
  *
  * Every flow has a distinct client address (10.0.0.0/8 or fd00::/64 plus
  * the flow's index), so no two flows share a 5-tuple and the returned
@@ -32,6 +34,8 @@ import {
   type ApplicationName,
   applicationName,
   type AppRandom,
+  Burst,
+  type HttpTraffic,
 } from "./app_payloads.ts";
 import {
   createPcapWriter,
@@ -77,7 +81,58 @@ export interface GenerateOptions {
    * share of all flows for each application (default: none, random bytes).
    */
   readonly applications?: boolean | ApplicationShares | undefined;
+  /**
+   * HTTP-heavy traffic on the HTTP flows `applications` asks for: `true`
+   * for `DEFAULT_HTTP_TRAFFIC`, or the options (default: none, HTTP flows
+   * as short keep-alive exchanges with bodies up to 24 KB that end when
+   * the flow has sent `packetsPerFlow` packets).
+   */
+  readonly http?: boolean | HttpOptions | undefined;
 }
+
+/**
+ * HTTP-heavy traffic: connections of one or many requests, bodies up to
+ * megabytes, some gzip-encoded and some chunked. The request count, not
+ * `packetsPerFlow`, decides how long an HTTP flow is; a receiver ACKs every
+ * second segment of a long burst; after `Connection: close` the server
+ * closes. Fields left out take `DEFAULT_HTTP_TRAFFIC`'s values.
+ */
+export interface HttpOptions {
+  /**
+   * Most requests on one connection: 1 is one request per connection
+   * (`Connection: close`); N > 1 gives keep-alive connections of 1 … N
+   * requests, evenly drawn.
+   */
+  readonly requestsPerConnection?: number | undefined;
+  /** Share of connections with one request and `Connection: close` even when N > 1. */
+  readonly oneRequestShare?: number | undefined;
+  /**
+   * Largest response body in bytes (up to 64 MiB). Most bodies have the
+   * default traffic's sizes (up to 24 KB), 5 % are empty, and 10 % are
+   * spread evenly on a log scale from 24 KB to this.
+   */
+  readonly bodyMax?: number | undefined;
+  /**
+   * Share of responses to unconditional requests sent with
+   * `Content-Encoding: gzip`: HTML, JSON, JavaScript or CSS compressed by
+   * zlib, the Content-Length the encoded size.
+   */
+  readonly gzipShare?: number | undefined;
+  /** Share of responses other than images sent with `Transfer-Encoding: chunked`. */
+  readonly chunkedShare?: number | undefined;
+}
+
+/** What `http: true` gives: a mix of keep-alive and one-request connections, bodies to 1 MiB, a fifth gzip. */
+export const DEFAULT_HTTP_TRAFFIC: Readonly<Record<keyof HttpOptions, number>> = Object.freeze({
+  requestsPerConnection: 10,
+  oneRequestShare: 0.3,
+  bodyMax: 1024 * 1024,
+  gzipShare: 0.2,
+  chunkedShare: 0.2,
+});
+
+/** The largest `bodyMax`: the shared body buffers grow to it. */
+const HTTP_BODY_LIMIT = 64 * 1024 * 1024;
 
 /** Shares of all flows that carry each application; the rest are ordinary flows. */
 export interface ApplicationShares {
@@ -236,6 +291,8 @@ class Flow {
   segments = 0;
   /** TCP application flows: 0 data, then the FIN steps 1, 2, 3. */
   closing = 0;
+  /** Full segments of the current burst since the receiver last ACKed (HTTP-heavy traffic). */
+  unacked = 0;
   clientMessages = 0;
   serverMessages = 0;
   /** The datagram being sent in fragments (IPv4 UDP), and its length. */
@@ -426,7 +483,7 @@ class TrafficGenerator {
     f.icmpId = rng.int(65536);
     if (f.app !== APP_NONE) {
       const conv = this.#spareConversations.pop() ?? new AppConversation();
-      conv.reset(rng, f.app, f.kind === KIND_TCP);
+      conv.reset(rng, f.app, f.kind === KIND_TCP, o.http);
       f.conv = conv;
       if (f.kind === KIND_TCP) f.frames = FRAMES_UNKNOWN;
       // A stub resolver asks each question from a fresh source port: one
@@ -519,44 +576,62 @@ class TrafficGenerator {
     const conv = f.conv!;
     const burst = conv.burst;
     if (f.closing === 0) {
-      if (step === 3 || f.burstSent >= burst.data.length) {
+      if (step === 3 || f.burstSent >= burst.length) {
         if (conv.next(this.#rng, f.segments >= f.dataPackets)) {
           f.burstSent = 0;
+          f.unacked = 0;
           if (burst.fromClient) f.clientMessages += burst.messages;
           else f.serverMessages += burst.messages;
         } else f.closing = 1;
       }
     }
     if (f.closing === 0) {
+      if (conv.ackEvery > 0 && f.unacked >= conv.ackEvery) {
+        // The receiver's delayed ACK, mid-burst; the answer carries the last one.
+        if (burst.fromClient) this.#tcp(f, false, 0x10, f.serverSeq, f.clientSeq, 0);
+        else this.#tcp(f, true, 0x10, f.clientSeq, f.serverSeq, 0);
+        f.unacked = 0;
+        return;
+      }
       const mss = MTU - (f.v6 ? 60 : 40);
       const sent = f.burstSent;
-      const left = burst.data.length - sent;
+      const left = burst.length - sent;
       const cut = sent === 0 && burst.firstCut > 0 ? burst.firstCut : mss;
       const len = left < cut ? left : cut < mss ? cut : mss;
       // PSH on a burst's last segment, as a sender emptying its buffer sets it.
       const flags = len === left ? 0x18 : 0x10;
       if (burst.fromClient) {
-        this.#tcp(f, true, flags, f.clientSeq, f.serverSeq, len, burst.data.buffer, sent);
+        this.#tcp(f, true, flags, f.clientSeq, f.serverSeq, len, burst, sent);
         f.clientSeq = (f.clientSeq + len) >>> 0;
       } else {
-        this.#tcp(f, false, flags, f.serverSeq, f.clientSeq, len, burst.data.buffer, sent);
+        this.#tcp(f, false, flags, f.serverSeq, f.clientSeq, len, burst, sent);
         f.serverSeq = (f.serverSeq + len) >>> 0;
       }
       f.burstSent = sent + len;
       f.segments++;
+      f.unacked++;
       return;
     }
-    if (f.closing === 1) {
-      this.#tcp(f, true, 0x11, f.clientSeq, f.serverSeq, 0);
-      f.clientSeq = (f.clientSeq + 1) >>> 0;
-    } else if (f.closing === 2) {
-      this.#tcp(f, false, 0x11, f.serverSeq, f.clientSeq, 0);
-      f.serverSeq = (f.serverSeq + 1) >>> 0;
-    } else {
-      this.#tcp(f, true, 0x10, f.clientSeq, f.serverSeq, 0);
+    // The client closes first, unless the server said `Connection: close`.
+    const clientFirst = !conv.serverCloses;
+    if (f.closing === 1) this.#fin(f, clientFirst);
+    else if (f.closing === 2) this.#fin(f, !clientFirst);
+    else {
+      if (clientFirst) this.#tcp(f, true, 0x10, f.clientSeq, f.serverSeq, 0);
+      else this.#tcp(f, false, 0x10, f.serverSeq, f.clientSeq, 0);
       f.frames = f.step;
     }
     f.closing++;
+  }
+
+  #fin(f: Flow, fromClient: boolean): void {
+    if (fromClient) {
+      this.#tcp(f, true, 0x11, f.clientSeq, f.serverSeq, 0);
+      f.clientSeq = (f.clientSeq + 1) >>> 0;
+    } else {
+      this.#tcp(f, false, 0x11, f.serverSeq, f.clientSeq, 0);
+      f.serverSeq = (f.serverSeq + 1) >>> 0;
+    }
   }
 
   /** One message a step, query then response, each in one datagram. */
@@ -702,9 +777,13 @@ class TrafficGenerator {
     buf: Uint8Array,
     at: number,
     len: number,
-    src: Uint8Array | null,
+    src: Uint8Array | Burst | null,
     srcAt: number,
   ): void {
+    if (src instanceof Burst) {
+      src.copyTo(buf, at, srcAt, len);
+      return;
+    }
     if (src !== null) {
       buf.set(src.subarray(srcAt, srcAt + len), at);
       return;
@@ -720,7 +799,7 @@ class TrafficGenerator {
     seq: number,
     ack: number,
     len: number,
-    src: Uint8Array | null = null,
+    src: Uint8Array | Burst | null = null,
     srcAt = 0,
   ): void {
     const l4 = 20 + len;
@@ -837,11 +916,16 @@ function writeU32(b: Uint8Array, o: number, v: number): void {
 /** The options with every default filled in. */
 type Settings = { -readonly [K in keyof typeof DEFAULTS]: number } & {
   applications: Required<{ -readonly [K in keyof ApplicationShares]: number }> | null;
+  http: HttpTraffic | null;
 };
 
 /** The options with every default filled in, checked before any file is touched. */
 function resolve(options: GenerateOptions): Settings {
-  const o: Settings = { ...DEFAULTS, applications: resolveApplications(options.applications) };
+  const o: Settings = {
+    ...DEFAULTS,
+    applications: resolveApplications(options.applications),
+    http: resolveHttp(options.http),
+  };
   for (const key of Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>) {
     const value = options[key];
     if (value !== undefined) o[key] = value;
@@ -860,7 +944,30 @@ function resolve(options: GenerateOptions): Settings {
   if (!(o.rate > 0)) {
     throw new RangeError(`Cannot generate traffic at rate ${o.rate}: use packets per second > 0`);
   }
+  if (o.http !== null && (o.applications?.http ?? 0) === 0) {
+    throw new RangeError(
+      "Cannot generate HTTP-heavy traffic without HTTP flows: set applications to true or give applications.http a share above 0",
+    );
+  }
   return o;
+}
+
+function resolveHttp(option: boolean | HttpOptions | undefined): HttpTraffic | null {
+  if (option === undefined || option === false) return null;
+  const given = option === true ? {} : option;
+  const d = DEFAULT_HTTP_TRAFFIC;
+  return Object.freeze({
+    requestsPerConnection: checkCount(
+      "http.requestsPerConnection",
+      given.requestsPerConnection ?? d.requestsPerConnection,
+      1,
+      1_000_000,
+    ),
+    oneRequestShare: checkShare("http.oneRequestShare", given.oneRequestShare ?? d.oneRequestShare),
+    bodyMax: checkCount("http.bodyMax", given.bodyMax ?? d.bodyMax, 0, HTTP_BODY_LIMIT),
+    gzipShare: checkShare("http.gzipShare", given.gzipShare ?? d.gzipShare),
+    chunkedShare: checkShare("http.chunkedShare", given.chunkedShare ?? d.chunkedShare),
+  });
 }
 
 function resolveApplications(

@@ -15,6 +15,9 @@
  *
  * // DNS, HTTP and TLS flows with real messages (DEFAULT_APPLICATION_SHARES).
  * await generateTrace("/tmp/apps.pcap", { flows: 1000, applications: true });
+ *
+ * // HTTP-heavy: keep-alive and one-request connections, bodies to 1 MiB, some gzip.
+ * await generateTrace("/tmp/http.pcap", { flows: 100, applications: { http: 1 }, http: true });
  * ```
  *
  * @module
@@ -23,10 +26,12 @@
 export {
   type ApplicationShares,
   DEFAULT_APPLICATION_SHARES,
+  DEFAULT_HTTP_TRAFFIC,
   type FlowTruth,
   type GenerateOptions,
   generateTrace,
   generateTraceBytes,
+  type HttpOptions,
   type TraceTruth,
 } from "./generate.ts";
 export type { ApplicationName } from "./app_payloads.ts";
