@@ -30,6 +30,12 @@ export const LIBPCAP: LibrarySpec = Object.freeze({
   purpose: "BPF filters and libpcap capture",
 });
 
+export const LIBZ: LibrarySpec = Object.freeze({
+  soname: "libz.so.1",
+  debianPackage: "zlib1g",
+  purpose: "decoding gzip and deflate HTTP bodies",
+});
+
 /** The library could not be loaded; the message says which package provides it. */
 export class LibraryMissingError extends Error {
   readonly library: LibrarySpec;

@@ -1,6 +1,6 @@
 /**
  * The native libraries weir uses, through `Deno.dlopen`: typed, owned
- * wrappers of libc (sockets, mmap, poll), libzmq and libpcap. Raw symbols
+ * wrappers of libc (sockets, mmap, poll), libzmq, libpcap and zlib. Raw symbols
  * never leave this folder; library names and the install hint live in
  * `libraries.ts`.
  *
@@ -17,7 +17,8 @@
  * @module
  */
 
-export { LIBC, LIBPCAP, LibraryMissingError, type LibrarySpec, LIBZMQ } from "./libraries.ts";
+export { LIBC, LIBPCAP, LibraryMissingError, type LibrarySpec, LIBZ, LIBZMQ } from "./libraries.ts";
+export { INFLATE_CHUNK, MAX_WBITS, Z_DATA_ERROR, Z_OK, Z_STREAM_END, ZStream } from "./libz.ts";
 export {
   type BorrowedMessage,
   type CurveKeyPair,

@@ -3,7 +3,8 @@
  * rules: weir's lines go through the canonifier the baseline went through
  * (the first epoch-looking token per line masked, or every one), `uid` is
  * not compared (weir's uids need not be Zeek's seeded ones), http.log file
- * ids are opaque (only how many there are counts), set-valued columns and
+ * ids are compared exactly (they are a keyed hash of the file handle, not
+ * seeded: weir computes Zeek's, `zeek/file_id.ts`), set-valued columns and
  * conn.log `service` compare as sets, and rows compare as a multiset,
  * because Zeek's write order at connection removal depends on hash order.
  * A Zeek ASCII baseline's header (`#path`, `#fields`, `#types`, …) must
@@ -22,9 +23,6 @@ const SET_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   "ssl-log": [],
   "weird-log": [],
 };
-
-/** Columns whose values are Zeek's seeded file ids: opaque, only their count is compared. */
-const FILE_ID_COLUMNS: ReadonlySet<string> = new Set(["orig_fuids", "resp_fuids"]);
 
 /** Columns that pair a row of weir's with a row of Zeek's when they differ. */
 const PAIRING_COLUMNS = [
@@ -87,7 +85,6 @@ export function compareLog(b: AppsBaseline, want: ZeekLog, got: ZeekLog): string
   const sets = new Set(setColumns(b, want));
   const normalize = (column: string, value: string): string => {
     if (value === "-" || value === "(empty)") return value;
-    if (FILE_ID_COLUMNS.has(column)) return value.split(",").map(() => "F").join(",");
     if (sets.has(column)) return value.split(",").sort().join(",");
     return value;
   };

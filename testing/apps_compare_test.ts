@@ -83,12 +83,13 @@ Deno.test("header lines must match, #open/#close aside", () => {
   assert.match(d[0]!, /^#fields is/);
 });
 
-Deno.test("file ids are opaque: only how many there are counts", () => {
+Deno.test("file ids compare exactly: weir computes Zeek's, in Zeek's order", () => {
   const b: AppsBaseline = { ...ASCII, kind: "http-log", file: "http.log" };
   const head = "#fields\tts\tresp_fuids\n#types\ttime\tvector[string]\n";
   const want = log(`${head}XXXXXXXXXX.XXXXXX\tFa1,Fb2\n`);
-  assert.deepEqual(compareLog(b, want, log(`${head}1300475167.5\tFzz,Fyy\n`)), []);
-  assert.equal(compareLog(b, want, log(`${head}1300475167.5\tFzz\n`)).length, 1);
+  assert.deepEqual(compareLog(b, want, log(`${head}1300475167.5\tFa1,Fb2\n`)), []);
+  assert.equal(compareLog(b, want, log(`${head}1300475167.5\tFzz,Fyy\n`)).length, 1);
+  assert.equal(compareLog(b, want, log(`${head}1300475167.5\tFb2,Fa1\n`)).length, 1);
 });
 
 Deno.test("cut baselines compare their columns; a log weir did not write is named", () => {

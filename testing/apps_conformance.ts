@@ -1,5 +1,6 @@
 /**
- * The application-log conformance check (issue 12's acceptance test): runs
+ * The application-log conformance check (the acceptance test of issues 12
+ * and 15): runs
  * weir on every case of `../shared/conformance/zeek-apps` as its manifest
  * says (`apps_corpus.ts`), reads the logs the trace job left in its log
  * directory, and compares each baseline by the corpus's rules
@@ -28,16 +29,16 @@ import {
 import { compareBaseline } from "./apps_compare.ts";
 
 /**
- * The protocol analyzers weir has, or is landing with issue 12 (DNS). A
- * baseline that needs another one is reported as "needs X" instead of
- * being run; HTTP and SSL join this set when their analyzers land.
+ * The protocol analyzers weir has (DNS since issue 12, HTTP since issue
+ * 15). A baseline that needs another one is reported as "needs X" instead
+ * of being run; SSL joins this set when its analyzer lands.
  */
-export const WEIR_ANALYZERS: ReadonlySet<string> = new Set(["DNS"]);
+export const WEIR_ANALYZERS: ReadonlySet<string> = new Set(["DNS", "HTTP"]);
 
 /**
- * The gate of `tests/conformance_test.ts`: cases whose issue-12 baselines
- * (see `isIssue12Baseline`) must be identical. When every DNS case passes
- * it holds all 25 of them and the gate is the acceptance test itself.
+ * The gate of `tests/conformance_test.ts`: cases whose gated baselines
+ * (see `isGatedBaseline`) must be identical: every DNS case (issue 12) and
+ * every HTTP case (issue 15).
  */
 export const APPS_CASES_EXPECTED_TO_PASS: readonly string[] = [
   "wikipedia-default",
@@ -65,7 +66,36 @@ export const APPS_CASES_EXPECTED_TO_PASS: readonly string[] = [
   "dns-max-compression-depth",
   "dns-edns-bad-length",
   "dns-tkey-tcp",
+  "http-100-continue",
+  "http-pipelining",
+  "http-desynched",
+  "http-fake-content-length",
+  "http-x-gzip",
+  "http-filename",
+  "http-no-version",
+  "http-no-uri",
+  "http-version-mismatch",
+  "http-09",
+  "http-11-then-cruft",
+  "http-methods",
+  "http-bad-content-range",
+  "http-interleaved-entity",
+  "http-multipart-form-data",
+  "http-connect-smtp",
+  "http-connect-tls",
+  "http-lower-case",
+  "http-port-22",
+  "http-query-nonstd-port",
+  "http-tcp-padding",
+  "http-no-crlf",
+  "http-261-smuggling",
+  "http-m57-gaps",
+  "http-odd-url",
+  "http-get",
 ];
+
+/** The protocols whose cases are gated: their logs, weird.log and conn.log must be Zeek's. */
+export const GATED_PROTOCOLS: ReadonlySet<string> = new Set(["dns", "http"]);
 
 /** The outcome for one baseline file. */
 export interface AppsResult {
@@ -77,8 +107,8 @@ export interface AppsResult {
   /** Analyzers the baseline needs that weir lacks; not run when any. */
   readonly needs: readonly string[];
   readonly differences: readonly string[];
-  /** Whether the case is one of the corpus's DNS cases. */
-  readonly dnsCase: boolean;
+  /** Whether the case exercises a gated protocol (`GATED_PROTOCOLS`). */
+  readonly gatedCase: boolean;
 }
 
 /** Whether weir's logs matched the baseline. */
@@ -87,13 +117,15 @@ export function isIdentical(r: AppsResult): boolean {
 }
 
 /**
- * Issue 12's acceptance set: every dns.log baseline, and the weird.log and
- * conn.log baselines of the DNS cases, unless they need an analyzer weir
- * lacks (wikipedia-default's conn.log needs HTTP for `service`).
+ * The acceptance set of issues 12 and 15: every dns.log and http.log
+ * baseline, and the weird.log and conn.log baselines of the DNS and HTTP
+ * cases, unless they need an analyzer weir lacks (a CONNECT to a TLS
+ * server needs SSL for conn.log's `service`).
  */
-export function isIssue12Baseline(r: AppsResult): boolean {
+export function isGatedBaseline(r: AppsResult): boolean {
   if (r.needs.length > 0) return false;
-  return r.kind === "dns-log" || (r.dnsCase && (r.kind === "weird-log" || r.kind === "conn-log"));
+  return r.kind === "dns-log" || r.kind === "http-log" ||
+    (r.gatedCase && (r.kind === "weird-log" || r.kind === "conn-log"));
 }
 
 /** What `runAppsConformance` may be told. */
@@ -141,7 +173,7 @@ async function runAndCompare(
     rows: b.rows,
     needs,
     differences,
-    dnsCase: c.protocol.includes("dns"),
+    gatedCase: c.protocol.some((p) => GATED_PROTOCOLS.has(p)),
   });
   if (planned.every((p) => p.needs.length > 0)) {
     return planned.map((p) => result(p.b, p.needs, []));
@@ -149,7 +181,7 @@ async function runAndCompare(
   let logs: Map<string, ZeekLog | undefined>[];
   try {
     logs = [];
-    for (const pcap of run.pcaps) logs.push(await runWeir(dir, c, pcap, run, uids));
+    for (const pcap of run.pcaps) logs.push(await runWeir(dir, c, pcap, run, uids, have));
   } catch (error) {
     const message = `weir failed: ${error instanceof Error ? error.message : String(error)}`;
     return planned.map((p) => result(p.b, p.needs, p.needs.length > 0 ? [] : [message]));
@@ -168,6 +200,7 @@ async function runWeir(
   pcap: string,
   run: AppsRun,
   uids: readonly string[] | undefined,
+  have: ReadonlySet<string>,
 ): Promise<Map<string, ZeekLog | undefined>> {
   const logDir = await Deno.makeTempDir({ prefix: "weir-apps-" });
   try {
@@ -177,8 +210,12 @@ async function runWeir(
       path = `${logDir}/${pcap.slice(0, -3)}`;
       await Deno.writeFile(path, gunzipSync(await Deno.readFile(`${dir}/${c.case}/${pcap}`)));
     }
+    // A bare run loads what weir has of the analyzers Zeek's command loaded
+    // (a baseline needing one weir lacks was not run).
+    const selection = run.options.analyzers;
     await analyzeTrace({
       ...run.options,
+      ...(Array.isArray(selection) ? { analyzers: selection.filter((a) => have.has(a)) } : {}),
       path,
       logDir,
       ...(uids === undefined ? {} : { uids: { sequence: uids } }),
@@ -265,33 +302,31 @@ export function formatAppsTotals(results: readonly AppsResult[]): string {
       } different, ${waiting} need an analyzer weir lacks`,
     );
   }
-  const accepted = results.filter(isIssue12Baseline);
+  const accepted = results.filter(isGatedBaseline);
   lines.push(
-    `issue 12 (dns.log; weird.log and conn.log of the DNS cases): ${
+    `gated (dns.log, http.log; weird.log and conn.log of the DNS and HTTP cases): ${
       accepted.filter(isIdentical).length
     }/${accepted.length} identical`,
   );
   return lines.join("\n");
 }
 
-/** The issue-12 baselines of the gated cases that are not identical. */
+/** The gated baselines of the gated cases that are not identical. */
 export function appsGateFailures(
   results: readonly AppsResult[],
   expected: readonly string[] = APPS_CASES_EXPECTED_TO_PASS,
 ): AppsResult[] {
-  return results.filter((r) =>
-    expected.includes(r.case) && isIssue12Baseline(r) && !isIdentical(r)
-  );
+  return results.filter((r) => expected.includes(r.case) && isGatedBaseline(r) && !isIdentical(r));
 }
 
-/** Cases outside the gate whose issue-12 baselines are all identical: ready to be added to it. */
+/** Cases outside the gate whose gated baselines are all identical: ready to be added to it. */
 export function appsCasesReadyToGate(
   results: readonly AppsResult[],
   expected: readonly string[] = APPS_CASES_EXPECTED_TO_PASS,
 ): string[] {
   const cases = new Map<string, boolean>();
   for (const r of results) {
-    if (!isIssue12Baseline(r) || expected.includes(r.case)) continue;
+    if (!isGatedBaseline(r) || expected.includes(r.case)) continue;
     cases.set(r.case, (cases.get(r.case) ?? true) && isIdentical(r));
   }
   return [...cases].filter(([, identical]) => identical).map(([name]) => name);

@@ -67,8 +67,9 @@ export {
   type AppsResult,
   formatAppsResult,
   formatAppsTotals,
+  GATED_PROTOCOLS,
+  isGatedBaseline,
   isIdentical,
-  isIssue12Baseline,
   runAppsConformance,
   WEIR_ANALYZERS,
 } from "./apps_conformance.ts";

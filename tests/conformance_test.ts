@@ -1,14 +1,14 @@
 /**
  * Conformance with Zeek's own corpora next to the checkout:
  * `../shared/conformance/zeek-conn` (conn.log, every case identical) and
- * `../shared/conformance/zeek-apps` (issue 12's acceptance test: dns.log,
- * and weird.log and conn.log of the DNS cases). Each is skipped, with a
- * message, when its corpus is absent.
+ * `../shared/conformance/zeek-apps` (the acceptance test of issues 12 and
+ * 15: dns.log, http.log, and weird.log and conn.log of the DNS and HTTP
+ * cases). Each is skipped, with a message, when its corpus is absent.
  *
  * The apps assertions are gated by `APPS_CASES_EXPECTED_TO_PASS`
  * (testing/apps_conformance.ts): only the cases listed there must be
- * identical, so the suite stays green while the DNS analyzer lands; add a
- * case once it passes.
+ * identical, so the suite stays green while an analyzer lands; add a case
+ * once it passes.
  */
 
 import assert from "node:assert/strict";
@@ -62,7 +62,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "zeek-apps: dns.log, and weird.log and conn.log of the DNS cases, identical for every gated case",
+    "zeek-apps: dns.log, http.log, and weird.log and conn.log of their cases, identical for every gated case",
   ignore: !appsAvailable,
   fn: async () => {
     const manifest = await readAppsManifest();

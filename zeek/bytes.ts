@@ -442,6 +442,22 @@ export function latin1String(bytes: Uint8Array, from: number, to: number): strin
   return out;
 }
 
+/**
+ * A byte string (one char per byte, as `latin1String` makes) as a log
+ * value: itself when ASCII, else its raw bytes, so the writer prints a lone
+ * 0xff as `\xff` and passes valid UTF-8 through, as Zeek's does.
+ */
+export function latin1LogValue(s: string): string | Uint8Array {
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) >= 0x80) {
+      const out = new Uint8Array(s.length);
+      for (let j = 0; j < s.length; j++) out[j] = s.charCodeAt(j);
+      return out;
+    }
+  }
+  return s;
+}
+
 /** Whether `a` and `b` hold the same bytes. */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

@@ -13,7 +13,7 @@ Deno.test("HighwayHash-128: the reference vector (key 00..1f, empty input)", () 
   ]);
 });
 
-Deno.test("fuid: the handle Zeek's HTTP script builds for get.pcap's reply gives Zeek's fuid", async () => {
+Deno.test("fuid: the handle Zeek's HTTP script builds for get.pcap's reply gives Zeek's fuid", () => {
   assert.equal(
     fileId(
       "Analyzer::ANALYZER_HTTP1362692526.869344F11141.142.228.5:59856 > 192.150.187.43:80",

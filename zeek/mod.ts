@@ -53,6 +53,7 @@ export {
   bytesEqual,
   ByteWriter,
   DEFAULT_WRITER_CAPACITY,
+  latin1LogValue,
   latin1String,
 } from "./bytes.ts";
 export { DEFAULT_DIGEST_SALT, fileId, formatHandleTime, HighwayHash128 } from "./file_id.ts";

@@ -315,6 +315,7 @@ export class PacketPipeline {
   /** Ends every connection still open, as Zeek does when its input ends. */
   flush(): void {
     this.sessions.flush();
+    this.#analyzers?.finish?.();
   }
 
   #idleTick(): void {

@@ -9,7 +9,9 @@
  */
 
 import type { AnalyzerSpec } from "../analysis/framework/mod.ts";
+import type { FileHash } from "../analysis/files/mod.ts";
 import { createDnsAnalyzer } from "../analysis/dns/mod.ts";
+import { createHttpAnalyzer } from "../analysis/http/mod.ts";
 import { BARE_LIKELY_SERVER_PORTS, DEFAULT_LIKELY_SERVER_PORTS } from "../analysis/conn/mod.ts";
 
 /** `default` (every analyzer, Zeek's default scripts), `none`, or the analyzers by Zeek's name. */
@@ -25,6 +27,10 @@ export interface ProtocolSettings {
   readonly dnsMaxQueries?: number;
   /** `dns_max_compression_chain_depth` (Zeek's default 20). */
   readonly dnsMaxCompressionChainDepth?: number;
+  /** `HTTP::default_capture_password` (Zeek's default false). */
+  readonly httpCapturePassword?: boolean;
+  /** Hashes of every file (Zeek's base scripts compute none; `hash-all-files`: all three). */
+  readonly fileHashes?: readonly FileHash[];
 }
 
 /** Thrown for an analyzer name weir does not implement. */
@@ -42,6 +48,12 @@ export function weirAnalyzers(settings: ProtocolSettings = {}): AnalyzerSpec[] {
       ...(settings.dnsMaxCompressionChainDepth === undefined
         ? {}
         : { maxCompressionDepth: settings.dnsMaxCompressionChainDepth }),
+    }),
+    createHttpAnalyzer({
+      ...(settings.httpCapturePassword === undefined
+        ? {}
+        : { capturePassword: settings.httpCapturePassword }),
+      ...(settings.fileHashes === undefined ? {} : { files: { hashes: settings.fileHashes } }),
     }),
   ];
 }

@@ -239,6 +239,15 @@ export class ConnRecords {
     return formatAddress(a, base);
   }
 
+  /**
+   * `Site::is_local_addr` of one side's address (the originator's when
+   * `isOrig`); undefined when no local networks are set (Zeek then leaves
+   * `local_orig` unset).
+   */
+  isLocal(slot: number, isOrig: boolean): boolean | undefined {
+    return this.#localNets.length === 0 ? undefined : this.#local(slot, isOrig ? 0 : 4);
+  }
+
   #local(slot: number, base: number): boolean {
     return isLocalAddress(
       this.#localNets,

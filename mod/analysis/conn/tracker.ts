@@ -484,6 +484,16 @@ export class ConnTracker implements TcpHost {
     return this.#records.size(slot, 0) + this.#records.size(slot, 1);
   }
 
+  /** The time of a live connection's first packet (`c$start_time`). */
+  startTimeOf(slot: number): number {
+    return this.table.startTime[slot]!;
+  }
+
+  /** Whether one side's address of a live connection is local (undefined: no local networks). */
+  isLocal(slot: number, isOrig: boolean): boolean | undefined {
+    return this.#records.isLocal(slot, isOrig);
+  }
+
   /** The time of a live connection's last packet. */
   lastTimeOf(slot: number): number {
     return this.table.lastTime[slot]!;

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { latin1String } from "../../../zeek/mod.ts";
+import { latin1LogValue, latin1String } from "../../../zeek/mod.ts";
 
 /** `bytes[from..to)` as a byte string. */
 export const byteString = latin1String;
@@ -36,16 +36,7 @@ export function fmtString(s: string): string {
 }
 
 /** A byte string as a log value: itself when ASCII, else its raw bytes. */
-export function logString(s: string): string | Uint8Array {
-  for (let i = 0; i < s.length; i++) {
-    if (s.charCodeAt(i) >= 0x80) {
-      const out = new Uint8Array(s.length);
-      for (let j = 0; j < s.length; j++) out[j] = s.charCodeAt(j);
-      return out;
-    }
-  }
-  return s;
-}
+export const logString: (s: string) => string | Uint8Array = latin1LogValue;
 
 /** ASCII `tolower` on a byte string (C's `isupper` in the C locale: A–Z only). */
 export function asciiLower(s: string): string {

@@ -115,6 +115,16 @@ export class FakeHost implements AnalyzerHost {
   now(): number {
     return this.time;
   }
+  startTime(): number {
+    return 0;
+  }
+  isLocal(): boolean | undefined {
+    return undefined;
+  }
+  partial(): boolean {
+    return false;
+  }
+  detectProtocol(): void {}
   connection(): ZeekValue {
     return { uid: this.uid, id: { ...this.#id } };
   }

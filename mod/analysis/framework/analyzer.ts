@@ -43,6 +43,19 @@ export interface AnalyzerHost {
   respIsMulticast(): boolean;
   /** Network time: the time of the packet being analysed. */
   now(): number;
+  /** The connection's `start_time` (its first packet). */
+  startTime(): number;
+  /**
+   * `Site::is_local_addr` of the originator's (`isOrig`) or responder's
+   * address; undefined when no local networks are configured.
+   */
+  isLocal(isOrig: boolean): boolean | undefined;
+  /**
+   * TCP: Zeek's `IsPartial`, the connection was picked up mid-stream (the
+   * originator's first packet was no pure SYN, or the responder's had no
+   * SYN). HTTP and SSL analyse nothing on such connections.
+   */
+  partial(): boolean;
   /** Zeek's `connection` record, for events (built on demand; not per packet). */
   connection(): ZeekValue;
   /** `AnalyzerConfirmation`: the first call adds the analyzer's name to `service`. */
@@ -54,8 +67,21 @@ export interface AnalyzerHost {
    * it had confirmed). The analyzer receives nothing more after a removal.
    */
   violate(reason: string, data?: Uint8Array): void;
-  /** A weird raised by this analyzer (source: the analyzer's name), rate-limited as Zeek does. */
-  weird(name: string, addl?: string): void;
+  /**
+   * A weird raised by this analyzer, rate-limited as Zeek does; `source`
+   * defaults to the analyzer's name (`""` for a script's `conn_weird`,
+   * `CONTENTLINE` or `ZIP` for Zeek's support analyzers).
+   */
+  weird(name: string, addl?: string, source?: string): void;
+  /**
+   * TCP: hands the rest of both streams to dynamic protocol detection, as
+   * Zeek's HTTP analyzer does after a successful CONNECT (a new PIA whose
+   * signatures see the streams from the next delivery on, after `rest`,
+   * the bytes of the current delivery of side `isOrig` that follow what
+   * this analyzer consumed); analyzers it attaches add their names to
+   * `service` after this one's.
+   */
+  detectProtocol(rest: Uint8Array, isOrig: boolean): void;
   /** Swaps the connection's roles (conn history gets `^`). */
   flip(): void;
   /** Adds a letter to conn history once (`CheckHistory`), e.g. `X` for an unknown packet. */
@@ -87,6 +113,8 @@ export interface StreamAnalyzer {
   undelivered(seq: number, len: number, isOrig: boolean): void;
   /** A FIN or RST from one side was processed (Zeek's `ConnectionClosed`). */
   closed(isOrig: boolean): void;
+  /** Everything one side sent up to its FIN or RST was delivered (Zeek's `EndpointEOF`). */
+  endOfStream?(isOrig: boolean): void;
   /** The connection ends: write what is pending. */
   done(): void;
 }
@@ -115,4 +143,10 @@ export interface AnalyzerSpec {
   readonly createPacketAnalyzer?: (host: AnalyzerHost) => PacketAnalyzer;
   /** Builds the TCP analyzer of a connection, where the protocol runs over TCP. */
   readonly createStreamAnalyzer?: (host: AnalyzerHost) => StreamAnalyzer;
+  /**
+   * The input ended (after every connection was removed): state that
+   * outlives connections (files of partial content, …) is finished here,
+   * as at Zeek's termination.
+   */
+  readonly finish?: () => void;
 }

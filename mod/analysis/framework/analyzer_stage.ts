@@ -53,6 +53,8 @@ export interface AnalyzerStage {
    * raises the payload's weirds, `truncated_tcp_payload`, itself).
    */
   reassembles?(slot: number): boolean;
+  /** The input ended and every connection was removed: analyzers finish what outlives them. */
+  finish?(): void;
 }
 
 /**

@@ -52,6 +52,8 @@ export class Pia {
   #chunks: Chunk[] = [];
   #bytes = 0;
   #skipping = false;
+  /** Rules that matched already: a signature fires once per connection, as in Zeek's rule matcher. */
+  readonly #fired = new Set<DpdRule>();
   /** TCP: each direction's bytes so far, one char per byte, for the anchored patterns. */
   readonly #text = ["", ""];
 
@@ -97,10 +99,12 @@ export class Pia {
 
   #match(text: string, isOrig: boolean): void {
     for (const rule of this.#rules) {
+      if (this.#fired.has(rule)) continue;
       const dir = rule.signature.direction;
       if (dir === "originator" && !isOrig) continue;
       if (dir === "responder" && isOrig) continue;
       if (rule.signature.payload.test(text)) {
+        this.#fired.add(rule);
         this.#onMatch(rule.spec, (target) => this.#replay(target));
       }
     }

@@ -83,6 +83,15 @@ class Attached implements AnalyzerHost {
   now(): number {
     return this.conn.stage.sessions.now;
   }
+  startTime(): number {
+    return this.conn.stage.sessions.startTimeOf(this.conn.slot);
+  }
+  isLocal(isOrig: boolean): boolean | undefined {
+    return this.conn.stage.sessions.isLocal(this.conn.slot, isOrig);
+  }
+  partial(): boolean {
+    return this.conn.reassembly?.partial ?? false;
+  }
   connection(): ZeekValue {
     return this.conn.stage.sessions.connectionOf(this.conn.slot);
   }
@@ -99,8 +108,11 @@ class Attached implements AnalyzerHost {
     if (this.removed) return;
     this.conn.stage.violation(this, reason, data);
   }
-  weird(name: string, addl?: string): void {
-    this.conn.stage.weird(this.conn, name, addl, this.spec.name);
+  weird(name: string, addl?: string, source: string = this.spec.name): void {
+    this.conn.stage.weird(this.conn, name, addl, source);
+  }
+  detectProtocol(rest: Uint8Array, isOrig: boolean): void {
+    this.conn.stage.detect(this.conn, rest, isOrig);
   }
   flip(): void {
     this.conn.stage.sessions.flip(this.conn.slot);
@@ -156,6 +168,8 @@ class Stage implements AnalyzerStage {
   readonly #analyzerLog: LogStream;
   /** Per slot: the connection's analyzers, or `NONE` once decided there are none. */
   #conns: (ConnState | typeof NONE | undefined)[] = [];
+  /** Violations of this packet, settled when it has been analysed. */
+  #violations: { a: Attached; reason: string; data: Uint8Array | undefined }[] = [];
   /** conn.log's `service` of the connection being removed (its row is built right after `remove`). */
   #leavingSlot = -1;
   #leavingService: string | undefined;
@@ -190,6 +204,7 @@ class Stage implements AnalyzerStage {
       // A flip while tracking this packet (SYN-ACK seen first, …) changes the
       // roles it arrived under; the creation flip happened before the streams existed.
       conn.reassembly.packet(d, isOrig, !created && this.sessions.lastFlipped);
+      if (this.#violations.length > 0) this.#settleViolations();
       return;
     }
     const len = d.payloadCaplen < d.payloadLen ? d.payloadCaplen : d.payloadLen;
@@ -201,17 +216,20 @@ class Stage implements AnalyzerStage {
     // The PIA comes after the analyzers already attached (Zeek adds it last),
     // so one it attaches now gets this datagram from the replay, not twice.
     conn.pia?.data(payload, isOrig);
+    if (this.#violations.length > 0) this.#settleViolations();
   }
 
   remove(slot: number): void {
     const conn = this.#conns[slot];
     this.#conns[slot] = undefined;
     if (conn === undefined || conn === NONE) return;
+    if (this.#violations.length > 0) this.#settleViolations();
     // Zeek finalises the scripts' state (pending DNS rows, …) at removal even
     // for an analyzer a violation removed: `done` reaches every one.
     for (const a of conn.udp) a.analyzer?.done();
     for (const a of conn.tcp) a.analyzer?.done();
     conn.reassembly?.close();
+    if (this.#violations.length > 0) this.#settleViolations();
     this.#leavingSlot = slot;
     this.#leavingService = conn.serviceText;
   }
@@ -236,6 +254,19 @@ class Stage implements AnalyzerStage {
     return specs !== undefined && specs.some((s) => s.createStreamAnalyzer !== undefined);
   }
 
+  finish(): void {
+    for (const spec of this.#registry.specs) spec.finish?.();
+  }
+
+  /** A fresh PIA on the rest of a TCP connection's streams (after an HTTP CONNECT). */
+  detect(conn: ConnState, rest: Uint8Array, isOrig: boolean): void {
+    const rules = this.#registry.tcpRules;
+    if (conn.reassembly === undefined || rules.length === 0) return;
+    const pia = new Pia(rules, true, (spec, replay) => this.#activate(conn, spec, true, replay));
+    conn.pia = pia;
+    if (rest.length > 0) pia.data(rest, isOrig);
+  }
+
   /** The analyzers' session timer of a connection is due (Zeek's `DNS_Analyzer::ExpireTimer`). */
   timer(slot: number, now: number): void {
     const conn = this.#conns[slot];
@@ -254,6 +285,22 @@ class Stage implements AnalyzerStage {
       return;
     }
     a.violations++;
+    // Zeek's scripts act on `analyzer_violation_info` from the event queue,
+    // after the packet: the analyzer parses the rest of it (a DPD replay
+    // included) before it is removed.
+    this.#violations.push({ a, reason, data: data?.slice(0, FAILURE_DATA_MAX_SIZE) });
+  }
+
+  #settleViolations(): void {
+    const pending = this.#violations;
+    this.#violations = [];
+    for (const v of pending) this.#settle(v.a, v.reason, v.data);
+  }
+
+  /** `dpd.zeek`'s violation handler. */
+  #settle(a: Attached, reason: string, data: Uint8Array | undefined): void {
+    if (a.removed) return;
+    const conn = a.conn;
     const r = conn.reassembly;
     if (r !== undefined && (r.partial || r.hadGap(true) || r.hadGap(false))) return;
     if (this.sessions.bytesOf(conn.slot) > DEFAULT_IGNORE_VIOLATIONS_AFTER) return;
@@ -386,14 +433,18 @@ function streamFanout(conn: ConnState): TcpStreamSink {
   };
   return {
     stream: (data, isOrig) => {
+      // A PIA an analyzer starts during this delivery sees the next one on.
+      const pia = conn.pia;
       each((s) => s.stream(data, isOrig));
-      conn.pia?.data(data, isOrig);
+      pia?.data(data, isOrig);
     },
     undelivered: (seq, len, isOrig) => {
+      const pia = conn.pia;
       each((s) => s.undelivered(seq, len, isOrig));
-      conn.pia?.gap(seq, len, isOrig);
+      pia?.gap(seq, len, isOrig);
     },
     closed: (isOrig) => each((s) => s.closed(isOrig)),
+    eof: (isOrig) => each((s) => s.endOfStream?.(isOrig)),
     weird: (name, addl, source) => conn.stage.weird(conn, name, addl, source),
   };
 }

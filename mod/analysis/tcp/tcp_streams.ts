@@ -73,6 +73,11 @@ export interface TcpStreamSink {
   undelivered(seq: number, len: number, isOrig: boolean): void;
   /** A FIN or RST of one side was processed (Zeek's `ConnectionClosed`). */
   closed(isOrig: boolean): void;
+  /**
+   * Everything one side sent up to its FIN (or RST) was delivered (Zeek's
+   * `EndpointEOF`, once per side).
+   */
+  eof?(isOrig: boolean): void;
   weird(name: string, addl: string | undefined, source: string): void;
 }
 
@@ -794,6 +799,7 @@ export class TcpStreams {
     if (e.didEof || (e.finCount === 0 && e.state !== CLOSED && e.state !== RESET)) return;
     if (this.#dataPending(e)) return;
     e.didEof = true;
+    this.#sink.eof?.(e.isOrig);
     if (this.#closeDeferred) {
       this.#connectionClosed(e);
       this.#closeDeferred = false;
