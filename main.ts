@@ -276,7 +276,11 @@ async function readTrace(file: string, o: {
     workers,
     json: o.json,
     ...(o.filter === undefined ? {} : { filter: o.filter }),
-    ...(layout === undefined ? {} : { localNets: layout.localNets }),
+    ...(layout === undefined ? {} : {
+      localNets: layout.localNets,
+      fileHashes: layout.settings.fileHashes,
+      httpCapturePassword: layout.settings.httpCapturePassword,
+    }),
     say: (line: string) => console.error(`weir: ${line}`),
     spawnWorker: (index: number, count: number, dir: string) => {
       const args = selfArgs([

@@ -54,6 +54,7 @@ export { type CaptureInterface, type NodeType, parseCaptureInterface } from "./n
 export {
   type BusEncryption,
   createDefaultSettings,
+  type FileHashName,
   type JsonTimestamps,
   type LogTransport,
   type NatsSettings,

@@ -96,7 +96,14 @@ export interface WeirSettings {
   /** Where nodes send log batches: the loggers (ZeroMQ) or NATS JetStream. */
   readonly logTransport: LogTransport;
   readonly nats: NatsSettings;
+  /** Hashes of every analysed file in files.log (`FileHashes`; none by default, as Zeek's base scripts). */
+  readonly fileHashes: readonly FileHashName[];
+  /** `HTTP::default_capture_password`: http.log's `password` column is filled (default no). */
+  readonly httpCapturePassword: boolean;
 }
+
+/** A file hash weir can compute (Zeek's MD5, SHA1 and SHA256 file analyzers). */
+export type FileHashName = "md5" | "sha1" | "sha256";
 
 export type BusEncryption = "auto" | "curve" | "off";
 export type LogTransport = "zeromq" | "nats";
@@ -245,6 +252,17 @@ const WORDS: ValueKind<readonly string[]> = {
   expects: "a list separated by spaces",
   parse: (raw) => Object.freeze(splitList(raw)),
 };
+const FILE_HASHES: ValueKind<readonly FileHashName[]> = {
+  expects: "a list of md5, sha1, sha256 (or none)",
+  parse: (raw) => {
+    const names = splitList(raw).map((n) => n.toLowerCase());
+    if (names.length === 1 && names[0] === "none") return Object.freeze([]);
+    const known = ["md5", "sha1", "sha256"];
+    if (!names.every((n) => known.includes(n))) return undefined;
+    return Object.freeze(known.filter((n) => names.includes(n)) as FileHashName[]);
+  },
+};
+
 const SITE_SCRIPTS: ValueKind<readonly string[]> = {
   expects: "a list of .ts or .js modules in SiteDir (weir does not run Zeek scripts)",
   parse: (raw) => {
@@ -339,6 +357,8 @@ export function parseWeirCfg(
     logAckTimeoutSec: read("LogAckTimeout", SECONDS, 10),
     logSpoolBytes: read("LogSpoolSize", SIZE, 1024 ** 3),
     logTransport: read("LogTransport", LOG_TRANSPORT, "zeromq"),
+    fileHashes: read("FileHashes", FILE_HASHES, Object.freeze([])),
+    httpCapturePassword: read("HTTPCapturePassword", BOOLEAN, false),
     nats: Object.freeze({
       url: read("NatsURL", NATS_URL, "nats://127.0.0.1:4222"),
       credentialsFile: read("NatsCredentials", path, ""),

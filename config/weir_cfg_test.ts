@@ -76,6 +76,8 @@ Deno.test("without weir.cfg every setting has zeekctl's (or weir's) default", ()
       maxPending: 256,
       consumer: "weir-loggers",
     },
+    fileHashes: [],
+    httpCapturePassword: false,
   });
   assert.ok(Object.isFrozen(settings));
   assert.deepEqual(createDefaultSettings("/var/lib/weir"), settings);
@@ -128,6 +130,8 @@ Deno.test("keys are case-insensitive and values typed, with zeekctl's units", ()
       "LogAckTimeout = 30",
       "LogSpoolSize = 512M",
       "LogTransport = nats",
+      "FileHashes = SHA256, md5",
+      "HTTPCapturePassword = yes",
       "NatsURL = nats://10.0.0.5:4222,nats://10.0.0.6:4222",
       "NatsCredentials = secrets/weir.creds",
       "NatsStream = ZEEK",
@@ -199,6 +203,8 @@ Deno.test("keys are case-insensitive and values typed, with zeekctl's units", ()
       maxPending: 32,
       consumer: "files",
     },
+    fileHashes: ["md5", "sha256"],
+    httpCapturePassword: true,
   });
 });
 
@@ -243,6 +249,7 @@ Deno.test("every bad line is reported with its line, key as written and value", 
       "WebSocketTlsCert = cert.pem", // 16
       "LogFlushInterval = 0", // 17
       "just text", // 18
+      "FileHashes = crc32", // 19
     ].join("\n"),
   );
   assert.deepEqual(problems, [
@@ -264,6 +271,7 @@ Deno.test("every bad line is reported with its line, key as written and value", 
     'weir.cfg:16: WebSocketTlsCert needs its partner: WebSocketTlsCert and WebSocketTlsKey are set together: current value is "cert.pem"',
     'weir.cfg:17: LogFlushInterval must be more than 0: current value is "0"',
     'weir.cfg:18: expected "Key = value" or a # comment: current value is "just text"',
+    'weir.cfg:19: FileHashes must be a list of md5, sha1, sha256 (or none): current value is "crc32"',
   ]);
 });
 

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { LocalNet } from "../../config/mod.ts";
+import type { FileHashName, LocalNet } from "../../config/mod.ts";
 import { analyzeTrace, type TraceJobResult } from "./trace_job.ts";
 
 export interface TraceRunOptions {
@@ -21,6 +21,9 @@ export interface TraceRunOptions {
   readonly filter?: string;
   readonly json?: boolean;
   readonly localNets?: readonly LocalNet[];
+  /** weir.cfg's file hashes and HTTP password capture (from `--config`). */
+  readonly fileHashes?: readonly FileHashName[];
+  readonly httpCapturePassword?: boolean;
   /** How to start worker `index` of `count` writing into `dir` (a process of weir). */
   readonly spawnWorker: (index: number, count: number, dir: string) => Deno.Command;
   /** Progress and result lines for the operator. */
@@ -117,6 +120,10 @@ function analyzeOne(
     format: options.json ? "json" : "ascii",
     ...(options.filter === undefined ? {} : { filter: options.filter }),
     ...(options.localNets === undefined ? {} : { localNets: options.localNets }),
+    ...(options.fileHashes === undefined ? {} : { fileHashes: options.fileHashes }),
+    ...(options.httpCapturePassword === undefined
+      ? {}
+      : { httpCapturePassword: options.httpCapturePassword }),
     ...(worker === undefined ? {} : { worker }),
   });
 }

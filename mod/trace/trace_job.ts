@@ -10,7 +10,7 @@
  */
 
 import { openPcapFile, openTrace } from "../../capture/mod.ts";
-import { type LocalNet, parseCidr } from "../../config/mod.ts";
+import { type FileHashName, type LocalNet, parseCidr } from "../../config/mod.ts";
 import type { EventRegistry } from "../bus/mod.ts";
 import { type JsonTimestamps, LogDirectory, type LogFileFormat, LogRegistry } from "../log/mod.ts";
 import {
@@ -41,6 +41,10 @@ export interface TraceJobOptions {
   readonly analyzers?: AnalyzerSelection;
   /** `policy/protocols/dns/auth-addl`: dns.log gets `auth` and `addl`. */
   readonly dnsAuthAddl?: boolean;
+  /** Hashes of every file in files.log (weir.cfg `FileHashes`; none by default). */
+  readonly fileHashes?: readonly FileHashName[];
+  /** `HTTP::default_capture_password` (weir.cfg `HTTPCapturePassword`). */
+  readonly httpCapturePassword?: boolean;
   /** `ascii` (Zeek's TSV, default) or `json` (`LogAscii::use_json=T`). */
   readonly format?: LogFileFormat;
   /** `LogAscii::json_timestamps` for JSON output. */
@@ -122,6 +126,10 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
     ...(options.dnsMaxCompressionChainDepth === undefined
       ? {}
       : { dnsMaxCompressionChainDepth: options.dnsMaxCompressionChainDepth }),
+    ...(options.fileHashes === undefined ? {} : { fileHashes: options.fileHashes }),
+    ...(options.httpCapturePassword === undefined
+      ? {}
+      : { httpCapturePassword: options.httpCapturePassword }),
   });
   const ports = LikelyServerPorts.parse(
     options.likelyServerPorts ?? likelyServerPortsFor(selection, analyzers),

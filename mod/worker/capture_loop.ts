@@ -21,6 +21,7 @@ import {
   DEFAULT_IDLE_TICK_MS,
   likelyServerPortsFor,
   PacketPipeline,
+  type ProtocolSettings,
   weirAnalyzers,
 } from "../pipeline/mod.ts";
 
@@ -28,6 +29,8 @@ export interface CaptureLoopOptions {
   readonly self: NodeSpec;
   readonly logs: LogRegistry;
   readonly localNets: readonly LocalNet[];
+  /** Settings of the analyzers (weir.cfg's `FileHashes`, `HTTPCapturePassword`). */
+  readonly protocols?: ProtocolSettings;
   readonly events?: EventRegistry;
   /** A BPF filter (tcpdump syntax). */
   readonly filter?: string;
@@ -63,7 +66,7 @@ export async function openCaptureLoop(options: CaptureLoopOptions): Promise<Capt
     afPacket: self.afPacket,
     ...(options.filter === undefined ? {} : { filter: options.filter }),
   });
-  const analyzers = weirAnalyzers();
+  const analyzers = weirAnalyzers(options.protocols);
   const reassembly = new ReassemblyMemory();
   const pipeline = new PacketPipeline({
     // In a cluster, weird.log's `peer` is the node (Zeek redefines it to Cluster::node).

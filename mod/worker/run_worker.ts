@@ -30,6 +30,10 @@ export async function runWorker(start: NodeStart): Promise<void> {
         self: ctx.self,
         logs: ctx.logging.registry,
         localNets: ctx.layout.localNets,
+        protocols: {
+          fileHashes: ctx.layout.settings.fileHashes,
+          httpCapturePassword: ctx.layout.settings.httpCapturePassword,
+        },
         events: ctx.cluster.events,
         onError: (error) =>
           ctx.reporter.error(`capture stopped: ${error instanceof Error ? error.message : error}`),

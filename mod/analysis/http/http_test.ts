@@ -273,3 +273,17 @@ Deno.test("weirds of malformed requests: lower-case keywords, unknown methods, c
   );
   assert.equal(o.weirds.find((w) => w.name === "unknown_HTTP_method")!.source, "");
 });
+
+Deno.test("file hashes, when asked for, are the body's (files.log md5, sha1, sha256 and analyzers)", async () => {
+  const { createHash } = await import("node:crypto");
+  const o = runConversation(exchange("GET / HTTP/1.1\r\n\r\n", OK5), {
+    files: { hashes: ["md5", "sha1", "sha256"] },
+  });
+  const f = o.files[0]!;
+  for (const h of ["md5", "sha1", "sha256"] as const) {
+    assert.equal(f[h], createHash(h).update("hello").digest("hex"));
+  }
+  assert.deepEqual(f.analyzers, ["MD5", "SHA1", "SHA256"]);
+  const none = runConversation(exchange("GET / HTTP/1.1\r\n\r\n", OK5));
+  assert.equal(none.files[0]!.md5, undefined, "none by default, as Zeek's base scripts");
+});
