@@ -97,17 +97,25 @@ export class ZStream {
   }
 
   /**
-   * One `inflate(Z_SYNC_FLUSH)` into the stream's output buffer; returns
-   * zlib's code and the bytes produced (a view of that buffer, valid until
+   * One `inflate(Z_SYNC_FLUSH)` into the shared output buffer; returns
+   * zlib's code. `produced` bytes of `output` are what it made (valid until
    * the next call of any stream).
    */
-  inflate(): { rc: number; out: Uint8Array } {
+  inflate(): number {
     const out = outputBuffer();
     this.#view.setBigUint64(NEXT_OUT, out.address, true);
     this.#view.setUint32(AVAIL_OUT, INFLATE_CHUNK, true);
     const rc = libz().inflate(this.#stream, Z_SYNC_FLUSH);
-    const have = INFLATE_CHUNK - this.#view.getUint32(AVAIL_OUT, true);
-    return { rc, out: out.bytes.subarray(0, have) };
+    this.produced = INFLATE_CHUNK - this.#view.getUint32(AVAIL_OUT, true);
+    return rc;
+  }
+
+  /** Bytes the last `inflate` made, at the start of `output`. */
+  produced = 0;
+
+  /** The buffer every stream inflates into. */
+  get output(): Uint8Array {
+    return outputBuffer().bytes;
   }
 
   /** `inflateEnd`: frees zlib's state (again is harmless). */

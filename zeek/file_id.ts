@@ -72,6 +72,12 @@ export class HighwayHash128 {
 
   /** Hashes all of `data` (call once) and returns the digest as two 64-bit halves. */
   digest(data: Uint8Array): [bigint, bigint] {
+    const w = this.digestWords(data);
+    return [(BigInt(w[1]) << 32n) | BigInt(w[0]), (BigInt(w[3]) << 32n) | BigInt(w[2])];
+  }
+
+  /** `digest` as four u32, least significant first (no BigInt on the way to a fuid). */
+  digestWords(data: Uint8Array): [number, number, number, number] {
     const lanes = this.#lanes;
     const full = data.length - (data.length % 32);
     for (let i = 0; i < full; i += 32) {
@@ -87,11 +93,13 @@ export class HighwayHash128 {
       lanes[4] = v0[1]!, lanes[5] = v0[0]!, lanes[6] = v0[3]!, lanes[7] = v0[2]!;
       this.#update(lanes);
     }
-    return [this.#finalLane(0), this.#finalLane(1)];
+    const [lo0, hi0] = this.#finalLane(0);
+    const [lo1, hi1] = this.#finalLane(1);
+    return [lo0, hi0, lo1, hi1];
   }
 
-  /** `v0[i] + mul0[i] + v1[i + 2] + mul1[i + 2]`. */
-  #finalLane(i: number): bigint {
+  /** `v0[i] + mul0[i] + v1[i + 2] + mul1[i + 2]`, as its low and high u32. */
+  #finalLane(i: number): [number, number] {
     const v0 = this.#v0, v1 = this.#v1, m0 = this.#mul0, m1 = this.#mul1;
     const j = i + 2;
     let lo = v0[2 * i]! + m0[2 * i]!;
@@ -103,7 +111,7 @@ export class HighwayHash128 {
     let lo3 = lo2 + m1[2 * j]!;
     hi = (hi >>> 0) + m1[2 * j + 1]! + (lo3 > M32N ? 1 : 0);
     lo3 >>>= 0;
-    return (BigInt(hi >>> 0) << 32n) | BigInt(lo3);
+    return [lo3, hi >>> 0];
   }
 
   #updateRemainder(tail: Uint8Array, r: number): void {
@@ -205,14 +213,20 @@ function rotl32(x: number, c: number): number {
 
 const BASE62 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
-/** `v` in base 62, least significant digit first (`util::uitoa_n`). */
-function base62LsbFirst(v: bigint): string {
-  let s = BASE62[Number(v % 62n)]!;
-  v /= 62n;
-  while (v > 0n) {
-    s += BASE62[Number(v % 62n)]!;
-    v /= 62n;
-  }
+/**
+ * The 64-bit value `hi:lo` in base 62, least significant digit first
+ * (`util::uitoa_n`); long division on the two u32 halves, exact in doubles.
+ */
+function base62LsbFirst(hi: number, lo: number): string {
+  let s = "";
+  do {
+    const qHi = Math.floor(hi / 62);
+    const rest = (hi - qHi * 62) * 0x100000000 + lo;
+    const qLo = Math.floor(rest / 62);
+    s += BASE62[rest - qLo * 62]!;
+    hi = qHi;
+    lo = qLo;
+  } while (hi > 0 || lo > 0);
   return s;
 }
 
@@ -236,8 +250,9 @@ export function fileId(
   digestSalt: string = DEFAULT_DIGEST_SALT,
 ): string {
   const bytes = typeof handle === "string" ? new TextEncoder().encode(handle) : handle;
-  const [a, b] = hasherFor(digestSalt).digest(bytes);
-  return "F" + base62LsbFirst(a >> 32n) + base62LsbFirst(b);
+  const [, aHi, bLo, bHi] = hasherFor(digestSalt).digestWords(bytes);
+  // `UID::Set(96, h, 2)`: the first part is the high half of h[0], the second all of h[1].
+  return "F" + base62LsbFirst(0, aHi) + base62LsbFirst(bHi, bLo);
 }
 
 /**

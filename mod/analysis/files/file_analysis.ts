@@ -161,8 +161,10 @@ export class AnalyzedFile {
 
   #deliverStream(data: Uint8Array): void {
     if (!this.#bofFull) {
-      if (data.length > 0) this.#bof.push(data.slice());
-      this.#bofSize += data.length;
+      // Only what the buffer still takes is copied (a chunk can be 64 KiB of inflated body).
+      const room = this.#analysis.bofBufferSize - this.#bofSize;
+      if (data.length > 0) this.#bof.push(data.subarray(0, room).slice());
+      this.#bofSize += Math.min(data.length, room);
       if (this.#bofSize >= this.#analysis.bofBufferSize) this.#bofFull = true;
     }
     if (!this.#sniffed && this.#bofFull && this.missingBytes === 0) this.#sniff();

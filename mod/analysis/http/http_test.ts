@@ -287,3 +287,25 @@ Deno.test("file hashes, when asked for, are the body's (files.log md5, sha1, sha
   const none = runConversation(exchange("GET / HTTP/1.1\r\n\r\n", OK5));
   assert.equal(none.files[0]!.md5, undefined, "none by default, as Zeek's base scripts");
 });
+
+Deno.test("deflate: zlib-wrapped and raw deflate both decode (raw after zlib's data error, as Zeek)", async () => {
+  const { deflateRawSync, deflateSync } = await import("node:zlib");
+  const body = bytes("deflated body ".repeat(20));
+  for (const encoded of [deflateSync(body), deflateRawSync(body)]) {
+    const o = runConversation([
+      { orig: true, data: bytes("GET / HTTP/1.1\r\n\r\n") },
+      {
+        orig: false,
+        data: new Uint8Array([
+          ...bytes(
+            `HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: ${encoded.length}\r\n\r\n`,
+          ),
+          ...encoded,
+        ]),
+      },
+    ]);
+    assert.equal(o.http[0]!.response_body_len, body.length);
+    assert.equal(o.files[0]!.seen_bytes, body.length);
+    assert.deepEqual(o.weirds, []);
+  }
+});

@@ -63,10 +63,11 @@ export class BodyInflater {
     let allowRestart = true;
     stream.setInput(data);
     while (true) {
-      const { rc, out } = stream.inflate();
+      const rc = stream.inflate();
       if (rc === Z_OK || rc === Z_STREAM_END) {
         allowRestart = false;
-        if (out.length > 0 && !this.#emit(out)) return;
+        const n = stream.produced;
+        if (n > 0 && !this.#emit(stream.output.subarray(0, n))) return;
         if (rc === Z_STREAM_END) {
           this.#stop(Z_STREAM_END);
           return;
