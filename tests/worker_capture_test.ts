@@ -152,3 +152,43 @@ Deno.test({
     for (const flow of others) assert.equal(dns.has(flowKey(flow)), false);
   },
 });
+
+Deno.test({
+  name:
+    "workers analyse HTTP; the logger's http.log has every exchange once and files.log its bodies",
+  ignore: reason !== undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { truth, logs } = await captureReplay({
+      flows: 200,
+      packetsPerFlow: 10,
+      applications: { http: 0.6 },
+      icmpShare: 0,
+      seed: 13,
+    });
+    const httpFlows = truth.flows.filter((f) => f.application === "http");
+    assert.ok(httpFlows.length > 80, `${httpFlows.length} HTTP flows generated`);
+    const conns = byFlow(logs.get("conn") ?? [], (r) => r[6]!);
+    const http = byFlow(logs.get("http") ?? [], (_r) => "tcp");
+    const fuids = new Set<string>();
+    for (const flow of httpFlows) {
+      const conn = conns.get(flowKey(flow)) ?? [];
+      assert.equal(conn.length, 1, `${flowKey(flow)} in conn.log once`);
+      assert.equal(conn[0]![7], "http", `${flowKey(flow)}: service`);
+      const rows = http.get(flowKey(flow)) ?? [];
+      assert.equal(rows.length, flow.serverMessages, `${flowKey(flow)}: http.log rows`);
+      // resp_fuids is the 28th column.
+      for (const row of rows) {
+        if (row[27] !== "-") { for (const f of row[27]!.split(",")) fuids.add(f); }
+      }
+    }
+    const files = logs.get("files") ?? [];
+    assert.ok(files.length > 0);
+    assert.deepEqual(
+      new Set(files.map((r) => r[1]!)),
+      fuids,
+      "files.log names the bodies http.log names",
+    );
+  },
+});
