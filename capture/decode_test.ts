@@ -46,6 +46,7 @@ import {
   LINKTYPE_RAW,
 } from "./link_type.ts";
 import { WEIRD, WeirdCounters } from "./weird.ts";
+import { mulberry32 as rng } from "../testing/prng.ts";
 
 const ETH = LINKTYPE_ETHERNET;
 const TS = 1700000000.5;
@@ -744,17 +745,6 @@ function snapshot(d: DecodedPacket, outcome: number): string {
     d.payloadLen,
     d.payloadCaplen,
   ]);
-}
-
-/** mulberry32, for reproducible garbage. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    let t = (s = (s + 0x6d2b79f5) | 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 Deno.test("seeded random bytes and mutated frames never throw", () => {

@@ -84,3 +84,4 @@ export {
 export { CLIENT_SCRIPT, LineReader, PYTHON } from "./websocket.ts";
 export { NATS_SERVER, NatsServer, natsServerUnavailable } from "./nats_server.ts";
 export { findFreePortRange } from "./ports.ts";
+export { mulberry32 } from "./prng.ts";

@@ -14,6 +14,7 @@ import { decodeEvent, encodeEventToBytes } from "./broker_event.ts";
 import { nanosToSeconds, secondsToNanos } from "./nanos.ts";
 import { BrokerDecodeError, BrokerEncodeError } from "./codec_errors.ts";
 import { bytesOf, u64 } from "./_testing.ts";
+import { mulberry32 as prng } from "../../testing/prng.ts";
 
 function encoded(value: ZeekValue, type: ZeekType): Uint8Array {
   const writer = new ByteWriter(16);
@@ -23,18 +24,6 @@ function encoded(value: ZeekValue, type: ZeekType): Uint8Array {
 
 function roundTrip(value: ZeekValue, type: ZeekType): ZeekValue {
   return decodeValue(encoded(value, type), type);
-}
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const NODE_STATUS: readonly ZeekType[] = [T.string, T.count];

@@ -24,6 +24,7 @@ import {
   valueToJson,
 } from "./broker_json.ts";
 import { BrokerDecodeError, BrokerEncodeError } from "./codec_errors.ts";
+import { mulberry32 as prng } from "../../testing/prng.ts";
 
 const PING: readonly ZeekType[] = [T.string, T.count];
 const lookupPing = (name: string) => name === "ping" ? PING : undefined;
@@ -34,17 +35,6 @@ function json(value: ZeekValue, type: ZeekType): string {
 
 function fromText(text: string, type: ZeekType): ZeekValue {
   return jsonToValue(parseBrokerJson(text), type);
-}
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 Deno.test("encodeJsonEvent() reproduces the spec's server message (example 3) byte for byte", () => {

@@ -15,23 +15,12 @@ import type { ConnEndpoints } from "../framework/mod.ts";
 import { DnsInterpreter, type InterpreterHost } from "./interpreter.ts";
 import { DnsSessions, type SessionHost } from "./session.ts";
 import { DnsTcpFraming } from "./tcp_framing.ts";
+import { mulberry32 as prng } from "../../../testing/prng.ts";
 
 const CORPUS = new URL("../../../../shared/conformance/zeek-apps/", import.meta.url);
 const DNS_PORTS = new Set([53, 137, 5353, 5355]);
 const MESSAGES = 100_000;
 const TIME_LIMIT_MS = 15_000;
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function corpusPayloads(): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];

@@ -21,6 +21,7 @@ import {
   MAGIC_SIGNATURES_ZEEK_COMMIT,
   type MagicSignature,
 } from "./magic_signatures.ts";
+import { mulberry32 as prng } from "../../../testing/prng.ts";
 
 /** One byte per char, as Zeek's string literals in the research note mean them. */
 function bytes(s: string): Uint8Array {
@@ -31,18 +32,6 @@ function latin1(data: Uint8Array): string {
   let s = "";
   for (const b of data) s += String.fromCharCode(b);
   return s;
-}
-
-/** mulberry32: the same sequence for the same seed everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomBytes(seed: number, length: number): Uint8Array {

@@ -14,22 +14,11 @@ import assert from "node:assert/strict";
 import { deflateSync, gzipSync } from "node:zlib";
 import { DecodedPacket, openPcapFile, OUTCOME_IP, PacketDecoder } from "../../../capture/mod.ts";
 import { bytes, type Chunk, runConversation } from "./fake_http_test.ts";
+import { mulberry32 as prng } from "../../../testing/prng.ts";
 
 const CORPUS = new URL("../../../../shared/conformance/zeek-apps/", import.meta.url);
 const INPUTS = 100_000;
 const TIME_LIMIT_MS = 120_000;
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

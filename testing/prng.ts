@@ -1,0 +1,19 @@
+/**
+ * mulberry32: a small, fast PRNG that gives the same sequence for the same
+ * seed on every machine, for fuzzers and generated inputs whose failures
+ * must reproduce from a printed seed.
+ *
+ * @module
+ */
+
+/** Numbers in [0, 1) from `seed`. */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
