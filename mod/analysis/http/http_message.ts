@@ -17,17 +17,20 @@
  * @module
  */
 
+import { latin1String } from "../../../zeek/mod.ts";
 import type { AnalyzedFile } from "../files/mod.ts";
 import type { ContentLine } from "./content_line.ts";
 import { BodyInflater } from "./inflate.ts";
 import {
   atoiExact,
   atoiN,
+  Base64Decoder,
   iequal,
   isLws,
   type MimeHeader,
   parseContentType,
   parseHeader,
+  valueToken,
 } from "./mime.ts";
 
 /** Whether a message may have a body (`HTTP_BODY_*`). */
@@ -180,7 +183,7 @@ class Entity {
     } else if (this.#chunked !== Chunked.None) {
       switch (this.#chunked) {
         case Chunked.ExpectSize: {
-          const text = latin1(data);
+          const text = latin1String(data, 0, data.length);
           const n = atoiN(text, 16);
           if (n === undefined) this.#host.weird("HTTP_bad_chunk_size", text);
           this.#expectDataLength = n ?? 0;
@@ -297,7 +300,7 @@ class Entity {
 
   #newHeader(data: Uint8Array): void {
     this.#finishHeader();
-    this.#headerLines = [latin1(data)];
+    this.#headerLines = [latin1String(data, 0, data.length)];
     this.#headerBytes = data.length;
   }
 
@@ -312,7 +315,7 @@ class Entity {
       this.#host.limitWeird("exceeded_mime_max_header_bytes", this.#headerBytes);
       return;
     }
-    this.#headerLines.push(latin1(data));
+    this.#headerLines.push(latin1String(data, 0, data.length));
     this.#headerBytes += data.length;
   }
 
@@ -338,7 +341,7 @@ class Entity {
         }
       }
     } else if (iequal(header.name, "content-transfer-encoding")) {
-      const enc = valueTokenOf(header.value);
+      const enc = valueToken(header.value);
       if (enc !== undefined) {
         this.#transfer = iequal(enc.token, "base64")
           ? Transfer.Base64
@@ -357,7 +360,7 @@ class Entity {
     const name = h.name.toLowerCase();
     if (name === "content-length") {
       if (this.#chunked !== Chunked.None) host.weird("HTTP_content_length_and_chunked");
-      const vt = valueTokenOf(h.value);
+      const vt = valueToken(h.value);
       if (vt !== undefined) {
         const n = atoiN(vt.token, 10);
         if (n !== undefined && n >= 0) {
@@ -383,7 +386,7 @@ class Entity {
       if (this.#contentRange(h) === false) return;
     } else if (name === "transfer-encoding") {
       if (this.depth === 0) {
-        const vt = valueTokenOf(h.value);
+        const vt = valueToken(h.value);
         if (vt !== undefined && iequal(vt.token, "chunked") && host.transferVersion() === 11) {
           this.#chunked = Chunked.Before;
           if (vt.rest.length > 0) host.weird("HTTP_chunked_multi", vt.rest);
@@ -391,13 +394,13 @@ class Entity {
         }
       } else host.weird("HTTP_nested_transfer_encoding_header");
     } else if (name === "content-encoding") {
-      const vt = valueTokenOf(h.value);
+      const vt = valueToken(h.value);
       if (vt !== undefined) {
         if (iequal(vt.token, "gzip") || iequal(vt.token, "x-gzip")) this.#encoding = Encoding.Gzip;
         if (iequal(vt.token, "deflate")) this.#encoding = Encoding.Deflate;
       }
     } else if (name === "expect") {
-      const vt = valueTokenOf(h.value);
+      const vt = valueToken(h.value);
       if (vt === undefined || !iequal(vt.token, "100-continue")) {
         host.weird("HTTP_expect_not_100_continue", vt?.token ?? "");
       }
@@ -411,7 +414,7 @@ class Entity {
   #contentRange(h: MimeHeader): boolean {
     const host = this.#host;
     if (this.#chunked !== Chunked.None) host.weird("HTTP_content_range_and_chunked");
-    const vt = valueTokenOf(h.value);
+    const vt = valueToken(h.value);
     const unit = vt?.token ?? "";
     const range = (vt?.rest ?? "").replaceAll(" ", "");
     if (unit !== "bytes") {
@@ -713,62 +716,6 @@ export class HttpMessage {
   }
 }
 
-function valueTokenOf(value: string): { token: string; rest: string } | undefined {
-  const t = getTokenSpan(value);
-  return t === undefined ? undefined : { token: value.slice(t[0], t[1]), rest: value.slice(t[1]) };
-}
-
-/** `get_first_token` of a value, as `[start, end)`. */
-function getTokenSpan(value: string): [number, number] | undefined {
-  // Same grammar as mime.ts `getToken`; inlined here as the hot path of every header.
-  const end = value.length;
-  let i = 0;
-  while (i < end) {
-    const c = value.charCodeAt(i);
-    if (c === 9 || c === 32) {
-      i++;
-      continue;
-    }
-    if (c === 40) {
-      let depth = 0;
-      let j = i;
-      for (; j < end; j++) {
-        const d = value.charCodeAt(j);
-        if (d === 40) depth++;
-        else if (d === 41 && --depth === 0) break;
-        else if (d === 92) j++;
-      }
-      i = Math.min(end, j + 1);
-      continue;
-    }
-    if (c >= 33 && c <= 126 && !TSPECIAL[c]) {
-      let j = i;
-      while (j < end) {
-        const d = value.charCodeAt(j);
-        if (d < 33 || d > 126 || TSPECIAL[d]) break;
-        j++;
-      }
-      return [i, j];
-    }
-    i++;
-  }
-  return undefined;
-}
-
-const TSPECIAL: boolean[] = [];
-for (const c of '()<>@,;:\\"/[]?=') TSPECIAL[c.charCodeAt(0)] = true;
-
-function latin1(data: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < data.length; i += 4096) {
-    s += String.fromCharCode.apply(
-      null,
-      data.subarray(i, Math.min(data.length, i + 4096)) as unknown as number[],
-    );
-  }
-  return s;
-}
-
 /** `DecodeQuotedPrintable` of one line (its CRLF added unless a soft line break). */
 function decodeQuotedPrintable(data: Uint8Array): Uint8Array {
   let last = data.length - 1;
@@ -799,62 +746,3 @@ function hexValue(c: number): number {
   if (c >= 65 && c <= 70) return c - 55;
   return -1;
 }
-
-/**
- * Zeek's `Base64Converter` for `Content-Transfer-Encoding: base64`: four
- * characters make three bytes; whitespace is skipped, other characters are
- * reported (`base64_illegal_encoding`) and skipped; `=` ends the data.
- */
-class Base64Decoder {
-  readonly #weird: (name: string, addl?: string) => void;
-  #bits = 0;
-  #count = 0;
-  #done = false;
-  #reported = false;
-
-  constructor(weird: (name: string, addl?: string) => void) {
-    this.#weird = weird;
-  }
-
-  decode(data: Uint8Array, out: (bytes: Uint8Array) => void): void {
-    if (this.#done) return;
-    const bytes: number[] = [];
-    for (const c of data) {
-      if (c === 61) {
-        this.#done = true;
-        break;
-      }
-      const v = B64[c]!;
-      if (v < 0) {
-        if (c !== 13 && c !== 10 && c !== 32 && c !== 9 && !this.#reported) {
-          this.#reported = true;
-          this.#weird("base64_illegal_encoding", `character ${c} ignored by Base64 decoding`);
-        }
-        continue;
-      }
-      this.#bits = (this.#bits << 6) | v;
-      if (++this.#count === 4) {
-        bytes.push((this.#bits >> 16) & 0xff, (this.#bits >> 8) & 0xff, this.#bits & 0xff);
-        this.#bits = 0;
-        this.#count = 0;
-      }
-    }
-    if (bytes.length > 0) out(Uint8Array.from(bytes));
-  }
-
-  /** The end of the data: a partial group gives its whole bytes. */
-  finish(out: (bytes: Uint8Array) => void): void {
-    const n = this.#count;
-    if (n >= 2) {
-      const bits = this.#bits << (6 * (4 - n));
-      const bytes = [(bits >> 16) & 0xff, (bits >> 8) & 0xff].slice(0, n - 1);
-      out(Uint8Array.from(bytes));
-    }
-    this.#count = 0;
-  }
-}
-
-const B64: number[] = new Array(256).fill(-1);
-[..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"].forEach((c, i) =>
-  B64[c.charCodeAt(0)] = i
-);

@@ -15,12 +15,19 @@
  * @module
  */
 
-import { formatHandleTime, latin1LogValue, T, type ZeekValue } from "../../../zeek/mod.ts";
+import {
+  formatHandleTime,
+  latin1LogValue,
+  latin1String,
+  T,
+  type ZeekValue,
+} from "../../../zeek/mod.ts";
 import type { LogStream } from "../../log/mod.ts";
 import { CONNECTION_TYPE } from "../conn/mod.ts";
 import type { AnalyzedFile, FileAnalysis, FileConn } from "../files/mod.ts";
 import type { AnalyzerHost, ConnEndpoints } from "../framework/mod.ts";
 import { httpStreamOf } from "./http_log.ts";
+import { Base64Decoder } from "./mime.ts";
 import { unescapeUri } from "./request_line.ts";
 
 /** `HTTP::http_methods`: other methods are `unknown_HTTP_method`. */
@@ -321,30 +328,11 @@ export class HttpSession {
 
   /** `decode_base64_conn`: bad characters are skipped with one `base64_illegal_encoding`. */
   #decodeBase64(text: string): string {
-    let bits = 0, count = 0, out = "", reported = false;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 61) break;
-      const v = B64[c] ?? -1;
-      if (v < 0) {
-        if (!reported) {
-          reported = true;
-          this.#scriptWeird("base64_illegal_encoding", `character ${c} ignored by Base64 decoding`);
-        }
-        continue;
-      }
-      bits = (bits << 6) | v;
-      if (++count === 4) {
-        out += String.fromCharCode((bits >> 16) & 0xff, (bits >> 8) & 0xff, bits & 0xff);
-        bits = 0;
-        count = 0;
-      }
-    }
-    if (count >= 2) {
-      const b = bits << (6 * (4 - count));
-      out += String.fromCharCode((b >> 16) & 0xff);
-      if (count === 3) out += String.fromCharCode((b >> 8) & 0xff);
-    }
+    const decoder = new Base64Decoder((name, addl) => this.#scriptWeird(name, addl));
+    let out = "";
+    const take = (bytes: Uint8Array) => (out += latin1String(bytes, 0, bytes.length));
+    decoder.decode(Uint8Array.from(text, (c) => c.charCodeAt(0)), take);
+    decoder.finish(take);
     return out;
   }
 
@@ -540,8 +528,3 @@ export function filenameFromDisposition(value: string): string {
   }
   return unescapeUri(name, () => {});
 }
-
-const B64: number[] = [];
-[..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"].forEach((c, i) =>
-  B64[c.charCodeAt(0)] = i
-);

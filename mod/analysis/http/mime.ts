@@ -257,3 +257,62 @@ function digitValue(c: number): number {
   if (c >= 65 && c <= 90) return c - 55;
   return 99;
 }
+
+/**
+ * Zeek's `Base64Converter` for `Content-Transfer-Encoding: base64`: four
+ * characters make three bytes; whitespace is skipped, other characters are
+ * reported (`base64_illegal_encoding`) and skipped; `=` ends the data.
+ */
+export class Base64Decoder {
+  readonly #weird: (name: string, addl?: string) => void;
+  #bits = 0;
+  #count = 0;
+  #done = false;
+  #reported = false;
+
+  constructor(weird: (name: string, addl?: string) => void) {
+    this.#weird = weird;
+  }
+
+  decode(data: Uint8Array, out: (bytes: Uint8Array) => void): void {
+    if (this.#done) return;
+    const bytes: number[] = [];
+    for (const c of data) {
+      if (c === 61) {
+        this.#done = true;
+        break;
+      }
+      const v = B64[c]!;
+      if (v < 0) {
+        if (c !== 13 && c !== 10 && c !== 32 && c !== 9 && !this.#reported) {
+          this.#reported = true;
+          this.#weird("base64_illegal_encoding", `character ${c} ignored by Base64 decoding`);
+        }
+        continue;
+      }
+      this.#bits = (this.#bits << 6) | v;
+      if (++this.#count === 4) {
+        bytes.push((this.#bits >> 16) & 0xff, (this.#bits >> 8) & 0xff, this.#bits & 0xff);
+        this.#bits = 0;
+        this.#count = 0;
+      }
+    }
+    if (bytes.length > 0) out(Uint8Array.from(bytes));
+  }
+
+  /** The end of the data: a partial group gives its whole bytes. */
+  finish(out: (bytes: Uint8Array) => void): void {
+    const n = this.#count;
+    if (n >= 2) {
+      const bits = this.#bits << (6 * (4 - n));
+      const bytes = [(bits >> 16) & 0xff, (bits >> 8) & 0xff].slice(0, n - 1);
+      out(Uint8Array.from(bytes));
+    }
+    this.#count = 0;
+  }
+}
+
+const B64: number[] = new Array(256).fill(-1);
+[..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"].forEach((c, i) =>
+  B64[c.charCodeAt(0)] = i
+);
