@@ -107,6 +107,11 @@ export class HttpAnalyzer implements StreamAnalyzer, MessageHost {
     this.session.drain();
   }
 
+  /**
+   * Nothing to do on a FIN or RST itself: messages end at `endOfStream`,
+   * once everything up to it was delivered (Zeek's `EndpointEOF`), and a
+   * RST's side ends there too, as Zeek's `ConnectionReset` ends both.
+   */
   closed(_isOrig: boolean): void {}
 
   endOfStream(isOrig: boolean): void {
