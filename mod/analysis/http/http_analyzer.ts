@@ -109,8 +109,11 @@ export class HttpAnalyzer implements StreamAnalyzer, MessageHost {
 
   /**
    * Nothing to do on a FIN or RST itself: messages end at `endOfStream`,
-   * once everything up to it was delivered (Zeek's `EndpointEOF`), and a
-   * RST's side ends there too, as Zeek's `ConnectionReset` ends both.
+   * once everything up to it was delivered (Zeek's `EndpointEOF`; a RST
+   * ends its side there too). Zeek's `ConnectionReset` also ends the other
+   * side's message at once; here that happens when the connection ends, and
+   * only the `interrupted` flag of `http_message_done`, which no log shows,
+   * can tell.
    */
   closed(_isOrig: boolean): void {}
 
