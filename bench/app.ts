@@ -10,10 +10,8 @@
  * @module
  */
 
-import { analyzeTrace } from "../mod/trace/mod.ts";
 import { DEFAULT_APPLICATION_SHARES, generateTrace, generateTraceBytes } from "../testing/mod.ts";
-import { timeTcpdump } from "./decode.ts";
-import { peakRss, resetPeakRss } from "./_peak_rss.ts";
+import { interleavedRounds, timeTraceRun, type TraceRun } from "./_trace_run.ts";
 
 /** Packets of the default trace. */
 export const DEFAULT_APP_PACKETS = 600_000;
@@ -35,14 +33,7 @@ const TRACE_OPTIONS = {
 };
 
 /** One configuration's best round. */
-export interface AppRun {
-  readonly seconds: number;
-  readonly pps: number;
-  /** Peak resident set during the best round (VmHWM after a reset); undefined where Linux does not offer it. */
-  readonly peakRssBytes: number | undefined;
-  /** Logs the run wrote (conn, dns, …). */
-  readonly logs: readonly string[];
-}
+export type AppRun = TraceRun;
 
 /** What P1-app measured. */
 export interface AppBenchResult {
@@ -75,35 +66,6 @@ async function flowsFor(packets: number): Promise<number> {
   return Math.max(1, Math.ceil(packets / (sample.truth.packets / 2000)));
 }
 
-async function runWeir(path: string, dir: string, on: boolean): Promise<AppRun & { n: number }> {
-  const logDir = await Deno.makeTempDir({ dir, prefix: on ? "on-" : "off-" });
-  try {
-    const canReset = resetPeakRss();
-    const start = performance.now();
-    const r = await analyzeTrace({
-      path,
-      logDir,
-      analyzers: on ? "default" : "none",
-      checksums: true,
-      utc: true,
-    });
-    const seconds = (performance.now() - start) / 1000;
-    return {
-      n: r.packets,
-      seconds,
-      pps: r.packets / seconds,
-      peakRssBytes: canReset ? peakRss() : undefined,
-      logs: [...r.logPaths.keys()].sort(),
-    };
-  } finally {
-    await Deno.remove(logDir, { recursive: true });
-  }
-}
-
-function better(a: AppRun | undefined, b: AppRun): AppRun {
-  return a === undefined || b.seconds < a.seconds ? b : a;
-}
-
 /** Runs P1-app: generates the trace, then tcpdump, analyzers off, analyzers on, interleaved. */
 export async function measureAppThroughput(
   options: AppBenchOptions = {},
@@ -119,31 +81,14 @@ export async function measureAppThroughput(
       const key = `${f.application ?? "-"}/${f.proto}`;
       mix.set(key, (mix.get(key) ?? 0) + 1);
     }
-    let tcpdump: number | undefined;
-    let tcpdumpMissing = false;
-    let off: AppRun | undefined;
-    let on: AppRun | undefined;
-    for (let round = 0; round < rounds; round++) {
-      if (!tcpdumpMissing) {
-        const s = await timeTcpdump(path);
-        if (s === undefined) tcpdumpMissing = true;
-        else tcpdump = tcpdump === undefined ? s : Math.min(tcpdump, s);
-      }
-      // Alternating which goes first keeps warm-up and heap growth from favouring one side.
-      for (const analyzers of round % 2 === 0 ? [false, true] : [true, false]) {
-        const run = await runWeir(path, dir, analyzers);
-        if (run.n !== truth.packets) {
-          throw new Error(
-            `Cannot measure P1-app: weir read ${run.n} packets of the trace's ${truth.packets}`,
-          );
-        }
-        if (analyzers) on = better(on, run);
-        else off = better(off, run);
-      }
-    }
-    if (off === undefined || on === undefined) {
-      throw new RangeError(`Cannot measure P1-app with ${rounds} rounds: use 1 or more`);
-    }
+    const { tcpdumpSeconds: tcpdump, off, on } = await interleavedRounds({
+      name: "P1-app",
+      path,
+      packets: truth.packets,
+      rounds,
+      off: () => timeTraceRun(path, dir, "none"),
+      on: () => timeTraceRun(path, dir, "default"),
+    });
     return Object.freeze({
       packets: truth.packets,
       flows: truth.flows.length,

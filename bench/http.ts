@@ -13,11 +13,9 @@
  * @module
  */
 
-import { analyzeTrace } from "../mod/trace/mod.ts";
 import { DEFAULT_HTTP_TRAFFIC, generateTrace, generateTraceBytes } from "../testing/mod.ts";
 import { fmt } from "./_figures.ts";
-import { peakRss, resetPeakRss } from "./_peak_rss.ts";
-import { timeTcpdump } from "./decode.ts";
+import { interleavedRounds, timeTraceRun, type TraceRun } from "./_trace_run.ts";
 
 /** Packets of the default trace (about 1.6 GB of pcap): the whole run takes about a minute on two cores. */
 export const DEFAULT_HTTP_PACKETS = 1_800_000;
@@ -39,17 +37,9 @@ const TRACE_OPTIONS = {
 const SAMPLE_FLOWS = 1000;
 
 /** One configuration's best round. */
-export interface HttpRun {
-  /** Packets weir read from the trace. */
-  readonly packets: number;
-  readonly seconds: number;
-  readonly pps: number;
+export interface HttpRun extends TraceRun {
   /** Trace-file bytes per second. */
   readonly bytesPerSecond: number;
-  /** Peak resident set during the best round (VmHWM after a reset); undefined where Linux does not offer it. */
-  readonly peakRssBytes: number | undefined;
-  /** Logs the run wrote (conn, http, files). */
-  readonly logs: readonly string[];
   /** Rows of http.log and of files.log (0 when not written). */
   readonly httpRows: number;
   readonly filesRows: number;
@@ -101,42 +91,18 @@ async function rowsOf(path: string | undefined): Promise<number> {
   return rows;
 }
 
+/** One timed run, with the figures only P1-http prints. */
 async function runWeir(
   path: string,
   dir: string,
   traceBytes: number,
   http: boolean,
 ): Promise<HttpRun> {
-  const logDir = await Deno.makeTempDir({ dir, prefix: http ? "http-" : "conn-" });
-  try {
-    const canReset = resetPeakRss();
-    const start = performance.now();
-    const r = await analyzeTrace({
-      path,
-      logDir,
-      analyzers: http ? ["HTTP"] : "none",
-      checksums: true,
-      utc: true,
-    });
-    const seconds = (performance.now() - start) / 1000;
-    const peakRssBytes = canReset ? peakRss() : undefined;
-    return {
-      packets: r.packets,
-      seconds,
-      pps: r.packets / seconds,
-      bytesPerSecond: traceBytes / seconds,
-      peakRssBytes,
-      logs: [...r.logPaths.keys()].sort(),
-      httpRows: await rowsOf(r.logPaths.get("http")),
-      filesRows: await rowsOf(r.logPaths.get("files")),
-    };
-  } finally {
-    await Deno.remove(logDir, { recursive: true });
-  }
-}
-
-function better(a: HttpRun | undefined, b: HttpRun): HttpRun {
-  return a === undefined || b.seconds < a.seconds ? b : a;
+  const run = await timeTraceRun(path, dir, http ? ["HTTP"] : "none", async (logPaths) => ({
+    httpRows: await rowsOf(logPaths.get("http")),
+    filesRows: await rowsOf(logPaths.get("files")),
+  }));
+  return { ...run, bytesPerSecond: traceBytes / run.seconds };
 }
 
 /** Runs P1-http: generates the trace, then tcpdump, conn only and HTTP, interleaved. */
@@ -144,37 +110,20 @@ export async function measureHttpThroughput(
   options: HttpBenchOptions = {},
 ): Promise<HttpBenchResult> {
   const rounds = options.rounds ?? DEFAULT_HTTP_ROUNDS;
-  if (!Number.isInteger(rounds) || rounds < 1) {
-    throw new RangeError(`Cannot measure P1-http with ${rounds} rounds: use 1 or more`);
-  }
   const dir = await Deno.makeTempDir({ prefix: "weir-bench-http-" });
   try {
     const path = `${dir}/trace.pcap`;
     const flows = await flowsFor(options.packets ?? DEFAULT_HTTP_PACKETS);
     const truth = await generateTrace(path, { ...TRACE_OPTIONS, flows, seed: 1 });
     const traceBytes = (await Deno.stat(path)).size;
-    let tcpdump: number | undefined;
-    let tcpdumpMissing = false;
-    let connOnly: HttpRun | undefined;
-    let http: HttpRun | undefined;
-    for (let round = 0; round < rounds; round++) {
-      if (!tcpdumpMissing) {
-        const s = await timeTcpdump(path);
-        if (s === undefined) tcpdumpMissing = true;
-        else tcpdump = tcpdump === undefined ? s : Math.min(tcpdump, s);
-      }
-      // Alternating which goes first keeps warm-up and heap growth from favouring one side.
-      for (const analyzed of round % 2 === 0 ? [false, true] : [true, false]) {
-        const run = await runWeir(path, dir, traceBytes, analyzed);
-        if (run.packets !== truth.packets) {
-          throw new Error(
-            `Cannot measure P1-http: weir read ${run.packets} packets of the trace's ${truth.packets}`,
-          );
-        }
-        if (analyzed) http = better(http, run);
-        else connOnly = better(connOnly, run);
-      }
-    }
+    const { tcpdumpSeconds: tcpdump, off: connOnly, on: http } = await interleavedRounds({
+      name: "P1-http",
+      path,
+      packets: truth.packets,
+      rounds,
+      off: () => runWeir(path, dir, traceBytes, false),
+      on: () => runWeir(path, dir, traceBytes, true),
+    });
     return Object.freeze({
       packets: truth.packets,
       flows: truth.flows.length,
@@ -186,9 +135,9 @@ export async function measureHttpThroughput(
         pps: truth.packets / tcpdump,
         bytesPerSecond: traceBytes / tcpdump,
       }),
-      connOnly: connOnly!,
-      http: http!,
-      ratio: http!.seconds / connOnly!.seconds,
+      connOnly,
+      http,
+      ratio: http.seconds / connOnly.seconds,
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
