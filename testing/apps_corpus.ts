@@ -12,12 +12,64 @@
  * @module
  */
 
+import { DecodedPacket, openPcapFile, OUTCOME_IP, PacketDecoder } from "../capture/mod.ts";
 import type { TraceJobOptions } from "../mod/trace/mod.ts";
 import { DEFAULT_LIKELY_SERVER_PORTS } from "../mod/analysis/conn/mod.ts";
 
 /** Where the corpus is in a checkout: `../shared/conformance/zeek-apps` next to the repository. */
 export const DEFAULT_APPS_CORPUS_DIR: string =
   new URL("../../shared/conformance/zeek-apps", import.meta.url).pathname;
+
+/** One TCP or UDP payload of a corpus trace (copied: it outlives the packet). */
+export interface CorpusPayload {
+  /** The case directory and the pcap's file name. */
+  readonly case: string;
+  readonly file: string;
+  readonly proto: number;
+  readonly srcPort: number;
+  readonly dstPort: number;
+  readonly payload: Uint8Array;
+}
+
+/**
+ * Every non-empty TCP and UDP payload of the `.pcap` traces of the cases
+ * whose directory matches `cases`, in capture order, trace by trace (for
+ * fuzzers' seeds and parser checks); nothing when the corpus is absent.
+ */
+export async function* appsCorpusPayloads(
+  cases: RegExp,
+  dir: string = DEFAULT_APPS_CORPUS_DIR,
+): AsyncGenerator<CorpusPayload> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)].sort((a, b) => a.name.localeCompare(b.name));
+  } catch {
+    return;
+  }
+  for (const c of entries) {
+    if (!c.isDirectory || !cases.test(c.name)) continue;
+    for (const f of Deno.readDirSync(`${dir}/${c.name}`)) {
+      if (!f.name.endsWith(".pcap")) continue;
+      await using source = await openPcapFile(`${dir}/${c.name}/${f.name}`);
+      const decoder = new PacketDecoder({ checksums: false });
+      const d = new DecodedPacket();
+      for (let b = await source.next(); b !== null; b = await source.next()) {
+        for (let i = 0; i < b.count; i++) {
+          if (decoder.decode(b, i, d) !== OUTCOME_IP || d.payloadCaplen === 0) continue;
+          if (d.proto !== 6 && d.proto !== 17) continue;
+          yield {
+            case: c.name,
+            file: f.name,
+            proto: d.proto,
+            srcPort: d.srcPort,
+            dstPort: d.dstPort,
+            payload: d.data.slice(d.payloadOffset, d.payloadOffset + d.payloadCaplen),
+          };
+        }
+      }
+    }
+  }
+}
 
 /** The log kinds the corpus has baselines of, in the manifest's order. */
 export const APPS_LOG_KINDS = ["dns-log", "http-log", "ssl-log", "weird-log", "conn-log"] as const;

@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { DecodedPacket, openPcapFile, OUTCOME_IP, PacketDecoder } from "../../../capture/mod.ts";
+import { appsCorpusPayloads } from "../../../testing/apps_corpus.ts";
 import { LogRegistry } from "../../log/mod.ts";
 import type { ConnEndpoints } from "../framework/mod.ts";
 import { DnsInterpreter, type InterpreterHost } from "./interpreter.ts";
@@ -17,39 +17,18 @@ import { DnsSessions, type SessionHost } from "./session.ts";
 import { DnsTcpFraming } from "./tcp_framing.ts";
 import { mulberry32 as prng } from "../../../testing/prng.ts";
 
-const CORPUS = new URL("../../../../shared/conformance/zeek-apps/", import.meta.url);
 const DNS_PORTS = new Set([53, 137, 5353, 5355]);
 const MESSAGES = 100_000;
 const TIME_LIMIT_MS = 15_000;
 
 async function corpusPayloads(): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
-  let dirs: Deno.DirEntry[];
-  try {
-    dirs = [...Deno.readDirSync(CORPUS)];
-  } catch {
-    return out;
-  }
-  for (const dir of dirs) {
-    if (!dir.isDirectory || !/^(dns-|wikipedia)/.test(dir.name)) continue;
-    for (const f of Deno.readDirSync(new URL(`${dir.name}/`, CORPUS))) {
-      if (!f.name.endsWith(".pcap")) continue;
-      await using source = await openPcapFile(new URL(`${dir.name}/${f.name}`, CORPUS).pathname);
-      const decoder = new PacketDecoder({ checksums: false });
-      const d = new DecodedPacket();
-      for (let b = await source.next(); b !== null; b = await source.next()) {
-        for (let i = 0; i < b.count; i++) {
-          if (decoder.decode(b, i, d) !== OUTCOME_IP || d.payloadCaplen === 0) continue;
-          if (!DNS_PORTS.has(d.srcPort) && !DNS_PORTS.has(d.dstPort)) continue;
-          let p = d.data.slice(d.payloadOffset, d.payloadOffset + d.payloadCaplen);
-          // DNS over TCP: drop the length prefix of a segment that starts a message.
-          if (d.proto === 6) {
-            if (p.length > 2 && ((p[0]! << 8) | p[1]!) === p.length - 2) p = p.slice(2);
-          } else if (d.proto !== 17) continue;
-          out.push(p);
-        }
-      }
-    }
+  for await (const p of appsCorpusPayloads(/^(dns-|wikipedia)/)) {
+    if (!DNS_PORTS.has(p.srcPort) && !DNS_PORTS.has(p.dstPort)) continue;
+    let m = p.payload;
+    // DNS over TCP: drop the length prefix of a segment that starts a message.
+    if (p.proto === 6 && m.length > 2 && ((m[0]! << 8) | m[1]!) === m.length - 2) m = m.slice(2);
+    out.push(m);
   }
   return out;
 }

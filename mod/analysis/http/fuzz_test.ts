@@ -12,11 +12,10 @@
 
 import assert from "node:assert/strict";
 import { deflateSync, gzipSync } from "node:zlib";
-import { DecodedPacket, openPcapFile, OUTCOME_IP, PacketDecoder } from "../../../capture/mod.ts";
+import { appsCorpusPayloads } from "../../../testing/apps_corpus.ts";
 import { bytes, type Chunk, runConversation } from "./fake_http_test.ts";
 import { mulberry32 as prng } from "../../../testing/prng.ts";
 
-const CORPUS = new URL("../../../../shared/conformance/zeek-apps/", import.meta.url);
 const INPUTS = 100_000;
 const TIME_LIMIT_MS = 120_000;
 
@@ -119,41 +118,18 @@ function builtConversations(): Chunk[][] {
 
 /** The HTTP connections of the corpus pcaps: each side's payload in capture order. */
 async function corpusConversations(): Promise<Chunk[][]> {
-  const out: Chunk[][] = [];
-  let dirs: Deno.DirEntry[];
-  try {
-    dirs = [...Deno.readDirSync(CORPUS)];
-  } catch {
-    return out;
+  const conns = new Map<string, Chunk[]>();
+  for await (const p of appsCorpusPayloads(/^(http-|wikipedia)/)) {
+    if (p.proto !== 6) continue;
+    const orig = p.dstPort < p.srcPort;
+    const key = `${p.case}/${p.file} ` +
+      (orig ? `${p.srcPort}>${p.dstPort}` : `${p.dstPort}>${p.srcPort}`);
+    const list = conns.get(key) ?? [];
+    list.push({ orig, data: p.payload });
+    conns.set(key, list);
   }
-  for (const dir of dirs) {
-    if (!dir.isDirectory || !/^(http-|wikipedia)/.test(dir.name)) continue;
-    for (const f of Deno.readDirSync(new URL(`${dir.name}/`, CORPUS))) {
-      if (!f.name.endsWith(".pcap")) continue;
-      await using source = await openPcapFile(new URL(`${dir.name}/${f.name}`, CORPUS).pathname);
-      const decoder = new PacketDecoder({ checksums: false });
-      const d = new DecodedPacket();
-      const conns = new Map<string, Chunk[]>();
-      for (let b = await source.next(); b !== null; b = await source.next()) {
-        for (let i = 0; i < b.count; i++) {
-          if (decoder.decode(b, i, d) !== OUTCOME_IP || d.proto !== 6 || d.payloadCaplen === 0) {
-            continue;
-          }
-          const orig = d.dstPort < d.srcPort;
-          const key = orig ? `${d.srcPort}>${d.dstPort}` : `${d.dstPort}>${d.srcPort}`;
-          const list = conns.get(key) ?? [];
-          list.push({
-            orig,
-            data: d.data.slice(d.payloadOffset, d.payloadOffset + d.payloadCaplen),
-          });
-          conns.set(key, list);
-        }
-      }
-      // Long connections are cut: the fuzzer wants many different starts.
-      for (const c of conns.values()) out.push(c.slice(0, 40));
-    }
-  }
-  return out;
+  // Long connections are cut: the fuzzer wants many different starts.
+  return [...conns.values()].map((c) => c.slice(0, 40));
 }
 
 const NUMBERS = [

@@ -7,6 +7,7 @@
 
 import assert from "node:assert/strict";
 import { mulberry32 } from "../../../testing/prng.ts";
+import { appsCorpusPayloads, DEFAULT_APPS_CORPUS_DIR } from "../../../testing/apps_corpus.ts";
 import {
   EXT_ALPN,
   EXT_KEY_SHARE,
@@ -124,39 +125,22 @@ Deno.test("hellos that do not fit their lengths are HelloParseError, never anyth
   }
 });
 
-const CORPUS = new URL("../../../../shared/conformance/zeek-apps/", import.meta.url);
 const HAVE_CORPUS = (() => {
   try {
-    return Deno.statSync(CORPUS).isDirectory;
+    return Deno.statSync(DEFAULT_APPS_CORPUS_DIR).isDirectory;
   } catch {
     return false;
   }
 })();
 
-/** The first ClientHello and ServerHello bodies of a corpus trace (each in the first record of its side). */
+/** The first ClientHello and ServerHello bodies of a corpus case (each in the first record of its side). */
 async function hellosOf(dir: string): Promise<{ client?: Uint8Array; server?: Uint8Array }> {
-  const { DecodedPacket, openPcapFile, OUTCOME_IP, PacketDecoder } = await import(
-    "../../../capture/mod.ts"
-  );
   const out: { client?: Uint8Array; server?: Uint8Array } = {};
-  for (const f of Deno.readDirSync(new URL(`${dir}/`, CORPUS))) {
-    if (!f.name.endsWith(".pcap")) continue;
-    await using source = await openPcapFile(new URL(`${dir}/${f.name}`, CORPUS).pathname);
-    const decoder = new PacketDecoder({ checksums: false });
-    const d = new DecodedPacket();
-    for (let b = await source.next(); b !== null; b = await source.next()) {
-      for (let i = 0; i < b.count; i++) {
-        if (decoder.decode(b, i, d) !== OUTCOME_IP || d.proto !== 6 || d.payloadCaplen < 9) {
-          continue;
-        }
-        const p = d.data.subarray(d.payloadOffset, d.payloadOffset + d.payloadCaplen);
-        if (p[0] !== 22 || p[1] !== 3) continue;
-        const len = (p[6]! << 16) | (p[7]! << 8) | p[8]!;
-        const body = p.slice(9, 9 + len);
-        if (p[5] === 1) out.client ??= body;
-        if (p[5] === 2) out.server ??= body;
-      }
-    }
+  for await (const { proto, payload: p } of appsCorpusPayloads(new RegExp(`^${dir}$`))) {
+    if (proto !== 6 || p.length < 9 || p[0] !== 22 || p[1] !== 3) continue;
+    const body = p.slice(9, 9 + ((p[6]! << 16) | (p[7]! << 8) | p[8]!));
+    if (p[5] === 1) out.client ??= body;
+    if (p[5] === 2) out.server ??= body;
   }
   return out;
 }
