@@ -125,6 +125,9 @@ export class FakeHost implements AnalyzerHost {
     return false;
   }
   detectProtocol(): void {}
+  startChild(): undefined {
+    return undefined;
+  }
   connection(): ZeekValue {
     return { uid: this.uid, id: { ...this.#id } };
   }

@@ -82,6 +82,15 @@ export interface AnalyzerHost {
    * `service` after this one's.
    */
   detectProtocol(rest: Uint8Array, isOrig: boolean): void;
+  /**
+   * TCP: attaches the loaded analyzer `name` (Zeek's component name) as a
+   * child of this one, as Zeek's SMTP analyzer attaches SSL after
+   * STARTTLS (`InstantiateAnalyzer` + `AddChildAnalyzer`): this analyzer
+   * forwards it the bytes it should see; its confirmation adds its name
+   * to `service` and its violation removes only it. The framework ends it
+   * (`done`) with the connection. Undefined when `name` is not loaded.
+   */
+  startChild(name: string): ChildAnalyzer | undefined;
   /** Swaps the connection's roles (conn history gets `^`). */
   flip(): void;
   /** Adds a letter to conn history once (`CheckHistory`), e.g. `X` for an unknown packet. */
@@ -118,6 +127,9 @@ export interface StreamAnalyzer {
   /** The connection ends: write what is pending. */
   done(): void;
 }
+
+/** A child analyzer as its parent sees it: where the parent forwards stream data. */
+export type ChildAnalyzer = Omit<StreamAnalyzer, "done">;
 
 /** A dynamic protocol detection signature (Zeek's `dpd.sig`), matched on the first bytes. */
 export interface DpdSignature {

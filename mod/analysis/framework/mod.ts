@@ -23,6 +23,7 @@ export type { AnalyzerStage, AnalyzerStageFactory } from "./analyzer_stage.ts";
 export type {
   AnalyzerHost,
   AnalyzerSpec,
+  ChildAnalyzer,
   ConnEndpoints,
   DpdSignature,
   PacketAnalyzer,

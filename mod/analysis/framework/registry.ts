@@ -48,6 +48,12 @@ export class AnalyzerRegistry {
     return this.#byPort.get(port | (proto << 16));
   }
 
+  /** The loaded analyzer of a name (Zeek's component name, case-insensitive). */
+  byName(name: string): AnalyzerSpec | undefined {
+    const upper = name.toUpperCase();
+    return this.specs.find((s) => s.name.toUpperCase() === upper);
+  }
+
   /** The server ports the analyzers register, as `likely_server_ports` lists them. */
   serverPorts(): string[] {
     return this.specs.flatMap((s) => s.serverPorts);

@@ -20,6 +20,7 @@ import type { ConnTracker } from "../conn/mod.ts";
 import type {
   AnalyzerHost,
   AnalyzerSpec,
+  ChildAnalyzer,
   ConnEndpoints,
   PacketAnalyzer,
   StreamAnalyzer,
@@ -114,6 +115,9 @@ class Attached implements AnalyzerHost {
   detectProtocol(rest: Uint8Array, isOrig: boolean): void {
     this.conn.stage.detect(this.conn, rest, isOrig);
   }
+  startChild(name: string): ChildAnalyzer | undefined {
+    return this.conn.stage.child(this, name);
+  }
   flip(): void {
     this.conn.stage.sessions.flip(this.conn.slot);
     this.conn.endpoints = undefined;
@@ -137,6 +141,8 @@ class ConnState {
   readonly uid: string;
   readonly udp: Attached[] = [];
   readonly tcp: Attached[] = [];
+  /** Analyzers attached as children of another (`startChild`); their parents feed them. */
+  readonly children: Attached[] = [];
   /** `connection$service`, in confirmation order, Zeek's analyzer names. */
   readonly services: string[] = [];
   /** conn.log's `service`: the names lower-cased, comma-separated (undefined when none). */
@@ -228,6 +234,7 @@ class Stage implements AnalyzerStage {
     // for an analyzer a violation removed: `done` reaches every one.
     for (const a of conn.udp) a.analyzer?.done();
     for (const a of conn.tcp) a.analyzer?.done();
+    for (const a of conn.children) a.analyzer?.done();
     conn.reassembly?.close();
     if (this.#violations.length > 0) this.#settleViolations();
     this.#leavingSlot = slot;
@@ -265,6 +272,33 @@ class Stage implements AnalyzerStage {
     const pia = new Pia(rules, true, (spec, replay) => this.#activate(conn, spec, true, replay));
     conn.pia = pia;
     if (rest.length > 0) pia.data(rest, isOrig);
+  }
+
+  /** `startChild`: a child of `parent`, fed by it while both are attached. */
+  child(parent: Attached, name: string): ChildAnalyzer | undefined {
+    const spec = this.#registry.byName(name);
+    if (spec?.createStreamAnalyzer === undefined || parent.conn.reassembly === undefined) {
+      return undefined;
+    }
+    const a = new Attached(spec, parent.conn);
+    const s = spec.createStreamAnalyzer(a);
+    a.analyzer = s;
+    parent.conn.children.push(a);
+    const live = () => !a.removed && !parent.removed;
+    return {
+      stream: (data, isOrig) => {
+        if (live()) s.stream(data, isOrig);
+      },
+      undelivered: (seq, len, isOrig) => {
+        if (live()) s.undelivered(seq, len, isOrig);
+      },
+      closed: (isOrig) => {
+        if (live()) s.closed(isOrig);
+      },
+      endOfStream: (isOrig) => {
+        if (live()) s.endOfStream?.(isOrig);
+      },
+    };
   }
 
   /** The analyzers' session timer of a connection is due (Zeek's `DNS_Analyzer::ExpireTimer`). */

@@ -232,6 +232,55 @@ Deno.test("framework: TCP analyzers get the reassembled streams; violations on a
   assert.equal(partial.rows.get("conn")![0]!["service"], "toy");
 });
 
+/**
+ * A parent that hands everything after `UPGRADE` to a child TOY (as SMTP
+ * hands the stream to SSL after STARTTLS), and the child.
+ */
+function upgradingToy(seen: string[]): AnalyzerSpec[] {
+  return [{
+    name: "PARENT",
+    ports: ["7777/tcp"],
+    serverPorts: [],
+    signatures: [],
+    createStreamAnalyzer(host) {
+      let child: ReturnType<typeof host.startChild>;
+      return {
+        stream(data, isOrig) {
+          if (child !== undefined) return child.stream(data, isOrig);
+          const msg = new TextDecoder().decode(data);
+          seen.push(`parent ${msg}`);
+          host.confirm();
+          const at = msg.indexOf("UPGRADE");
+          if (at >= 0) {
+            child = host.startChild("toy");
+            const rest = data.subarray(at + "UPGRADE".length);
+            if (rest.length > 0) child?.stream(rest, isOrig);
+          }
+        },
+        undelivered: (seq, len, isOrig) => child?.undelivered(seq, len, isOrig),
+        closed: (isOrig) => child?.closed(isOrig),
+        done: () => void seen.push("parent done"),
+      };
+    },
+  }, { ...toySpec(seen), ports: [] }];
+}
+
+Deno.test("framework: a child analyzer gets what its parent forwards, confirms after it, ends with the connection", () => {
+  const { seen, rows } = run([
+    [0, seg(CLIENT, 40000, 7777, TCP_SYN, 100, 0)],
+    [0.01, seg(SERVER, 7777, 40000, TCP_SYN | TCP_ACK, 500, 101)],
+    [0.02, seg(CLIENT, 40000, 7777, TCP_ACK, 101, 501)],
+    [0.03, seg(CLIENT, 40000, 7777, TCP_ACK | TCP_PSH, 101, 501, "hiUPGRADEOK")],
+    [0.04, seg(SERVER, 7777, 40000, TCP_ACK | TCP_PSH, 501, 112, "BAD")],
+    [0.05, seg(CLIENT, 40000, 7777, TCP_ACK | TCP_PSH, 112, 504, "more")],
+  ], upgradingToy);
+  // The child saw the rest of the first delivery and the next; its violation
+  // removed it (nothing more reached it), the parent stayed.
+  assert.deepEqual(seen, ["parent hiUPGRADEOK", "> OK", "< BAD", "parent done", "done"]);
+  assert.equal(rows.get("conn")![0]!["service"], "parent");
+  assert.equal(rows.get("analyzer")![0]!["analyzer_name"], "TOY");
+});
+
 /** The toy protocol found by content only: no port, a DPD signature per transport. */
 function detectedToy(seen: string[]): AnalyzerSpec[] {
   return [{

@@ -88,6 +88,9 @@ class FakeHost implements AnalyzerHost {
   detectProtocol(): void {
     this.detected = true;
   }
+  startChild(): undefined {
+    return undefined;
+  }
 }
 
 /** Runs the chunks through a fresh analyzer; the connection then ends (FIN both ways). */
