@@ -293,6 +293,12 @@ export function runOptionsFor(
     ...(/dns_skip_all_addl=F/.test(text) ? { dnsSkipAllAddl: false } : {}),
     ...(maxQueries ? { dnsMaxQueries: Number(maxQueries[1]) } : {}),
     ...(maxDepth ? { dnsMaxCompressionChainDepth: Number(maxDepth[1]) } : {}),
+    ...(/log_include_server_certificate_subject_issuer=T/.test(text)
+      ? { sslServerSubjectIssuer: true }
+      : {}),
+    ...(/log_include_client_certificate_subject_issuer=T/.test(text)
+      ? { sslClientSubjectIssuer: true }
+      : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import type { AnalyzerSpec } from "../analysis/framework/mod.ts";
 import type { FileHash } from "../analysis/files/mod.ts";
 import { createDnsAnalyzer } from "../analysis/dns/mod.ts";
 import { createHttpAnalyzer } from "../analysis/http/mod.ts";
+import { createSslAnalyzers } from "../analysis/ssl/mod.ts";
 import { BARE_LIKELY_SERVER_PORTS, DEFAULT_LIKELY_SERVER_PORTS } from "../analysis/conn/mod.ts";
 
 /** `default` (every analyzer, Zeek's default scripts), `none`, or the analyzers by Zeek's name. */
@@ -29,6 +30,10 @@ export interface ProtocolSettings {
   readonly dnsMaxCompressionChainDepth?: number;
   /** `HTTP::default_capture_password` (Zeek's default false). */
   readonly httpCapturePassword?: boolean;
+  /** `SSL::log_include_server_certificate_subject_issuer` (Zeek's default false). */
+  readonly sslServerSubjectIssuer?: boolean;
+  /** `SSL::log_include_client_certificate_subject_issuer` (Zeek's default false). */
+  readonly sslClientSubjectIssuer?: boolean;
   /** Hashes of every file (Zeek's base scripts compute none; `hash-all-files`: all three). */
   readonly fileHashes?: readonly FileHash[];
 }
@@ -55,6 +60,10 @@ export function weirAnalyzers(settings: ProtocolSettings = {}): AnalyzerSpec[] {
         : { capturePassword: settings.httpCapturePassword }),
       ...(settings.fileHashes === undefined ? {} : { files: { hashes: settings.fileHashes } }),
     }),
+    ...createSslAnalyzers({
+      serverSubjectIssuer: settings.sslServerSubjectIssuer ?? false,
+      clientSubjectIssuer: settings.sslClientSubjectIssuer ?? false,
+    }),
   ];
 }
 
@@ -75,8 +84,14 @@ export function selectAnalyzers(
       }`,
     );
   }
-  return selection.map((name) => known.get(name.toUpperCase())!);
+  // A script directory loads all its analyzers: `base/protocols/ssl` is SSL and DTLS.
+  return selection.flatMap((name) =>
+    (SCRIPT_ANALYZERS[name.toUpperCase()] ?? [name.toUpperCase()]).map((n) => known.get(n)!)
+  );
 }
+
+/** Analyzers loaded together with the one a selection names. */
+const SCRIPT_ANALYZERS: Readonly<Record<string, readonly string[]>> = { SSL: ["SSL", "DTLS"] };
 
 /**
  * `likely_server_ports` for a selection, as Zeek would have it: the default

@@ -45,6 +45,10 @@ export interface TraceJobOptions {
   readonly fileHashes?: readonly FileHashName[];
   /** `HTTP::default_capture_password` (weir.cfg `HTTPCapturePassword`). */
   readonly httpCapturePassword?: boolean;
+  /** `SSL::log_include_server_certificate_subject_issuer`: ssl.log gets `subject` and `issuer`. */
+  readonly sslServerSubjectIssuer?: boolean;
+  /** `SSL::log_include_client_certificate_subject_issuer`: ssl.log gets `client_subject` and `client_issuer`. */
+  readonly sslClientSubjectIssuer?: boolean;
   /** `ascii` (Zeek's TSV, default) or `json` (`LogAscii::use_json=T`). */
   readonly format?: LogFileFormat;
   /** `LogAscii::json_timestamps` for JSON output. */
@@ -130,6 +134,12 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
     ...(options.httpCapturePassword === undefined
       ? {}
       : { httpCapturePassword: options.httpCapturePassword }),
+    ...(options.sslServerSubjectIssuer === undefined
+      ? {}
+      : { sslServerSubjectIssuer: options.sslServerSubjectIssuer }),
+    ...(options.sslClientSubjectIssuer === undefined
+      ? {}
+      : { sslClientSubjectIssuer: options.sslClientSubjectIssuer }),
   });
   const ports = LikelyServerPorts.parse(
     options.likelyServerPorts ?? likelyServerPortsFor(selection, analyzers),

@@ -31,6 +31,8 @@ export const EXT_SESSION_TICKET = 35;
 export const EXT_PRE_SHARED_KEY = 41;
 export const EXT_SUPPORTED_VERSIONS = 43;
 export const EXT_KEY_SHARE = 51;
+/** The key_share of TLS 1.3 drafts up to 22 (`EXT_KEY_SHARE_OLD`), parsed alike. */
+export const EXT_KEY_SHARE_OLD = 40;
 export const EXT_ENCRYPTED_CLIENT_HELLO = 0xfe0d;
 
 /** The random of a ServerHello that is a HelloRetryRequest (RFC 8446 §4.1.3). */
@@ -169,6 +171,8 @@ export function parseClientHello(body: Uint8Array): Hello {
   const version = r.u16("client version");
   const random = r.bytes(32, "client random");
   const sid = r.bytes(r.u8("session id length"), "session id");
+  // DTLS 1.0 and 1.2 hellos (and DTLS 1.3's, whose legacy version is 1.2's) carry a cookie.
+  if (version === 0xfeff || version === 0xfefd) r.bytes(r.u8("cookie length"), "cookie");
   const suites = r.sub(r.u16("cipher suites length"), "cipher suites");
   const ciphers: number[] = [];
   while (suites.left >= 2) ciphers.push(suites.u16("cipher suite"));
@@ -188,12 +192,16 @@ export function parseClientHello(body: Uint8Array): Hello {
   };
 }
 
-/** Parses a ServerHello body, in the TLS 1.3 draft layout when the version starts with 0x7F. */
+/**
+ * Parses a ServerHello body, in the TLS 1.3 draft layout (no session id,
+ * no compression) when the version is 0x0304 or starts with 0x7F, as
+ * Zeek's `ServerHelloChoice` does.
+ */
 export function parseServerHello(body: Uint8Array): Hello {
   const r = new Reader(body);
   const version = r.u16("server version");
   const random = r.bytes(32, "server random");
-  const draft = version >> 8 === 0x7f;
+  const draft = version >> 8 === 0x7f || version === 0x0304;
   const sid = draft ? new Uint8Array(0) : r.bytes(r.u8("session id length"), "session id");
   const cipher = r.u16("cipher suite");
   const compression = draft ? [] : [r.u8("compression method")];
@@ -247,6 +255,7 @@ function parseExtensions(r: Reader, client: boolean): HelloExtensions {
         } else supportedVersions.push(e.u16("selected version"));
         break;
       case EXT_KEY_SHARE:
+      case EXT_KEY_SHARE_OLD:
         keyShareGroups = [];
         if (client) {
           const list = e.sub(e.u16("key_share length"), "key_share");

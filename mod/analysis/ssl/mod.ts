@@ -14,6 +14,16 @@
  * @module
  */
 
+export {
+  createSslAnalyzers,
+  DTLS_PORTS,
+  DTLS_SIGNATURES,
+  SSL_PORTS,
+  SSL_SIGNATURES,
+  type SslAnalyzerOptions,
+} from "./analyzer.ts";
+export { type CertificateSink, type ChainCertificate, SSL_EVENTS } from "./ssl_session.ts";
+export { SSL_LOG_ID, type SslLogColumns, sslStreamOf } from "./ssl_log.ts";
 export { alertName, cipherName, curveName, versionName } from "./ssl_names.ts";
 export {
   EXT_ALPN,
