@@ -19,6 +19,7 @@ import {
   type AppsLogKind,
   type AppsRun,
   DEFAULT_APPS_CORPUS_DIR,
+  loadedAnalyzers,
   logFileOf,
   parseZeekLogs,
   planRuns,
@@ -30,10 +31,10 @@ import { compareBaseline } from "./apps_compare.ts";
 
 /**
  * The protocol analyzers weir has (DNS since issue 12, HTTP since issue
- * 15). A baseline that needs another one is reported as "needs X" instead
- * of being run; SSL joins this set when its analyzer lands.
+ * 15, SSL and DTLS since issue 16). A baseline that needs another one is
+ * reported as "needs X" instead of being run.
  */
-export const WEIR_ANALYZERS: ReadonlySet<string> = new Set(["DNS", "HTTP"]);
+export const WEIR_ANALYZERS: ReadonlySet<string> = new Set(["DNS", "HTTP", "SSL"]);
 
 /**
  * The gate of `tests/conformance_test.ts`: cases whose gated baselines
@@ -253,8 +254,11 @@ export function analyzersNeeded(c: AppsCase, b: AppsBaseline, want: readonly Zee
   const out = new Set<string>();
   if (b.kind === "dns-log") out.add("DNS");
   else if (b.kind === "http-log") out.add("HTTP");
-  else if (b.kind === "ssl-log") out.add("SSL");
-  else {
+  else if (b.kind === "ssl-log") {
+    // A STARTTLS case's ssl.log also needs the protocol that hands over to SSL.
+    out.add("SSL");
+    if (b.mode !== "default") { for (const a of loadedAnalyzers(b.command)) out.add(a); }
+  } else {
     for (const p of c.protocol) out.add(analyzerName(p));
     if (b.kind === "conn-log") {
       for (const log of want) {
