@@ -3,16 +3,19 @@
  * printing its figures next to a reference measured in the same run.
  * Names: bus, log, nats, capture, live, conn, websocket, reassembly, app, http
  * (the HTTP-heavy trace of issue 15: HTTP analysis against conn only and
- * tcpdump), fleet. Sizes, for shorter or longer runs: WEIR_BENCH_EVENTS (bus),
- * WEIR_BENCH_RECORDS and WEIR_BENCH_ROUNDS (log), WEIR_BENCH_PACKETS (capture),
- * WEIR_BENCH_WS_EVENTS (websocket), WEIR_BENCH_APP_PACKETS (app),
- * WEIR_BENCH_HTTP_PACKETS (http), WEIR_BENCH_FLEET_EVENTS (fleet),
+ * tcpdump), tls (the TLS-heavy trace of issue 16: SSL analysis against conn
+ * only and tcpdump), fleet. Sizes, for shorter or longer runs:
+ * WEIR_BENCH_EVENTS (bus), WEIR_BENCH_RECORDS and WEIR_BENCH_ROUNDS (log),
+ * WEIR_BENCH_PACKETS (capture), WEIR_BENCH_WS_EVENTS (websocket),
+ * WEIR_BENCH_APP_PACKETS (app), WEIR_BENCH_HTTP_PACKETS (http),
+ * WEIR_BENCH_TLS_PACKETS (tls), WEIR_BENCH_FLEET_EVENTS (fleet),
  * WEIR_BENCH_NATS_RECORDS (nats). This file is the one place benchmarks
  * read the command line and the environment.
  */
 
 import { benchApp, DEFAULT_APP_PACKETS } from "./app.ts";
 import { benchHttp, DEFAULT_HTTP_PACKETS } from "./http.ts";
+import { benchTls, DEFAULT_TLS_PACKETS } from "./tls.ts";
 import { benchLiveCapture } from "./live.ts";
 import { benchConnMemory, benchConnThroughput } from "./conn.ts";
 import { benchWebSocket, DEFAULT_EVENTS } from "./websocket.ts";
@@ -51,6 +54,7 @@ const BENCHES: Record<string, () => Promise<string[]>> = {
   reassembly: () => benchReassembly(),
   app: () => benchApp(size("WEIR_BENCH_APP_PACKETS", DEFAULT_APP_PACKETS)),
   http: () => benchHttp(size("WEIR_BENCH_HTTP_PACKETS", DEFAULT_HTTP_PACKETS)),
+  tls: () => benchTls(size("WEIR_BENCH_TLS_PACKETS", DEFAULT_TLS_PACKETS)),
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHES);

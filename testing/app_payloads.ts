@@ -17,6 +17,12 @@
  * megabytes, some gzip-encoded or chunked; a body is a view of the shared
  * material of `http_bodies.ts`, placed into the burst without a copy.
  *
+ * TLS-heavy traffic (`TlsTraffic`) mixes full TLS 1.2 and 1.3 handshakes
+ * with abbreviated TLS 1.2 ones that resume a session by its id or by a
+ * session ticket, and gives some connections a long encrypted stream; the
+ * ciphertext is views of shared random bytes behind record headers, so a
+ * multi-megabyte stream costs a header per 16 KiB record to build.
+ *
  * @module
  */
 
@@ -779,16 +785,18 @@ const CH_CIPHERS = hexBytes(`
 /**
  * Every ClientHello extension after server_name, the key share last so its
  * 32 random bytes go at the end: extended_master_secret, renegotiation_info,
- * supported_groups, ec_point_formats, session_ticket, ALPN (h2, http/1.1),
+ * supported_groups, ec_point_formats, then the session ticket (empty, or
+ * the ticket a resuming client offers), then ALPN (h2, http/1.1),
  * signature_algorithms, supported_versions (1.3, 1.2), psk_key_exchange_modes,
  * key_share (x25519).
  */
-const CH_EXTENSIONS = hexBytes(`
+const CH_EXTENSIONS_HEAD = hexBytes(`
   0017 0000
   ff01 0001 00
   000a 0008 0006 001d 0017 0018
-  000b 0002 01 00
-  0023 0000
+  000b 0002 01 00`);
+const EMPTY_SESSION_TICKET = hexBytes(`0023 0000`);
+const CH_EXTENSIONS_TAIL = hexBytes(`
   0010 000e 000c 02 6832 08 687474702f312e31
   000d 0012 0010 0403 0804 0401 0503 0805 0501 0806 0601
   002b 0005 04 0304 0303
@@ -797,6 +805,9 @@ const CH_EXTENSIONS = hexBytes(`
 /** renegotiation_info, ec_point_formats, extended_master_secret, ALPN (http/1.1). */
 const SH12_EXTENSIONS = withLength(hexBytes(`
   ff01 0001 00 000b 0002 01 00 0017 0000 0010 000b 0009 08 687474702f312e31`));
+/** The same and an empty session_ticket: the server will send a NewSessionTicket. */
+const SH12_TICKET_EXTENSIONS = withLength(hexBytes(`
+  ff01 0001 00 000b 0002 01 00 0017 0000 0023 0000 0010 000b 0009 08 687474702f312e31`));
 /** supported_versions (1.3) and key_share (x25519), its 32 random bytes to follow. */
 const SH13_EXTENSIONS_HEAD = hexBytes(`002e 002b 0002 0304 0033 0024 001d 0020`);
 const CCS_RECORD = hexBytes(`14 0303 0001 01`);
@@ -886,14 +897,24 @@ function writeAppData(w: MessageWriter, r: AppRandom, total: number): number {
   return records;
 }
 
-function writeClientHello(w: MessageWriter, r: AppRandom, sni: MessageWriter): void {
+/**
+ * A ClientHello with a random 32-byte session id and an empty session
+ * ticket extension, or (`ticket` > 0) an empty session id and a session
+ * ticket of `ticket` random bytes, as a client resuming by ticket sends
+ * it; returns where the session id starts.
+ */
+function writeClientHello(w: MessageWriter, r: AppRandom, sni: MessageWriter, ticket = 0): number {
   // Record version 1.0 in a ClientHello, as clients send it for middleboxes' sake.
   const rec = recordStart(w, TLS_HANDSHAKE, 0x0301);
   const hs = handshakeStart(w, 1);
   w.writeUint16(0x0303);
   w.writeRandom(r, 32);
-  w.writeUint8(32);
-  w.writeRandom(r, 32);
+  const idAt = w.length + 1;
+  if (ticket > 0) w.writeUint8(0);
+  else {
+    w.writeUint8(32);
+    w.writeRandom(r, 32);
+  }
   w.writeBytes(CH_CIPHERS);
   const extAt = w.length;
   w.writeUint16(0);
@@ -903,11 +924,18 @@ function writeClientHello(w: MessageWriter, r: AppRandom, sni: MessageWriter): v
   w.writeUint8(0);
   w.writeUint16(sni.length);
   w.writeBytes(sni.bytes());
-  w.writeBytes(CH_EXTENSIONS);
+  w.writeBytes(CH_EXTENSIONS_HEAD);
+  if (ticket > 0) {
+    w.writeUint16(0x0023);
+    w.writeUint16(ticket);
+    w.writeRandom(r, ticket);
+  } else w.writeBytes(EMPTY_SESSION_TICKET);
+  w.writeBytes(CH_EXTENSIONS_TAIL);
   w.writeRandom(r, 32);
   w.setUint16At(extAt, w.length - extAt - 2);
   handshakeEnd(w, hs);
   recordEnd(w, rec);
+  return idAt;
 }
 
 function writeServerHello(w: MessageWriter, r: AppRandom, tls13: boolean): void {
@@ -923,6 +951,25 @@ function writeServerHello(w: MessageWriter, r: AppRandom, tls13: boolean): void 
     w.writeBytes(SH13_EXTENSIONS_HEAD);
     w.writeRandom(r, 32);
   } else w.writeBytes(SH12_EXTENSIONS);
+  handshakeEnd(w, hs);
+  recordEnd(w, rec);
+}
+
+/**
+ * The ServerHello of an abbreviated TLS 1.2 handshake: the client's
+ * session id echoed (resumption by id), or, when `sessionId` is empty
+ * (resumption by ticket), an empty one and the session_ticket extension.
+ */
+function writeResumingServerHello(w: MessageWriter, r: AppRandom, sessionId: Uint8Array): void {
+  const rec = recordStart(w, TLS_HANDSHAKE);
+  const hs = handshakeStart(w, 2);
+  w.writeUint16(0x0303);
+  w.writeRandom(r, 32);
+  w.writeUint8(sessionId.length);
+  w.writeBytes(sessionId);
+  w.writeUint16(0xc02f);
+  w.writeUint8(0);
+  w.writeBytes(sessionId.length > 0 ? SH12_EXTENSIONS : SH12_TICKET_EXTENSIONS);
   handshakeEnd(w, hs);
   recordEnd(w, rec);
 }
@@ -993,6 +1040,108 @@ function writeServerFinish12(w: MessageWriter, r: AppRandom): number {
 }
 
 /**
+ * Resumption by session id, the server's flight: ServerHello (the id
+ * echoed), ChangeCipherSpec, Finished (encrypted); no Certificate, no
+ * key exchange.
+ */
+function writeServerResumeById(w: MessageWriter, r: AppRandom, sessionId: Uint8Array): number {
+  writeResumingServerHello(w, r, sessionId);
+  w.writeBytes(CCS_RECORD);
+  writeOpaqueRecord(w, r, TLS_HANDSHAKE, 40);
+  return 3;
+}
+
+/**
+ * Resumption by session ticket, the server's flight: ServerHello (empty
+ * session id), NewSessionTicket (a fresh ticket), ChangeCipherSpec,
+ * Finished (encrypted).
+ */
+function writeServerResumeByTicket(w: MessageWriter, r: AppRandom): number {
+  writeResumingServerHello(w, r, NO_SESSION_ID);
+  return 1 + writeServerFinish12(w, r);
+}
+
+/** The client's end of an abbreviated handshake: ChangeCipherSpec, Finished (encrypted). */
+function writeClientResumeFinish(w: MessageWriter, r: AppRandom): number {
+  w.writeBytes(CCS_RECORD);
+  writeOpaqueRecord(w, r, TLS_HANDSHAKE, 40);
+  return 2;
+}
+
+/** The handshakes of TLS flows, as `FlowTruth.tlsHandshake` names them. */
+export type TlsHandshake = "full-1.2" | "full-1.3" | "resumed-id" | "resumed-ticket";
+
+const HS_FULL_12 = 0;
+const HS_FULL_13 = 1;
+const HS_RESUMED_ID = 2;
+const HS_RESUMED_TICKET = 3;
+const HANDSHAKE_NAMES: readonly TlsHandshake[] = [
+  "full-1.2",
+  "full-1.3",
+  "resumed-id",
+  "resumed-ticket",
+];
+const NO_SESSION_ID = new Uint8Array(0);
+/** The session ticket a resuming client offers, as long as the ones servers here issue. */
+const TICKET_LENGTH = 192;
+
+/**
+ * How TLS flows behave in a TLS-heavy trace, every field given (the
+ * generator's `TlsOptions` with their defaults filled in).
+ */
+export interface TlsTraffic {
+  /** Share of connections with a full TLS 1.3 handshake. */
+  readonly tls13Share: number;
+  /** Share of connections that resume a TLS 1.2 session by its session id. */
+  readonly sessionIdShare: number;
+  /** Share of connections that resume a TLS 1.2 session by a session ticket; full TLS 1.2 gets the rest. */
+  readonly ticketShare: number;
+  /** Most request/response exchanges on one connection: 1 … N, evenly drawn. */
+  readonly exchangesPerConnection: number;
+  /** Share of connections whose last response is a long encrypted stream. */
+  readonly streamShare: number;
+  /** Longest stream, bytes; streams spread evenly on a log scale from 256 KiB (or this, if less). */
+  readonly streamMax: number;
+}
+
+/** The shortest long stream, unless `streamMax` is shorter. */
+const STREAM_MIN = 256 * 1024;
+/** Ciphertext is a view of the shared random bytes starting anywhere in this span. */
+const CIPHERTEXT_SPAN = 1024 * 1024;
+
+/** `len` bytes of ciphertext: a view of shared random bytes (the images' pixels), drawn at random. */
+function ciphertext(r: AppRandom, len: number): Uint8Array {
+  const at = r.int(CIPHERTEXT_SPAN);
+  return pixelBytes(CIPHERTEXT_SPAN + TLS_RECORD_MAX).subarray(at, at + len);
+}
+
+/**
+ * Application data of `total` bytes as records of at most
+ * `TLS_RECORD_MAX`, each a header written to the burst and its ciphertext
+ * appended as a view; returns the records.
+ */
+function appendAppData(b: Burst, r: AppRandom, total: number): number {
+  const w = b.data;
+  let records = 0;
+  while (total > 0) {
+    const n = total < TLS_RECORD_MAX ? total : TLS_RECORD_MAX;
+    w.writeUint8(TLS_APPLICATION_DATA);
+    w.writeUint16(0x0303);
+    w.writeUint16(n);
+    b.append(ciphertext(r, n));
+    total -= n;
+    records++;
+  }
+  return records;
+}
+
+/** A long stream's length: from `STREAM_MIN` to `streamMax`, evenly on a log scale. */
+function streamLength(r: AppRandom, streamMax: number): number {
+  if (streamMax <= STREAM_MIN) return streamMax;
+  return Math.floor(STREAM_MIN * (streamMax / STREAM_MIN) ** r.float());
+}
+
+/**
  * What one flow says at the application layer, a burst at a time. A flow
  * keeps asking `next` until it returns false; `budgetSpent` tells the
  * conversation the flow has used its share of packets, and it ends at the
@@ -1016,12 +1165,25 @@ export class AppConversation {
   #requests = 0;
   #gzip = false;
   #close = false;
+  /** TLS: the handshake, and the session id a client resuming by id offered. */
+  #handshake = HS_FULL_12;
+  readonly #sessionId = new Uint8Array(32);
+  /** TLS-heavy traffic: its settings (null for the default traffic), and this flow's long stream (0: none). */
+  #tlsHeavy: TlsTraffic | null = null;
+  #stream = 0;
 
   /**
    * Prepares the conversation for a new flow (conversations are reused
-   * across flows); with `http`, an HTTP flow is HTTP-heavy traffic.
+   * across flows); with `http`, an HTTP flow is HTTP-heavy traffic, and
+   * with `tls` a TLS flow is TLS-heavy traffic.
    */
-  reset(r: AppRandom, app: number, tcp: boolean, http: HttpTraffic | null = null): void {
+  reset(
+    r: AppRandom,
+    app: number,
+    tcp: boolean,
+    http: HttpTraffic | null = null,
+    tls: TlsTraffic | null = null,
+  ): void {
     this.app = app;
     this.tcp = tcp;
     this.#phase = 0;
@@ -1046,6 +1208,28 @@ export class AppConversation {
       this.#close = n === 1 || r.float() < this.#heavy.oneRequestShare;
       this.#requests = this.#close ? 1 : 1 + r.int(n);
     }
+    this.#handshake = this.#tls13 ? HS_FULL_13 : HS_FULL_12;
+    this.#tlsHeavy = app === APP_TLS ? tls : null;
+    this.#stream = 0;
+    if (this.#tlsHeavy !== null) {
+      const t = this.#tlsHeavy;
+      const u = r.float();
+      this.#handshake = u < t.tls13Share
+        ? HS_FULL_13
+        : u < t.tls13Share + t.sessionIdShare
+        ? HS_RESUMED_ID
+        : u < t.tls13Share + t.sessionIdShare + t.ticketShare
+        ? HS_RESUMED_TICKET
+        : HS_FULL_12;
+      this.#tls13 = this.#handshake === HS_FULL_13;
+      this.#requests = 1 + r.int(t.exchangesPerConnection);
+      if (r.float() < t.streamShare) this.#stream = streamLength(r, t.streamMax);
+    }
+  }
+
+  /** The handshake of a TLS flow; null for other applications. */
+  get tlsHandshake(): TlsHandshake | null {
+    return this.app === APP_TLS ? HANDSHAKE_NAMES[this.#handshake]! : null;
   }
 
   /** True when the server closes the connection (after a `Connection: close` exchange). */
@@ -1055,11 +1239,11 @@ export class AppConversation {
 
   /**
    * Full segments a receiver takes before it sends a pure ACK (delayed ACK,
-   * RFC 1122's every second segment) in HTTP-heavy traffic; 0 elsewhere,
+   * RFC 1122's every second segment) in HTTP-heavy and TLS-heavy traffic; 0 elsewhere,
    * where the next burst carries the ACK.
    */
   get ackEvery(): number {
-    return this.#heavy === null ? 0 : 2;
+    return this.#heavy === null && this.#tlsHeavy === null ? 0 : 2;
   }
 
   /** Fills `burst` with what comes next; false when the conversation is over. */
@@ -1166,27 +1350,49 @@ export class AppConversation {
     const b = this.burst;
     const w = b.data;
     const phase = this.#phase;
-    const tls13 = this.#tls13;
-    // 0 ClientHello, 1 server flight, 2 client finish, 3 (1.2) server finish, then data.
-    const dataPhase = tls13 ? 3 : 4;
+    const handshake = this.#handshake;
+    const heavy = this.#tlsHeavy;
+    // 0 ClientHello, 1 server flight, 2 client finish, 3 (full 1.2) server finish, then data.
+    const dataPhase = handshake === HS_FULL_12 ? 4 : 3;
     if (phase >= dataPhase && (phase - dataPhase) % 2 === 0) {
-      if (budgetSpent && this.#exchanges > 0) return false;
+      // TLS-heavy flows run their drawn exchanges, whatever the packet budget.
+      if (heavy !== null ? this.#exchanges >= this.#requests : budgetSpent && this.#exchanges > 0) {
+        return false;
+      }
     }
     const fromClient = phase < dataPhase ? phase % 2 === 0 : (phase - dataPhase) % 2 === 0;
     b.start(fromClient);
     if (phase === 0) {
-      writeClientHello(w, r, this.#host);
+      const ticket = handshake === HS_RESUMED_TICKET ? TICKET_LENGTH : 0;
+      const idAt = writeClientHello(w, r, this.#host, ticket);
+      if (handshake === HS_RESUMED_ID) this.#sessionId.set(w.buffer.subarray(idAt, idAt + 32));
       b.messages = 1;
     } else if (phase === 1) {
-      b.messages = tls13 ? writeServerFlight13(w, r) : writeServerFlight12(w, r);
+      b.messages = handshake === HS_FULL_13
+        ? writeServerFlight13(w, r)
+        : handshake === HS_FULL_12
+        ? writeServerFlight12(w, r)
+        : handshake === HS_RESUMED_ID
+        ? writeServerResumeById(w, r, this.#sessionId)
+        : writeServerResumeByTicket(w, r);
     } else if (phase === 2) {
-      if (tls13) {
+      if (handshake === HS_FULL_13) {
         w.writeBytes(CCS_RECORD);
         writeOpaqueRecord(w, r, TLS_APPLICATION_DATA, 53);
         b.messages = 2;
-      } else b.messages = writeClientFinish12(w, r);
-    } else if (phase === 3 && !tls13) {
+      } else if (handshake === HS_FULL_12) b.messages = writeClientFinish12(w, r);
+      else b.messages = writeClientResumeFinish(w, r);
+    } else if (phase === 3 && handshake === HS_FULL_12) {
       b.messages = writeServerFinish12(w, r);
+    } else if (heavy !== null) {
+      const last = this.#exchanges === this.#requests - 1;
+      const size = fromClient
+        ? 80 + r.int(800)
+        : last && this.#stream > 0
+        ? this.#stream
+        : 300 + r.int(r.float() < 0.2 ? 40000 : 6000);
+      b.messages = appendAppData(b, r, size);
+      if (!fromClient) this.#exchanges++;
     } else if (fromClient) {
       b.messages = writeAppData(w, r, 80 + r.int(800));
     } else {

@@ -8,7 +8,8 @@ import {
   OUTCOME_IP,
   PacketDecoder,
 } from "../capture/mod.ts";
-import { type FlowTruth, generateTraceBytes, type TraceTruth } from "./mod.ts";
+import { analyzeTrace } from "../mod/trace/mod.ts";
+import { type FlowTruth, generateTrace, generateTraceBytes, type TraceTruth } from "./mod.ts";
 
 const OPTIONS = {
   flows: 600,
@@ -642,6 +643,182 @@ Deno.test("TLS: a handshake then application data, every record well framed", as
     assert.equal(server.at(-1)!.type, 23, "and so does the server");
   }
   assert.deepEqual([...versions].sort(), [0x0303, 0x0304]);
+});
+
+const TLS_HEAVY = {
+  flows: 120,
+  applications: { tls: 1 },
+  tls: { streamShare: 0.3, streamMax: 2 * 1024 * 1024 },
+  ipv6Share: 0.3,
+  vlanShare: 0.2,
+  seed: 31,
+};
+
+/** A ServerHello body's session id. */
+function serverHelloSessionId(hello: Uint8Array): Uint8Array {
+  assert.equal(hello[0], 2, "a ServerHello");
+  const at = 4 + 2 + 32;
+  return hello.subarray(at + 1, at + 1 + hello[at]!);
+}
+
+/**
+ * Each handshake's records before application data: content type, and the
+ * body's first byte (the handshake type; 1 for ChangeCipherSpec) or -1
+ * when encrypted.
+ */
+const HANDSHAKE_RECORDS: Record<string, { client: number[][]; server: number[][] }> = {
+  "full-1.2": {
+    client: [[22, 1], [22, 16], [20, 1], [22, -1]],
+    server: [[22, 2], [22, 11], [22, 12], [22, 14], [22, 4], [20, 1], [22, -1]],
+  },
+  "full-1.3": {
+    client: [[22, 1], [20, 1], [23, -1]],
+    server: [[22, 2], [20, 1], [23, -1], [23, -1]],
+  },
+  "resumed-id": { client: [[22, 1], [20, 1], [22, -1]], server: [[22, 2], [20, 1], [22, -1]] },
+  "resumed-ticket": {
+    client: [[22, 1], [20, 1], [22, -1]],
+    server: [[22, 2], [22, 4], [20, 1], [22, -1]],
+  },
+};
+
+Deno.test("TLS-heavy: full 1.2 and 1.3 handshakes, resumptions by id and by ticket, long streams of full records", async () => {
+  const { bytes, truth } = await generateTraceBytes(TLS_HEAVY);
+  const again = await generateTraceBytes(TLS_HEAVY);
+  assert.deepEqual(again.bytes, bytes, "the same seed gives the same bytes");
+  const flows = await readFlows(bytes, truth);
+  const handshakes = new Map<string, number>();
+  let streams = 0;
+  let payload = 0;
+  let ciphertext = 0;
+  let serverSegments = 0;
+  let clientAcks = 0;
+  for (const t of truth.flows) {
+    assert.equal(t.application, "tls");
+    const kind = t.tlsHandshake!;
+    handshakes.set(kind, (handshakes.get(kind) ?? 0) + 1);
+    const f = flows.get(t.client)!;
+    const client = tlsRecords(joined(f.fromClient));
+    const server = tlsRecords(joined(f.fromServer));
+    assert.equal(client.length, t.clientMessages);
+    assert.equal(server.length, t.serverMessages);
+    const expected = HANDSHAKE_RECORDS[kind]!;
+    // An encrypted record's first byte says nothing: only its content type is compared.
+    const handshake = (records: typeof client, want: number[][]) =>
+      want.map(([, first], i) => [records[i]?.type, first === -1 ? -1 : records[i]?.body[0]]);
+    assert.deepEqual(handshake(client, expected.client), expected.client, `${kind} client`);
+    assert.deepEqual(handshake(server, expected.server), expected.server, `${kind} server`);
+    const clientData = client.slice(expected.client.length);
+    const serverData = server.slice(expected.server.length);
+    assert.ok(clientData.length >= 1 && clientData.length <= 8, `${clientData.length} requests`);
+    assert.ok([...clientData, ...serverData].every((r) => r.type === 23), "then application data");
+    const ext = clientHelloExtensions(client[0]!.body);
+    const offered = client[0]!.body.subarray(4 + 2 + 32 + 1, 4 + 2 + 32 + 1 + client[0]!.body[38]!);
+    const echoed = serverHelloSessionId(server[0]!.body);
+    if (kind === "resumed-ticket") {
+      assert.equal(offered.length, 0, "resuming by ticket: an empty session id");
+      assert.equal(ext.get(35)!.length, 192, "and the ticket");
+      assert.equal(echoed.length, 0);
+    } else {
+      assert.equal(offered.length, 32);
+      assert.equal(ext.get(35)!.length, 0, "an empty session ticket extension");
+      if (kind === "resumed-id") assert.deepEqual(echoed, offered, "the server echoes the id");
+      else assert.notDeepEqual(echoed, offered);
+    }
+    const served = serverData.reduce((n, r) => n + r.body.length, 0);
+    if (served >= 256 * 1024) {
+      streams++;
+      const full = serverData.filter((r) => r.body.length === 16384 + 24).length;
+      assert.ok(full >= serverData.length - 2 * clientData.length, "a stream in full records");
+    }
+    for (const side of [f.fromClient, f.fromServer]) {
+      payload += side.segments.reduce((n, len) => n + len, 0);
+    }
+    ciphertext += [...clientData, ...serverData].reduce((n, r) => n + r.body.length, 0);
+    serverSegments += f.fromServer.segments.length;
+    clientAcks += f.fromClient.pureAcks;
+    assert.equal(f.firstFin, "client");
+  }
+  for (const kind of Object.keys(HANDSHAKE_RECORDS)) {
+    assert.ok((handshakes.get(kind) ?? 0) >= 10, `${handshakes.get(kind)} ${kind} handshakes`);
+  }
+  assert.ok(streams >= 20, `${streams} long streams`);
+  assert.ok(ciphertext >= 0.95 * payload, `${ciphertext} of ${payload} payload bytes ciphertext`);
+  assert.ok(clientAcks >= 0.3 * serverSegments, `${clientAcks} ACKs, ${serverSegments} segments`);
+});
+
+/** The rows of a Zeek ASCII log, by column name. */
+function logRows(text: string): Record<string, string>[] {
+  const lines = text.split("\n");
+  const fields = lines.find((l) => l.startsWith("#fields\t"))!.split("\t").slice(1);
+  return lines.filter((l) => l !== "" && !l.startsWith("#")).map((l) => {
+    const v = l.split("\t");
+    return Object.fromEntries(fields.map((f, i) => [f, v[i]!]));
+  });
+}
+
+/** What ssl.log says of each handshake the generator makes. */
+const SSL_LOG_ROWS: Record<string, { version: string; resumed: string; history: string }> = {
+  "full-1.2": { version: "TLSv12", resumed: "F", history: "CsxknGIti" },
+  "full-1.3": { version: "TLSv13", resumed: "F", history: "CsiI" },
+  "resumed-id": { version: "TLSv12", resumed: "T", history: "CsiI" },
+  "resumed-ticket": { version: "TLSv12", resumed: "T", history: "CstiI" },
+};
+
+Deno.test("TLS-heavy: the SSL analyzer establishes every flow and finds every resumption", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "weir-tls-heavy-" });
+  try {
+    const truth = await generateTrace(`${dir}/tls.pcap`, {
+      ...TLS_HEAVY,
+      flows: 80,
+      tls: { streamShare: 0.2, streamMax: 1024 * 1024 },
+    });
+    await analyzeTrace({ path: `${dir}/tls.pcap`, logDir: `${dir}/out`, analyzers: ["SSL"] });
+    const rows = logRows(await Deno.readTextFile(`${dir}/out/ssl.log`));
+    assert.equal(rows.length, truth.flows.length, "one ssl.log row per flow");
+    const byClient = new Map(rows.map((r) => [r["id.orig_h"]!, r]));
+    for (const t of truth.flows) {
+      const row = byClient.get(t.client)!;
+      assert.ok(row, `a row for ${t.client}`);
+      const want = SSL_LOG_ROWS[t.tlsHandshake!]!;
+      assert.deepEqual(
+        [row.version, row.resumed, row.ssl_history, row.established, row.server_name !== "-"],
+        [want.version, want.resumed, want.history, "T", true],
+        `${t.client}, ${t.tlsHandshake}`,
+      );
+    }
+    const resumed = truth.flows.filter((t) => t.tlsHandshake!.startsWith("resumed-")).length;
+    assert.ok(resumed >= 10, `${resumed} resumptions`);
+    assert.equal(rows.filter((r) => r.resumed === "T").length, resumed);
+    assert.equal(rows.filter((r) => r.established === "T").length, truth.flows.length);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("TLS-heavy options are checked, and need TLS flows", async () => {
+  await assert.rejects(
+    generateTraceBytes({ flows: 5, tls: true }),
+    /without TLS flows: set applications to true or give applications.tls a share above 0/,
+  );
+  await assert.rejects(
+    generateTraceBytes({ applications: true, tls: { tls13Share: 0.6, ticketShare: 0.6 } }),
+    /tls.tls13Share \+ tls.sessionIdShare \+ tls.ticketShare 1.35: use a share from 0 to 1/,
+  );
+  await assert.rejects(
+    generateTraceBytes({ applications: true, tls: { streamMax: 0 } }),
+    /tls.streamMax 0: use an integer from 1 to 1073741824/,
+  );
+  const short = await generateTraceBytes({
+    flows: 40,
+    applications: { tls: 1 },
+    tls: { tls13Share: 0, sessionIdShare: 1, ticketShare: 0, exchangesPerConnection: 1 },
+  });
+  assert.ok(short.truth.flows.every((f) => f.tlsHandshake === "resumed-id"));
+  assert.ok(
+    short.truth.flows.every((f) => f.clientMessages === 4 && f.serverMessages >= 4),
+    "hello, CCS, Finished, one request; hello, CCS, Finished, a response",
+  );
 });
 
 Deno.test("application payloads: the same seed gives the same bytes", async () => {

@@ -16,6 +16,10 @@
  * application is built for. With `http` as well, HTTP flows are HTTP-heavy
  * traffic (`HttpOptions`): as many requests as drawn, bodies up to
  * megabytes, gzip and chunked responses, the receiver's delayed ACKs.
+ * With `tls`, TLS flows are TLS-heavy traffic (`TlsOptions`): full TLS 1.2
+ * handshakes with the certificate chain, TLS 1.3 handshakes, TLS 1.2
+ * resumptions by session id and by session ticket, and long encrypted
+ * streams of 16 KiB records.
  *
  * Every flow has a distinct client address (10.0.0.0/8 or fd00::/64 plus
  * the flow's index), so no two flows share a 5-tuple and the returned
@@ -36,6 +40,8 @@ import {
   type AppRandom,
   Burst,
   type HttpTraffic,
+  type TlsHandshake,
+  type TlsTraffic,
 } from "./app_payloads.ts";
 import {
   createPcapWriter,
@@ -88,6 +94,13 @@ export interface GenerateOptions {
    * the flow has sent `packetsPerFlow` packets).
    */
   readonly http?: boolean | HttpOptions | undefined;
+  /**
+   * TLS-heavy traffic on the TLS flows `applications` asks for: `true` for
+   * `DEFAULT_TLS_TRAFFIC`, or the options (default: none, TLS flows as full
+   * 1.2 or 1.3 handshakes and short exchanges that end when the flow has
+   * sent `packetsPerFlow` packets).
+   */
+  readonly tls?: boolean | TlsOptions | undefined;
 }
 
 /**
@@ -131,6 +144,62 @@ export const DEFAULT_HTTP_TRAFFIC: Readonly<Record<keyof HttpOptions, number>> =
   chunkedShare: 0.2,
 });
 
+/**
+ * TLS-heavy traffic: full TLS 1.2 handshakes (ServerHello, the certificate
+ * chain, ServerKeyExchange, ServerHelloDone; the client's key exchange;
+ * NewSessionTicket), full TLS 1.3 ones, and abbreviated TLS 1.2 ones that
+ * resume a session: by session id (the client offers one, the server
+ * echoes it; CCS and encrypted Finished from each side) or by session
+ * ticket (a non-empty session_ticket extension and an empty session id;
+ * the server sends a NewSessionTicket, then CCS and Finished). After the
+ * handshake, 1 … N request/response exchanges of application data, the
+ * last response of some connections a long stream, all in records of up to
+ * 16 KiB of ciphertext; the receiver ACKs every second segment. The
+ * exchange count, not `packetsPerFlow`, decides how long a TLS flow is.
+ * Fields left out take `DEFAULT_TLS_TRAFFIC`'s values.
+ */
+export interface TlsOptions {
+  /** Share of connections with a full TLS 1.3 handshake. */
+  readonly tls13Share?: number | undefined;
+  /** Share of connections that resume a TLS 1.2 session by session id. */
+  readonly sessionIdShare?: number | undefined;
+  /**
+   * Share of connections that resume a TLS 1.2 session by session ticket;
+   * full TLS 1.2 handshakes get what the three shares leave.
+   */
+  readonly ticketShare?: number | undefined;
+  /** Most request/response exchanges on one connection (1 … N, evenly drawn). */
+  readonly exchangesPerConnection?: number | undefined;
+  /**
+   * Share of connections whose last response is a long encrypted stream;
+   * the other responses are 300 B to 40 KB.
+   */
+  readonly streamShare?: number | undefined;
+  /**
+   * Longest stream in bytes (up to 1 GiB); streams spread evenly on a log
+   * scale from 256 KiB to this.
+   */
+  readonly streamMax?: number | undefined;
+}
+
+/**
+ * What `tls: true` gives: 35 % full TLS 1.2 handshakes, 35 % TLS 1.3, 30 %
+ * TLS 1.2 resumptions (half by id, half by ticket); 1–8 exchanges a
+ * connection, a tenth of the connections ending in a stream of 256 KiB –
+ * 8 MiB, so most of the trace's bytes are ciphertext.
+ */
+export const DEFAULT_TLS_TRAFFIC: Readonly<Record<keyof TlsOptions, number>> = Object.freeze({
+  tls13Share: 0.35,
+  sessionIdShare: 0.15,
+  ticketShare: 0.15,
+  exchangesPerConnection: 8,
+  streamShare: 0.1,
+  streamMax: 8 * 1024 * 1024,
+});
+
+/** The largest `streamMax`. */
+const TLS_STREAM_LIMIT = 1024 * 1024 * 1024;
+
 /** The largest `bodyMax`: the shared body buffers grow to it. */
 const HTTP_BODY_LIMIT = 64 * 1024 * 1024;
 
@@ -167,6 +236,8 @@ export interface FlowTruth {
   readonly fragmented: boolean;
   /** The application whose messages the flow carries; null for random payloads. */
   readonly application: ApplicationName | null;
+  /** The handshake of a TLS flow (null for other flows). */
+  readonly tlsHandshake: TlsHandshake | null;
   /** Application messages each side sent (DNS messages, HTTP requests or responses, TLS records). */
   readonly clientMessages: number;
   readonly serverMessages: number;
@@ -483,7 +554,7 @@ class TrafficGenerator {
     f.icmpId = rng.int(65536);
     if (f.app !== APP_NONE) {
       const conv = this.#spareConversations.pop() ?? new AppConversation();
-      conv.reset(rng, f.app, f.kind === KIND_TCP, o.http);
+      conv.reset(rng, f.app, f.kind === KIND_TCP, o.http, o.tls);
       f.conv = conv;
       if (f.kind === KIND_TCP) f.frames = FRAMES_UNKNOWN;
       // A stub resolver asks each question from a fresh source port: one
@@ -494,6 +565,7 @@ class TrafficGenerator {
   }
 
   #finish(f: Flow): void {
+    const tlsHandshake = f.conv?.tlsHandshake ?? null;
     if (f.conv !== null) {
       this.#spareConversations.push(f.conv);
       f.conv = null;
@@ -509,6 +581,7 @@ class TrafficGenerator {
       innerVlan: f.innerVlan,
       fragmented: f.fragmented,
       application: applicationName(f.app),
+      tlsHandshake,
       clientMessages: f.clientMessages,
       serverMessages: f.serverMessages,
       packets: f.packets,
@@ -917,6 +990,7 @@ function writeU32(b: Uint8Array, o: number, v: number): void {
 type Settings = { -readonly [K in keyof typeof DEFAULTS]: number } & {
   applications: Required<{ -readonly [K in keyof ApplicationShares]: number }> | null;
   http: HttpTraffic | null;
+  tls: TlsTraffic | null;
 };
 
 /** The options with every default filled in, checked before any file is touched. */
@@ -925,6 +999,7 @@ function resolve(options: GenerateOptions): Settings {
     ...DEFAULTS,
     applications: resolveApplications(options.applications),
     http: resolveHttp(options.http),
+    tls: resolveTls(options.tls),
   };
   for (const key of Object.keys(DEFAULTS) as Array<keyof typeof DEFAULTS>) {
     const value = options[key];
@@ -949,7 +1024,36 @@ function resolve(options: GenerateOptions): Settings {
       "Cannot generate HTTP-heavy traffic without HTTP flows: set applications to true or give applications.http a share above 0",
     );
   }
+  if (o.tls !== null && (o.applications?.tls ?? 0) === 0) {
+    throw new RangeError(
+      "Cannot generate TLS-heavy traffic without TLS flows: set applications to true or give applications.tls a share above 0",
+    );
+  }
   return o;
+}
+
+function resolveTls(option: boolean | TlsOptions | undefined): TlsTraffic | null {
+  if (option === undefined || option === false) return null;
+  const given = option === true ? {} : option;
+  const d = DEFAULT_TLS_TRAFFIC;
+  const t = Object.freeze({
+    tls13Share: checkShare("tls.tls13Share", given.tls13Share ?? d.tls13Share),
+    sessionIdShare: checkShare("tls.sessionIdShare", given.sessionIdShare ?? d.sessionIdShare),
+    ticketShare: checkShare("tls.ticketShare", given.ticketShare ?? d.ticketShare),
+    exchangesPerConnection: checkCount(
+      "tls.exchangesPerConnection",
+      given.exchangesPerConnection ?? d.exchangesPerConnection,
+      1,
+      1_000_000,
+    ),
+    streamShare: checkShare("tls.streamShare", given.streamShare ?? d.streamShare),
+    streamMax: checkCount("tls.streamMax", given.streamMax ?? d.streamMax, 1, TLS_STREAM_LIMIT),
+  });
+  checkShare(
+    "tls.tls13Share + tls.sessionIdShare + tls.ticketShare",
+    t.tls13Share + t.sessionIdShare + t.ticketShare,
+  );
+  return t;
 }
 
 function resolveHttp(option: boolean | HttpOptions | undefined): HttpTraffic | null {

@@ -18,6 +18,9 @@
  *
  * // HTTP-heavy: keep-alive and one-request connections, bodies to 1 MiB, some gzip.
  * await generateTrace("/tmp/http.pcap", { flows: 100, applications: { http: 1 }, http: true });
+ *
+ * // TLS-heavy: full 1.2 and 1.3 handshakes, resumptions by id and ticket, long encrypted streams.
+ * await generateTrace("/tmp/tls.pcap", { flows: 100, applications: { tls: 1 }, tls: true });
  * ```
  *
  * @module
@@ -27,14 +30,16 @@ export {
   type ApplicationShares,
   DEFAULT_APPLICATION_SHARES,
   DEFAULT_HTTP_TRAFFIC,
+  DEFAULT_TLS_TRAFFIC,
   type FlowTruth,
   type GenerateOptions,
   generateTrace,
   generateTraceBytes,
   type HttpOptions,
+  type TlsOptions,
   type TraceTruth,
 } from "./generate.ts";
-export type { ApplicationName } from "./app_payloads.ts";
+export type { ApplicationName, TlsHandshake, TlsTraffic } from "./app_payloads.ts";
 export {
   labUnavailable,
   ProbeProcess,
