@@ -26,6 +26,12 @@ const SYMBOLS = {
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   memcpy_from_address: { name: "memcpy", parameters: ["u64", "u64", "usize"], result: "void" },
+  /** `struct mallinfo2 mallinfo2(void)` (ten size_t), glibc 2.33+; `optional`: an older libc still opens. */
+  mallinfo2: {
+    parameters: [],
+    result: { struct: Array<Deno.NativeType>(10).fill("usize") },
+    optional: true,
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
@@ -441,3 +447,17 @@ export function copyFromAddress(destination: number, source: number, length: num
 
 /** Deno accepts numbers for 64-bit parameters; its types ask for BigInt, which would allocate per call. */
 let copyNumbers: ((destination: number, source: number, length: number) => void) | undefined;
+
+/**
+ * Bytes the C heap has handed out and not had back (`mallinfo2`: in-use
+ * chunks of every arena plus mmapped ones), for leak accounting of native
+ * code in tests; undefined where libc has no `mallinfo2`.
+ */
+export function mallocInUse(): number | undefined {
+  const mallinfo2 = libc().mallinfo2;
+  if (mallinfo2 === null) return undefined;
+  const info = mallinfo2() as Uint8Array;
+  const view = new DataView(info.buffer, info.byteOffset, info.byteLength);
+  // struct mallinfo2: arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, …
+  return Number(view.getBigUint64(4 * 8, true) + view.getBigUint64(7 * 8, true));
+}

@@ -36,6 +36,12 @@ export const LIBZ: LibrarySpec = Object.freeze({
   purpose: "decoding gzip and deflate HTTP bodies",
 });
 
+export const LIBCRYPTO: LibrarySpec = Object.freeze({
+  soname: "libcrypto.so.3",
+  debianPackage: "libssl3",
+  purpose: "parsing X.509 certificates as Zeek prints them",
+});
+
 /** The library could not be loaded; the message says which package provides it. */
 export class LibraryMissingError extends Error {
   readonly library: LibrarySpec;

@@ -1,8 +1,8 @@
 /**
  * The native libraries weir uses, through `Deno.dlopen`: typed, owned
- * wrappers of libc (sockets, mmap, poll), libzmq, libpcap and zlib. Raw symbols
- * never leave this folder; library names and the install hint live in
- * `libraries.ts`.
+ * wrappers of libc (sockets, mmap, poll), libzmq, libpcap, zlib and libcrypto
+ * (X.509 certificates as Zeek reads them). Raw symbols never leave this
+ * folder; library names and the install hint live in `libraries.ts`.
  *
  * ```ts
  * import { LibraryMissingError, zmqVersion } from "./mod.ts";
@@ -17,7 +17,34 @@
  * @module
  */
 
-export { LIBC, LIBPCAP, LibraryMissingError, type LibrarySpec, LIBZ, LIBZMQ } from "./libraries.ts";
+export {
+  LIBC,
+  LIBCRYPTO,
+  LIBPCAP,
+  LibraryMissingError,
+  type LibrarySpec,
+  LIBZ,
+  LIBZMQ,
+} from "./libraries.ts";
+export {
+  type Asn1StringReading,
+  type BasicConstraintsReading,
+  EVP_PKEY_DSA,
+  EVP_PKEY_EC,
+  EVP_PKEY_RSA,
+  type ExtensionReading,
+  GEN,
+  type GeneralNameReading,
+  libcryptoVersion,
+  NID_BASIC_CONSTRAINTS,
+  NID_SUBJECT_ALT_NAME,
+  type PublicKeyReading,
+  readX509,
+  V_ASN1_GENERALIZEDTIME,
+  V_ASN1_IA5STRING,
+  V_ASN1_UTCTIME,
+  type X509Reading,
+} from "./libcrypto.ts";
 export { INFLATE_CHUNK, MAX_WBITS, Z_DATA_ERROR, Z_OK, Z_STREAM_END, ZStream } from "./libz.ts";
 export {
   type BorrowedMessage,
@@ -65,6 +92,7 @@ export {
   FdWaiter,
   IFF_UP,
   interfaceIndex,
+  mallocInUse,
   OwnedSocket,
   POLL_EVENTS,
   SharedMapping,

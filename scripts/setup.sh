@@ -8,7 +8,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tools="$here/.tools"
 
 if [ "$(id -u)" = 0 ]; then
-  pkgs=(libzmq5 libpcap0.8 iproute2 ethtool tcpdump tcpreplay tshark python3-zmq
+  pkgs=(libzmq5 libpcap0.8 libssl3 iproute2 ethtool tcpdump tcpreplay tshark python3-zmq
         python3-websockets python3-scapy prometheus procps openssl nats-server)
   missing=()
   for p in "${pkgs[@]}"; do
@@ -30,9 +30,9 @@ if [ "$(id -u)" = 0 ]; then
     pkill -x prometheus 2>/dev/null || true
   fi
 else
-  for lib in libzmq.so.5 libpcap.so.0.8; do
+  for lib in libzmq.so.5 libpcap.so.0.8 libcrypto.so.3; do
     ldconfig -p 2>/dev/null | grep -q "$lib" ||
-      echo "setup: $lib is missing; as root run: apt-get install libzmq5 libpcap0.8" >&2
+      echo "setup: $lib is missing; as root run: apt-get install libzmq5 libpcap0.8 libssl3" >&2
   done
 fi
 
