@@ -20,6 +20,7 @@ import { DtlsAnalyzer } from "./dtls_analyzer.ts";
 import { type SslLogColumns, sslStreamOf } from "./ssl_log.ts";
 import { type CertificateSink, SSL_EVENTS, SslSession } from "./ssl_session.ts";
 import { TlsAnalyzer } from "./tls_analyzer.ts";
+import { X509Logging } from "../x509/mod.ts";
 
 /** `SSL::ssl_ports`, all of them likely server ports. */
 export const SSL_PORTS: readonly string[] = Object.freeze([
@@ -77,9 +78,8 @@ export const DTLS_SIGNATURES: readonly DpdSignature[] = Object.freeze([
 /** Options of the SSL scripts. */
 export interface SslAnalyzerOptions extends SslLogColumns {
   /**
-   * Where certificates go (the X.509 analysis and x509.log), built once per
-   * pipeline; without it certificates are counted in the chains but have
-   * no fingerprints.
+   * Where certificates go, built once per pipeline: by default the X.509
+   * analysis and x509.log (`X509Logging`).
    */
   readonly certificates?: (host: AnalyzerHost) => CertificateSink;
 }
@@ -90,14 +90,14 @@ const declared = new WeakSet<object>();
 function sessionFactory(options: SslAnalyzerOptions) {
   let stream: LogStream | undefined;
   let certs: CertificateSink | undefined;
-  return (host: AnalyzerHost): SslSession => {
+  return (host: AnalyzerHost, source: string): SslSession => {
     const events = host.events;
     if (events !== undefined && !declared.has(events)) {
       for (const [name, args] of SSL_EVENTS) events.declare(name, args);
       declared.add(events);
     }
-    certs ??= options.certificates?.(host);
-    return new SslSession(host, () => stream ??= sslStreamOf(host.logs, options), certs);
+    certs ??= options.certificates?.(host) ?? new X509Logging(host.logs, host.events);
+    return new SslSession(host, () => stream ??= sslStreamOf(host.logs, options), certs, source);
   };
 }
 
@@ -113,7 +113,7 @@ export function createSslAnalyzers(options: SslAnalyzerOptions = {}): [AnalyzerS
     serverPorts: SSL_PORTS,
     signatures: SSL_SIGNATURES,
     createStreamAnalyzer(host: AnalyzerHost): StreamAnalyzer {
-      return new TlsAnalyzer(host, session(host));
+      return new TlsAnalyzer(host, session(host, "SSL"));
     },
   });
   const dtls: AnalyzerSpec = Object.freeze({
@@ -122,7 +122,7 @@ export function createSslAnalyzers(options: SslAnalyzerOptions = {}): [AnalyzerS
     serverPorts: DTLS_PORTS,
     signatures: DTLS_SIGNATURES,
     createPacketAnalyzer(host: AnalyzerHost): PacketAnalyzer {
-      return new DtlsAnalyzer(host, session(host));
+      return new DtlsAnalyzer(host, session(host, "DTLS"));
     },
   });
   return [ssl, dtls];

@@ -14,8 +14,8 @@
  * @module
  */
 
-import { T, type ZeekValue } from "../../../zeek/mod.ts";
-import { latin1LogValue } from "../../../zeek/mod.ts";
+import { fileId, formatHandleTime, latin1LogValue, T, type ZeekValue } from "../../../zeek/mod.ts";
+import type { CertificateFile } from "../x509/mod.ts";
 import type { LogStream } from "../../log/mod.ts";
 import { CONNECTION_TYPE } from "../conn/mod.ts";
 import type { AnalyzerHost } from "../framework/mod.ts";
@@ -54,6 +54,7 @@ export interface CertificateSink {
     hostCert: boolean,
     clientCert: boolean,
     weird: (name: string, addl?: string) => void,
+    file?: CertificateFile,
   ): ChainCertificate | undefined;
   /** `x509_check_cert_hostname(cert, host) != ""`. */
   matchesHostname(cert: ChainCertificate, host: string): boolean;
@@ -122,12 +123,20 @@ export class SslSession {
   readonly #host: AnalyzerHost;
   readonly #stream: () => LogStream;
   readonly #certs: CertificateSink | undefined;
+  /** `SSL` or `DTLS`: the analyzer, as certificate files name their source. */
+  readonly #source: string;
   #info: SslInfo | undefined;
 
-  constructor(host: AnalyzerHost, stream: () => LogStream, certs: CertificateSink | undefined) {
+  constructor(
+    host: AnalyzerHost,
+    stream: () => LogStream,
+    certs: CertificateSink | undefined,
+    source = "SSL",
+  ) {
     this.#host = host;
     this.#stream = stream;
     this.#certs = certs;
+    this.#source = source;
   }
 
   /** `set_session`: the record, created at the first SSL event. */
@@ -319,10 +328,37 @@ export class SslSession {
         i === 0,
         isClient,
         (name, addl) => this.#host.weird(name, addl, ""),
+        this.#host.events?.hasHandlers("x509_certificate")
+          ? this.#file(der, i, isClient)
+          : undefined,
       );
       info.certChain ??= [];
       (isClient ? info.clientCertChain : info.certChain).push(parsed);
     }
+  }
+
+  /**
+   * The file of certificate `index` of a message, for `x509_certificate`'s
+   * `fa_file`: its fuid hashes the handle `proc_certificate` builds (the
+   * prefix is `ANALYZER_SSL` for DTLS too).
+   */
+  #file(der: Uint8Array, index: number, isClient: boolean): CertificateFile {
+    const id = this.#host.endpoints();
+    const handle = `Analyzer::ANALYZER_SSL${formatHandleTime(this.#host.startTime())}${
+      isClient ? "T" : "F"
+    }${id.origH}:${id.origP} > ${id.respH}:${id.respP}${index}`;
+    return {
+      fuid: fileId(handle),
+      source: this.#source,
+      isOrig: isClient,
+      lastActive: this.#host.now(),
+      seenBytes: der.length,
+      totalBytes: undefined,
+      missingBytes: 0,
+      overflowBytes: 0,
+      mimeType: index === 0 ? "application/x-x509-user-cert" : "application/x-x509-ca-cert",
+      filename: undefined,
+    };
   }
 
   /** `ssl_established`: the row is complete. */
