@@ -137,7 +137,24 @@ export interface DpdSignature {
   readonly proto: "tcp" | "udp";
   /** Which side's bytes it looks at; `any` for both. */
   readonly direction: "originator" | "responder" | "any";
-  /** Anchored at the start of a direction's stream (TCP) or of each datagram (UDP). */
+  /**
+   * Tested on a direction's stream so far (TCP) or on each datagram (UDP).
+   * Zeek anchors payload patterns at the start: the RegExp says `^` itself,
+   * or leaves it out where Zeek's pattern starts with `.*` or `(|.*[\r\n])`.
+   */
+  readonly payload: RegExp;
+  /**
+   * `requires-reverse-signature`: the signature fires only once this one
+   * (which enables nothing itself) has matched the opposite direction of
+   * the connection too, whichever of the two matched first.
+   */
+  readonly reverse?: DpdReverseSignature;
+}
+
+/** The other direction's signature a `DpdSignature` requires. */
+export interface DpdReverseSignature {
+  readonly name: string;
+  readonly direction: "originator" | "responder" | "any";
   readonly payload: RegExp;
 }
 

@@ -25,6 +25,7 @@ export type {
   AnalyzerSpec,
   ChildAnalyzer,
   ConnEndpoints,
+  DpdReverseSignature,
   DpdSignature,
   PacketAnalyzer,
   StreamAnalyzer,

@@ -12,6 +12,10 @@
  *   matched. Content gaps count as chunks.
  * - The replay is the buffer in arrival order, both directions, gaps
  *   included; an analyzer already attached is not attached twice.
+ * - A signature with a `reverse` one (`requires-reverse-signature`) fires
+ *   when its own pattern matched one direction and the reverse pattern
+ *   the other, in either order (Zeek's rule matcher re-checks the
+ *   dependent rule when the one it requires matches).
  *
  * @module
  */
@@ -54,6 +58,12 @@ export class Pia {
   #skipping = false;
   /** Rules that matched already: a signature fires once per connection, as in Zeek's rule matcher. */
   readonly #fired = new Set<DpdRule>();
+  /**
+   * Per rule with a `reverse` signature: the directions (1 originator, 2
+   * responder) its own pattern matched, and those the reverse one matched.
+   */
+  readonly #own: Uint8Array;
+  readonly #rev: Uint8Array;
   /** TCP: each direction's bytes so far, one char per byte, for the anchored patterns. */
   readonly #text = ["", ""];
 
@@ -70,6 +80,8 @@ export class Pia {
     this.#rules = rules;
     this.#stream = stream;
     this.#onMatch = onMatch;
+    this.#own = new Uint8Array(rules.length);
+    this.#rev = new Uint8Array(rules.length);
   }
 
   /** Whether the PIA still buffers and matches. */
@@ -98,15 +110,28 @@ export class Pia {
   }
 
   #match(text: string, isOrig: boolean): void {
-    for (const rule of this.#rules) {
+    const side = isOrig ? 1 : 2;
+    for (let i = 0; i < this.#rules.length; i++) {
+      const rule = this.#rules[i]!;
       if (this.#fired.has(rule)) continue;
-      const dir = rule.signature.direction;
-      if (dir === "originator" && !isOrig) continue;
-      if (dir === "responder" && isOrig) continue;
-      if (rule.signature.payload.test(text)) {
-        this.#fired.add(rule);
-        this.#onMatch(rule.spec, (target) => this.#replay(target));
+      const signature = rule.signature;
+      const reverse = signature.reverse;
+      const own = applies(signature.direction, isOrig) && (this.#own[i]! & side) === 0 &&
+        signature.payload.test(text);
+      if (reverse === undefined) {
+        if (!own) continue;
+      } else {
+        if (own) this.#own[i]! |= side;
+        if (
+          applies(reverse.direction, isOrig) && (this.#rev[i]! & side) === 0 &&
+          reverse.payload.test(text)
+        ) this.#rev[i]! |= side;
+        const o = this.#own[i]!;
+        const r = this.#rev[i]!;
+        if (!((o & 1) !== 0 && (r & 2) !== 0) && !((o & 2) !== 0 && (r & 1) !== 0)) continue;
       }
+      this.#fired.add(rule);
+      this.#onMatch(rule.spec, (target) => this.#replay(target));
     }
   }
 
@@ -122,4 +147,8 @@ export class Pia {
     this.#chunks = [];
     this.#text[0] = this.#text[1] = "";
   }
+}
+
+function applies(direction: DpdSignature["direction"], isOrig: boolean): boolean {
+  return direction === "any" || (direction === "originator") === isOrig;
 }
