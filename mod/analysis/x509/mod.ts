@@ -31,6 +31,7 @@ export { type CertificateNames, checkCertHostname, checkHostname } from "./hostn
 export { X509_LOG_ID, x509CertificateType, x509InfoType } from "./x509_log.ts";
 export {
   type CertificateFile,
+  DEFAULT_CACHING_REQUIRED_ENCOUNTERS,
   DEFAULT_KNOWN_LOG_CERTS_MAXIMUM_SIZE,
   DEFAULT_RELOG_KNOWN_CERTIFICATES_AFTER_SEC,
   X509_EVENTS,

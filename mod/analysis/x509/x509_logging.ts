@@ -13,8 +13,11 @@
  *   right at the boundary may be logged up to 10 s of network time apart.
  * - The index is per pipeline: Zeek publishes it through the manager
  *   (`known_log_certs_enable_publish`), which is not done here.
- * - Zeek's certificate event cache (`certificate-event-cache.zeek`) only
- *   saves OpenSSL work and changes no output; it is not reproduced.
+ * - Zeek's certificate event cache (`certificate-event-cache.zeek`) is
+ *   kept with its rules (a certificate seen 10 times within 62 s of network
+ *   time is replayed from the cache, without OpenSSL, until it goes unread
+ *   for 62 s); its expiries are checked when a certificate arrives, not on
+ *   Zeek's 10 s table timer.
  * - The extension events (`x509_extension`, `x509_ext_*`) are not raised.
  * - `cert_ref` (`opaque of x509`) cannot be a weir value: it is the DER as
  *   a string, which is what Zeek serialises the opaque to.
@@ -22,6 +25,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { latin1LogValue, T, type ZeekType, type ZeekValue } from "../../../zeek/mod.ts";
 import type { EventRegistry } from "../../bus/mod.ts";
 import type { LogRegistry, LogStream } from "../../log/mod.ts";
@@ -35,10 +39,18 @@ export const DEFAULT_RELOG_KNOWN_CERTIFICATES_AFTER_SEC = 86400;
 /** `X509::known_log_certs_maximum_size`. */
 export const DEFAULT_KNOWN_LOG_CERTS_MAXIMUM_SIZE = 1_000_000;
 
+/** `X509::caching_required_encounters`: 0 turns the certificate cache off. */
+export const DEFAULT_CACHING_REQUIRED_ENCOUNTERS = 10;
+/** `X509::caching_required_encounters_interval` and `certificate_cache_minimum_eviction_interval`. */
+const CACHE_INTERVAL_SEC = 62;
+/** `X509::certificate_cache_max_entries`. */
+const CACHE_MAX_ENTRIES = 10_000;
+
 /** Options of a pipeline's x509 logging (Zeek's options of the same names). */
 export interface X509LoggingOptions {
   readonly relogKnownCertificatesAfterSec?: number;
   readonly knownLogCertsMaximumSize?: number;
+  readonly cachingRequiredEncounters?: number;
 }
 
 /**
@@ -104,6 +116,11 @@ export class X509Logging {
   readonly #known = new Map<string, number>();
   #stream: LogStream | undefined;
   #now = 0;
+  readonly #cachingRequired: number;
+  /** `certificates_encountered`: sha256 of the DER → count, and when counting began (insertion order). */
+  readonly #encountered = new Map<string, { count: number; since: number }>();
+  /** `certificate_cache`: sha256 → the parsed certificate and when it was last read (read order). */
+  readonly #cache = new Map<string, { cert: X509Certificate; read: number }>();
 
   constructor(logs: LogRegistry, events?: EventRegistry, options: X509LoggingOptions = {}) {
     this.#logs = logs;
@@ -111,6 +128,8 @@ export class X509Logging {
     this.#relogAfter = options.relogKnownCertificatesAfterSec ??
       DEFAULT_RELOG_KNOWN_CERTIFICATES_AFTER_SEC;
     this.#maxKnown = options.knownLogCertsMaximumSize ?? DEFAULT_KNOWN_LOG_CERTS_MAXIMUM_SIZE;
+    this.#cachingRequired = options.cachingRequiredEncounters ??
+      DEFAULT_CACHING_REQUIRED_ENCOUNTERS;
     if (events !== undefined) {
       for (const [name, args] of X509_EVENTS) {
         if (events.lookup(name) === undefined) events.declare(name, args);
@@ -140,7 +159,9 @@ export class X509Logging {
     weird?: X509Weird,
     file?: CertificateFile,
   ): X509Certificate | undefined {
-    const cert = parseCertificate(der, weird);
+    const cert = this.#cachingRequired > 0
+      ? this.#cached(ts, der, weird)
+      : parseCertificate(der, weird);
     if (cert === undefined) return undefined;
     const events = this.#events;
     if (events !== undefined && events.hasHandlers("x509_certificate")) {
@@ -155,6 +176,51 @@ export class X509Logging {
       return cert;
     }
     this.#write(ts, cert, hostCert, clientCert);
+    return cert;
+  }
+
+  /** Certificates in the event cache now. */
+  get cachedCertificates(): number {
+    return this.#cache.size;
+  }
+
+  /**
+   * `X509::EndOfFile` with the certificate event cache: a cached
+   * certificate is replayed (no OpenSSL, so no parse weirds); otherwise it
+   * is parsed, counted (`file_hash`) and, seen often enough, cached
+   * (`file_state_remove`).
+   */
+  #cached(ts: number, der: Uint8Array, weird: X509Weird | undefined): X509Certificate | undefined {
+    const sha256 = createHash("sha256").update(der).digest("hex");
+    const cache = this.#cache;
+    const encountered = this.#encountered;
+    for (const [key, e] of cache) {
+      if (e.read + CACHE_INTERVAL_SEC >= ts) break;
+      cache.delete(key);
+    }
+    const hit = cache.get(sha256);
+    if (hit !== undefined) {
+      // Read order is kept as insertion order, so expiry looks at the front only.
+      cache.delete(sha256);
+      hit.read = ts;
+      cache.set(sha256, hit);
+      return hit.cert;
+    }
+    const cert = parseCertificate(der, weird);
+    for (const [key, e] of encountered) {
+      if (e.since + CACHE_INTERVAL_SEC >= ts) break;
+      encountered.delete(key);
+    }
+    const seen = encountered.get(sha256);
+    if (seen === undefined) encountered.set(sha256, { count: 1, since: ts });
+    else seen.count++;
+    if (
+      cert !== undefined && (seen?.count ?? 1) >= this.#cachingRequired &&
+      cache.size < CACHE_MAX_ENTRIES
+    ) {
+      encountered.delete(sha256);
+      cache.set(sha256, { cert, read: ts });
+    }
     return cert;
   }
 

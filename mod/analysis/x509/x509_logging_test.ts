@@ -6,7 +6,7 @@ import { RowBuffer } from "../../log/ascii_values.ts";
 import { FileAnalysis } from "../files/mod.ts";
 import type { CertificateSink } from "../ssl/mod.ts";
 import { X509_LOG_ID, X509Logging } from "./mod.ts";
-import { buildCertificate, cnName, integer } from "./der_builder_test.ts";
+import { buildCertificate, cnName, integer, utcTime } from "./der_builder_test.ts";
 import { GeneratedCerts, OPENSSL_AVAILABLE } from "./openssl_certs_test.ts";
 
 const FIELDS = "ts fingerprint certificate.version certificate.serial certificate.subject " +
@@ -262,4 +262,36 @@ Deno.test("X509Logging is the SSL analyzer's certificate sink", () => {
   assert.equal(sink.matchesHostname(cert!, "a.example.com"), true);
   assert.equal(sink.matchesHostname(cert!, "b.example.com"), false);
   assert.deepEqual(weirds, []);
+});
+
+Deno.test("certificate event cache: the 10th sighting within 62 s caches it; replays skip OpenSSL's weirds; 62 s unread evicts", () => {
+  // A UTCTime of 10 characters is a parse weird (`x509_utc_length`): it shows whether OpenSSL ran.
+  const odd = buildCertificate({
+    subject: cnName("odd.example.com"),
+    notBefore: utcTime("2301010000"),
+  });
+  const { x509, rows, events } = setup();
+  let raised = 0;
+  events.on("x509_certificate", () => void raised++);
+  const weirdsAt = (t: number) => {
+    const w: string[] = [];
+    assert.ok(x509.certificate(t, odd, true, false, (name) => w.push(name)) !== undefined);
+    return w.length;
+  };
+  for (let i = 0; i < 10; i++) assert.ok(weirdsAt(1 + i) > 0, `sighting ${i + 1} is parsed`);
+  assert.equal(x509.cachedCertificates, 1);
+  assert.equal(weirdsAt(20), 0, "the 11th comes from the cache");
+  assert.equal(weirdsAt(81), 0, "read within 62 s: still cached");
+  assert.ok(weirdsAt(144) > 0, "unread for over 62 s: evicted, parsed again");
+  assert.equal(raised, 13, "x509_certificate is raised for every sighting, replayed or not");
+  assert.equal(rows.length, 1, "x509.log dedup is unchanged");
+
+  // Sightings spread over more than 62 s never reach the threshold.
+  const slow = setup().x509;
+  for (let i = 0; i < 30; i++) slow.certificate(i * 10, odd, true, false);
+  assert.equal(slow.cachedCertificates, 0);
+  // Caching off.
+  const off = setup({ cachingRequiredEncounters: 0 }).x509;
+  for (let i = 0; i < 30; i++) off.certificate(i, odd, true, false);
+  assert.equal(off.cachedCertificates, 0);
 });
