@@ -45,6 +45,12 @@ export const DEFAULT_CACHING_REQUIRED_ENCOUNTERS = 10;
 const CACHE_INTERVAL_SEC = 62;
 /** `X509::certificate_cache_max_entries`. */
 const CACHE_MAX_ENTRIES = 10_000;
+/**
+ * Certificates counted at once. Zeek's `certificates_encountered` has no
+ * bound (entries go 62 s after creation); weir drops the oldest count past
+ * this, so a flood of distinct certificates cannot grow it without limit.
+ */
+const ENCOUNTERED_MAX_ENTRIES = 100_000;
 
 /** Options of a pipeline's x509 logging (Zeek's options of the same names). */
 export interface X509LoggingOptions {
@@ -212,8 +218,12 @@ export class X509Logging {
       encountered.delete(key);
     }
     const seen = encountered.get(sha256);
-    if (seen === undefined) encountered.set(sha256, { count: 1, since: ts });
-    else seen.count++;
+    if (seen === undefined) {
+      if (encountered.size >= ENCOUNTERED_MAX_ENTRIES) {
+        encountered.delete(encountered.keys().next().value!);
+      }
+      encountered.set(sha256, { count: 1, since: ts });
+    } else seen.count++;
     if (
       cert !== undefined && (seen?.count ?? 1) >= this.#cachingRequired &&
       cache.size < CACHE_MAX_ENTRIES
