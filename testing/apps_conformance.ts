@@ -31,15 +31,29 @@ import { compareBaseline } from "./apps_compare.ts";
 
 /**
  * The protocol analyzers weir has (DNS since issue 12, HTTP since issue
- * 15, SSL and DTLS since issue 16). A baseline that needs another one is
- * reported as "needs X" instead of being run.
+ * 15, SSL and DTLS since issue 16, and the STARTTLS protocols up to their
+ * hand-over to SSL). A baseline that needs another one is reported as
+ * "needs X" instead of being run.
  */
-export const WEIR_ANALYZERS: ReadonlySet<string> = new Set(["DNS", "HTTP", "SSL"]);
+export const WEIR_ANALYZERS: ReadonlySet<string> = new Set([
+  "DNS",
+  "HTTP",
+  "SSL",
+  "SMTP",
+  "IMAP",
+  "POP3",
+  "IRC",
+  "XMPP",
+  "FTP",
+  "MySQL",
+  "RDP",
+]);
 
 /**
  * The gate of `tests/conformance_test.ts`: cases whose gated baselines
- * (see `isGatedBaseline`) must be identical: every DNS case (issue 12) and
- * every HTTP case (issue 15).
+ * (see `isGatedBaseline`) must be identical: every DNS case (issue 12),
+ * every HTTP case (issue 15) and every SSL case, DTLS and STARTTLS
+ * included (issue 16).
  */
 export const APPS_CASES_EXPECTED_TO_PASS: readonly string[] = [
   "wikipedia-default",
@@ -93,10 +107,37 @@ export const APPS_CASES_EXPECTED_TO_PASS: readonly string[] = [
   "http-m57-gaps",
   "http-odd-url",
   "http-get",
+  "ssl-basic",
+  "tls12",
+  "tls11",
+  "tls-ecdhe",
+  "tls-ecdsa",
+  "tls-dhe",
+  "tls12-handshake-failure",
+  "tls12-late-protocol-error",
+  "tls13-draft23",
+  "tls13-experiment",
+  "tls13-ech",
+  "tls13-multi",
+  "tls13-port-9090",
+  "dtls",
+  "dtls13",
+  "smtp-starttls",
+  "imap-starttls",
+  "pop3-starttls",
+  "irc-starttls",
+  "xmpp-starttls",
+  "xmpp-dialback",
+  "ftp-auth-tls",
+  "mysql-tls",
+  "rdp-to-ssl",
+  "tls-fragmented",
+  "ml-dsa-44-cert",
+  "tls-alpn-sct",
 ];
 
 /** The protocols whose cases are gated: their logs, weird.log and conn.log must be Zeek's. */
-export const GATED_PROTOCOLS: ReadonlySet<string> = new Set(["dns", "http"]);
+export const GATED_PROTOCOLS: ReadonlySet<string> = new Set(["dns", "http", "ssl"]);
 
 /** The outcome for one baseline file. */
 export interface AppsResult {
@@ -118,14 +159,13 @@ export function isIdentical(r: AppsResult): boolean {
 }
 
 /**
- * The acceptance set of issues 12 and 15: every dns.log and http.log
- * baseline, and the weird.log and conn.log baselines of the DNS and HTTP
- * cases, unless they need an analyzer weir lacks (a CONNECT to a TLS
- * server needs SSL for conn.log's `service`).
+ * The acceptance set of issues 12, 15 and 16: every dns.log, http.log and
+ * ssl.log baseline, and the weird.log and conn.log baselines of the DNS,
+ * HTTP and SSL cases, unless they need an analyzer weir lacks.
  */
 export function isGatedBaseline(r: AppsResult): boolean {
   if (r.needs.length > 0) return false;
-  return r.kind === "dns-log" || r.kind === "http-log" ||
+  return r.kind === "dns-log" || r.kind === "http-log" || r.kind === "ssl-log" ||
     (r.gatedCase && (r.kind === "weird-log" || r.kind === "conn-log"));
 }
 
@@ -308,7 +348,7 @@ export function formatAppsTotals(results: readonly AppsResult[]): string {
   }
   const accepted = results.filter(isGatedBaseline);
   lines.push(
-    `gated (dns.log, http.log; weird.log and conn.log of the DNS and HTTP cases): ${
+    `gated (dns.log, http.log, ssl.log; weird.log and conn.log of their cases): ${
       accepted.filter(isIdentical).length
     }/${accepted.length} identical`,
   );

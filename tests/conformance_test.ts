@@ -1,9 +1,10 @@
 /**
  * Conformance with Zeek's own corpora next to the checkout:
  * `../shared/conformance/zeek-conn` (conn.log, every case identical) and
- * `../shared/conformance/zeek-apps` (the acceptance test of issues 12 and
- * 15: dns.log, http.log, and weird.log and conn.log of the DNS and HTTP
- * cases). Each is skipped, with a message, when its corpus is absent.
+ * `../shared/conformance/zeek-apps` (the acceptance test of issues 12, 15
+ * and 16: dns.log, http.log, ssl.log, and weird.log and conn.log of the
+ * DNS, HTTP and SSL cases). Each is skipped, with a message, when its
+ * corpus is absent.
  *
  * The apps assertions are gated by `APPS_CASES_EXPECTED_TO_PASS`
  * (testing/apps_conformance.ts): only the cases listed there must be
@@ -62,7 +63,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "zeek-apps: dns.log, http.log, and weird.log and conn.log of their cases, identical for every gated case",
+    "zeek-apps: dns.log, http.log, ssl.log, and weird.log and conn.log of their cases, identical for every gated case",
   ignore: !appsAvailable,
   fn: async () => {
     const manifest = await readAppsManifest();

@@ -13,6 +13,16 @@ import type { FileHash } from "../analysis/files/mod.ts";
 import { createDnsAnalyzer } from "../analysis/dns/mod.ts";
 import { createHttpAnalyzer } from "../analysis/http/mod.ts";
 import { createSslAnalyzers } from "../analysis/ssl/mod.ts";
+import {
+  FTP_ANALYZER,
+  IMAP_ANALYZER,
+  IRC_ANALYZER,
+  MYSQL_ANALYZER,
+  POP3_ANALYZER,
+  RDP_ANALYZER,
+  SMTP_ANALYZER,
+  XMPP_ANALYZER,
+} from "../analysis/starttls/mod.ts";
 import { BARE_LIKELY_SERVER_PORTS, DEFAULT_LIKELY_SERVER_PORTS } from "../analysis/conn/mod.ts";
 
 /** `default` (every analyzer, Zeek's default scripts), `none`, or the analyzers by Zeek's name. */
@@ -43,8 +53,16 @@ export class UnknownAnalyzerError extends Error {
   override readonly name = "UnknownAnalyzerError";
 }
 
-/** Every analyzer weir implements, in Zeek's load order. */
+/**
+ * Every analyzer weir implements, in Zeek's load order (`init-default.zeek`
+ * loads the protocol directories alphabetically). SMTP, IMAP, POP3, IRC,
+ * XMPP, FTP, MySQL and RDP are analysed up to their hand-over to SSL.
+ */
 export function weirAnalyzers(settings: ProtocolSettings = {}): AnalyzerSpec[] {
+  const [ssl, dtls] = createSslAnalyzers({
+    serverSubjectIssuer: settings.sslServerSubjectIssuer ?? false,
+    clientSubjectIssuer: settings.sslClientSubjectIssuer ?? false,
+  });
   return [
     createDnsAnalyzer({
       authAddl: settings.dnsAuthAddl ?? false,
@@ -54,16 +72,22 @@ export function weirAnalyzers(settings: ProtocolSettings = {}): AnalyzerSpec[] {
         ? {}
         : { maxCompressionDepth: settings.dnsMaxCompressionChainDepth }),
     }),
+    FTP_ANALYZER,
     createHttpAnalyzer({
       ...(settings.httpCapturePassword === undefined
         ? {}
         : { capturePassword: settings.httpCapturePassword }),
       ...(settings.fileHashes === undefined ? {} : { files: { hashes: settings.fileHashes } }),
     }),
-    ...createSslAnalyzers({
-      serverSubjectIssuer: settings.sslServerSubjectIssuer ?? false,
-      clientSubjectIssuer: settings.sslClientSubjectIssuer ?? false,
-    }),
+    IMAP_ANALYZER,
+    IRC_ANALYZER,
+    MYSQL_ANALYZER,
+    POP3_ANALYZER,
+    RDP_ANALYZER,
+    SMTP_ANALYZER,
+    ssl,
+    dtls,
+    XMPP_ANALYZER,
   ];
 }
 
