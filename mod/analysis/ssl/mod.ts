@@ -1,12 +1,16 @@
 /**
- * Zeek's SSL/TLS analysis (issue 16), in progress: the ssl.log name tables
- * with Zeek's fallbacks, and ClientHello/ServerHello parsing with the
- * extensions ssl.log reads. The record layer, the analyzer and ssl.log
- * itself are not here yet.
+ * Zeek's SSL and DTLS analysis (issue 16): the SSL analyzer of TCP
+ * connections (TLS record layer, SSLv2 hellos) and the DTLS analyzer of
+ * UDP ones, sharing Zeek's handshake parser and SSL scripts, so that
+ * ssl.log is Zeek's column by column; certificates go to the X.509
+ * analysis (`../x509/`). `createSslAnalyzers` gives both specs of a
+ * pipeline; the STARTTLS protocols reach SSL as a child analyzer
+ * (`AnalyzerHost.startChild("SSL")`).
  *
  * ```ts
- * import { cipherName, versionName } from "./mod.ts";
+ * import { cipherName, createSslAnalyzers, versionName } from "./mod.ts";
  *
+ * const [ssl, dtls] = createSslAnalyzers(); // AnalyzerSpecs, ports 443/tcp…, 443/udp
  * versionName(0x7f17); // "TLSv13-draft23"
  * cipherName(0xc02f); // "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
  * ```
