@@ -128,6 +128,7 @@ export class FakeHost implements AnalyzerHost {
   startChild(): undefined {
     return undefined;
   }
+  disable(): void {}
   connection(): ZeekValue {
     return { uid: this.uid, id: { ...this.#id } };
   }

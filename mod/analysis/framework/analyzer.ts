@@ -91,6 +91,14 @@ export interface AnalyzerHost {
    * (`done`) with the connection. Undefined when `name` is not loaded.
    */
   startChild(name: string): ChildAnalyzer | undefined;
+  /**
+   * Zeek's `disable_analyzer`, as a script calls it once an analyzer has
+   * nothing more to say (SSL at `ssl_established`): the analyzer receives
+   * nothing more, its name stays in `service`, no violation is logged.
+   * A TCP connection no analyzer or DPD listens to any more is no longer
+   * reassembled.
+   */
+  disable(): void;
   /** Swaps the connection's roles (conn history gets `^`). */
   flip(): void;
   /** Adds a letter to conn history once (`CheckHistory`), e.g. `X` for an unknown packet. */

@@ -118,6 +118,11 @@ class Attached implements AnalyzerHost {
   startChild(name: string): ChildAnalyzer | undefined {
     return this.conn.stage.child(this, name);
   }
+  disable(): void {
+    if (this.removed) return;
+    this.removed = true;
+    this.conn.checkListeners();
+  }
   flip(): void {
     this.conn.stage.sessions.flip(this.conn.slot);
     this.conn.endpoints = undefined;
@@ -156,11 +161,26 @@ class ConnState {
   endpoints: ConnEndpoints | undefined;
   expireEvery = 0;
   expireIdle = 0;
+  /**
+   * No TCP analyzer is attached any more (all removed or disabled); once
+   * the PIA has stopped too, reassembly stops (`idle`).
+   */
+  unheard = false;
+  /** Reassembly was stopped: the streams reach no one. */
+  idle = false;
 
   constructor(stage: Stage, slot: number) {
     this.stage = stage;
     this.slot = slot;
     this.uid = stage.sessions.uidOf(slot);
+  }
+
+  /** After a removal: whether any TCP analyzer (or child) still listens. */
+  checkListeners(): void {
+    if (this.reassembly === undefined) return;
+    for (const a of this.tcp) if (!a.removed) return;
+    for (const a of this.children) if (!a.removed) return;
+    this.unheard = true;
   }
 }
 
@@ -207,10 +227,16 @@ class Stage implements AnalyzerStage {
     }
     if (!created && this.sessions.lastFlipped) conn.endpoints = undefined;
     if (conn.reassembly !== undefined) {
+      if (conn.idle) return;
       // A flip while tracking this packet (SYN-ACK seen first, …) changes the
       // roles it arrived under; the creation flip happened before the streams existed.
       conn.reassembly.packet(d, isOrig, !created && this.sessions.lastFlipped);
       if (this.#violations.length > 0) this.#settleViolations();
+      if (conn.unheard && !(conn.pia?.active ?? false)) {
+        // Nothing listens: encrypted TLS after `ssl_established` costs no reassembly.
+        conn.idle = true;
+        conn.reassembly.close();
+      }
       return;
     }
     const len = d.payloadCaplen < d.payloadLen ? d.payloadCaplen : d.payloadLen;
@@ -339,6 +365,7 @@ class Stage implements AnalyzerStage {
     if (r !== undefined && (r.partial || r.hadGap(true) || r.hadGap(false))) return;
     if (this.sessions.bytesOf(conn.slot) > DEFAULT_IGNORE_VIOLATIONS_AFTER) return;
     a.removed = true;
+    conn.checkListeners();
     const name = a.spec.name;
     const at = conn.services.indexOf(name);
     if (at < 0) return;
@@ -407,6 +434,7 @@ class Stage implements AnalyzerStage {
     if (tcp && spec.createStreamAnalyzer !== undefined) {
       a.analyzer = spec.createStreamAnalyzer(a);
       conn.tcp.push(a);
+      conn.unheard = false;
       return a;
     }
     return undefined;
@@ -466,10 +494,16 @@ function streamFanout(conn: ConnState): TcpStreamSink {
     }
   };
   return {
+    // Deliveries are the hot path: a plain loop, no closure per call.
     stream: (data, isOrig) => {
       // A PIA an analyzer starts during this delivery sees the next one on.
       const pia = conn.pia;
-      each((s) => s.stream(data, isOrig));
+      const tcp = conn.tcp;
+      const n = tcp.length;
+      for (let i = 0; i < n; i++) {
+        const a = tcp[i]!;
+        if (!a.removed) (a.analyzer as StreamAnalyzer).stream(data, isOrig);
+      }
       pia?.data(data, isOrig);
     },
     undelivered: (seq, len, isOrig) => {

@@ -91,6 +91,7 @@ function toySpec(seen: string[]): AnalyzerSpec {
           seen.push(`${isOrig ? ">" : "<"} ${msg}`);
           if (msg.includes("OK")) host.confirm();
           if (msg.includes("BAD")) host.violate("toy says bad");
+          if (msg.includes("DONE")) host.disable();
         },
         undelivered: (seq, len) => void seen.push(`gap ${seq} ${len}`),
         closed: (isOrig) => void seen.push(`closed ${isOrig}`),
@@ -279,6 +280,27 @@ Deno.test("framework: a child analyzer gets what its parent forwards, confirms a
   assert.deepEqual(seen, ["parent hiUPGRADEOK", "> OK", "< BAD", "parent done", "done"]);
   assert.equal(rows.get("conn")![0]!["service"], "parent");
   assert.equal(rows.get("analyzer")![0]!["analyzer_name"], "TOY");
+});
+
+Deno.test("framework: a disabled analyzer keeps its service, gets nothing more, and its connection is no longer reassembled", () => {
+  const packets: [number, Uint8Array][] = [
+    [0, seg(CLIENT, 40000, 7777, TCP_SYN, 100, 0)],
+    [0.01, seg(SERVER, 7777, 40000, TCP_SYN | TCP_ACK, 500, 101)],
+    [0.02, seg(CLIENT, 40000, 7777, TCP_ACK, 101, 501)],
+    [0.03, seg(CLIENT, 40000, 7777, TCP_ACK | TCP_PSH, 101, 501, "OK DONE")],
+  ];
+  // Enough bytes after it for the DPD buffer to give up (1,024 bytes).
+  for (let i = 0; i < 12; i++) {
+    packets.push([
+      0.04 + i / 100,
+      seg(SERVER, 7777, 40000, TCP_ACK, 501 + 100 * i, 108, "x".repeat(100)),
+    ]);
+  }
+  packets.push([0.2, seg(CLIENT, 40000, 7777, TCP_ACK | TCP_PSH, 108, 1701, "BAD")]);
+  const { seen, rows } = run(packets);
+  assert.deepEqual(seen, ["> OK DONE", "done"]);
+  assert.equal(rows.get("conn")![0]!["service"], "toy");
+  assert.equal(rows.has("analyzer"), false);
 });
 
 /** The toy protocol found by content only: no port, a DPD signature per transport. */

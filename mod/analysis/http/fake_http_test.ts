@@ -85,6 +85,7 @@ class FakeHost implements AnalyzerHost {
   flip(): void {}
   history(): void {}
   expireWhenIdle(): void {}
+  disable(): void {}
   detectProtocol(): void {
     this.detected = true;
   }

@@ -40,6 +40,7 @@ class FakeHost implements AnalyzerHost {
   readonly events = undefined;
   time = 1_700_000_000;
   confirmed = false;
+  disabled = false;
   readonly weirds: Outcome["weirds"] = [];
   readonly violations: string[] = [];
 
@@ -83,6 +84,9 @@ class FakeHost implements AnalyzerHost {
   flip(): void {}
   history(): void {}
   expireWhenIdle(): void {}
+  disable(): void {
+    this.disabled = true;
+  }
 }
 
 /** Options of a run. */

@@ -174,10 +174,15 @@ export class HandshakeState {
     else this.serverEncrypted = true;
   }
 
-  /** `ssl_established`, once. */
+  /**
+   * `ssl_established`, once: the scripts write the row and disable the
+   * analyzer (`SSL::disable_analyzer_after_detection`), so the encrypted
+   * rest of the connection is not even reassembled.
+   */
   establish(): void {
     this.established = true;
     this.#session.established();
+    this.#host.disable();
   }
 
   /**

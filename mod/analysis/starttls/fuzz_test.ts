@@ -378,6 +378,7 @@ class FakeHost implements AnalyzerHost {
   flip(): void {}
   history(): void {}
   expireWhenIdle(): void {}
+  disable(): void {}
 }
 
 function dumpOf(input: readonly Turn[]): string {
