@@ -139,3 +139,9 @@ export type {
 export const loadJetStream = (): Promise<typeof import("./jetstream.ts")> =>
   import("./jetstream.ts");
 export { JetStreamDelivery, type JetStreamDeliveryOptions } from "./jetstream_delivery.ts";
+export {
+  DEFAULT_LOG_FIELD_LIMITS,
+  limitRow,
+  type LogFieldLimits,
+  type TruncationWeird,
+} from "./field_limits.ts";

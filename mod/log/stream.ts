@@ -11,6 +11,12 @@
  */
 
 import {
+  DEFAULT_LOG_FIELD_LIMITS,
+  limitRow,
+  type LogFieldLimits,
+  type TruncationWeird,
+} from "./field_limits.ts";
+import {
   isTypedValue,
   parseAddrInto,
   parsePortPacked,
@@ -274,6 +280,8 @@ export interface LogRegistryOptions {
   readonly validate?: boolean;
   /** Where filtered writes go; writes are only counted until one is set. */
   readonly sink?: LogSink;
+  /** Zeek's `Log::default_max_*` field limits (default Zeek's; `false` turns them off). */
+  readonly fieldLimits?: LogFieldLimits | false;
 }
 
 interface WriterCounter {
@@ -299,10 +307,26 @@ export class LogRegistry {
   readonly #validate: boolean;
   #sink: LogSink | undefined;
   #events: LogEvents | undefined;
+  readonly #limits: LogFieldLimits | undefined;
+  #onTruncated: ((weird: TruncationWeird, streamId: string) => void) | undefined;
 
   constructor(options: LogRegistryOptions = {}) {
     this.#validate = options.validate ?? false;
     this.#sink = options.sink;
+    this.#limits = options.fieldLimits === false
+      ? undefined
+      : options.fieldLimits ?? DEFAULT_LOG_FIELD_LIMITS;
+  }
+
+  /**
+   * Who hears of a field cut to Zeek's limits (`log_string_field_truncated`,
+   * `log_container_field_truncated`, with the stream id): the pipeline
+   * makes it a weird.log row, as Zeek's reporter does.
+   */
+  setTruncationReporter(
+    report: ((weird: TruncationWeird, streamId: string) => void) | undefined,
+  ): void {
+    this.#onTruncated = report;
   }
 
   /** Whether rows are checked against their schema. */
@@ -401,12 +425,21 @@ export class LogRegistry {
       record = stream.record(values);
       this.#events.dispatch(event, [record]);
     }
+    // What writers get is cut to Zeek's field limits (the event got it whole).
+    let row: readonly ZeekValue[] | undefined;
     for (let i = 0; i < filters.length; i++) {
       const w = filters[i]!;
       const policy = w.filter.policy;
       if (policy !== undefined && !policy(record ??= stream.record(values))) continue;
       w.writes++;
-      if (sink !== undefined) sink.write(stream, w.filter, values);
+      if (sink === undefined) continue;
+      row ??= this.#limits === undefined ? values : limitRow(
+        stream.columns,
+        values,
+        this.#limits,
+        (weird) => this.#onTruncated?.(weird, stream.id),
+      );
+      sink.write(stream, w.filter, row);
     }
   }
 

@@ -181,6 +181,12 @@ export class PacketPipeline {
       }),
     });
     this.weirds = weirdLog === undefined ? undefined : new ConnWeirds(weirdLog, this.sessions);
+    // A log field cut to Zeek's limits is a weird without a connection, as Zeek's reporter has it.
+    if (weirdLog !== undefined) {
+      options.sessions?.logs?.setTruncationReporter((weird, streamId) =>
+        weirdLog.netWeird(this.sessions.now, weird, streamId)
+      );
+    }
     this.#packetWeirds = this.weirds === undefined
       ? undefined
       : new PacketWeirds(this.weirds, this.sessions, options.sessions?.ignoreChecksumsNets);

@@ -12,7 +12,10 @@
 import assert from "node:assert/strict";
 import { mallocInUse } from "../../../ffi/mod.ts";
 import { mulberry32 } from "../../../testing/prng.ts";
-import { parseCertificate } from "./mod.ts";
+import type { ZeekValue } from "../../../zeek/mod.ts";
+import { type LogFilter, LogRegistry, type LogStream } from "../../log/mod.ts";
+import { parseCertificate, X509Logging } from "./mod.ts";
+import { defineX509Stream } from "./x509_log.ts";
 import { oddCertificates } from "./der_builder_test.ts";
 import { GeneratedCerts, manySansCertificate, OPENSSL_AVAILABLE } from "./openssl_certs_test.ts";
 import { corpusCertificates } from "./tls_certificates_test.ts";
@@ -283,6 +286,19 @@ Deno.test({
       assert.equal(cert?.hostnameSan?.length, 10_000);
       assert.ok(perCert < 1000, `${perCert} ms a parse`);
       assert.ok(grown < 32 * 2 ** 20, `RSS grew by ${grown} bytes`);
+
+      // Its x509.log row keeps 100 names, as Zeek's log framework cuts it, with the weird.
+      const rows: ZeekValue[][] = [];
+      const logs = new LogRegistry({
+        sink: { write: (_s: LogStream, _f: LogFilter, values) => rows.push([...values]) },
+      });
+      const cut: string[] = [];
+      logs.setTruncationReporter((weird, id) => cut.push(`${weird} ${id}`));
+      new X509Logging(logs).certificate(1, der, true, false);
+      const dns = rows[0]![defineX509Stream().indexOf("san.dns")] as string[];
+      assert.equal(dns.length, 100);
+      assert.equal(dns[99], "host-99.example.com");
+      assert.deepEqual(cut, ["log_container_field_truncated X509::LOG"]);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
