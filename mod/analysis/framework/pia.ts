@@ -92,10 +92,12 @@ export class Pia {
   /** The next bytes of a direction (TCP) or one datagram (UDP); borrowed. */
   data(data: Uint8Array, isOrig: boolean): void {
     if (this.#skipping) return;
-    this.#chunks.push({ isOrig, data: data.slice(), seq: 0, len: data.length });
     this.#bytes += data.length;
     const crossed = this.#bytes > DEFAULT_DPD_BUFFER_SIZE ||
-      this.#chunks.length > DEFAULT_DPD_MAX_PACKETS;
+      this.#chunks.length + 1 > DEFAULT_DPD_MAX_PACKETS;
+    // The chunk that ends the buffering is dropped before this call returns
+    // (a replay it causes happens now): no copy of it is needed.
+    this.#chunks.push({ isOrig, data: crossed ? data : data.slice(), seq: 0, len: data.length });
     let text = latin1String(data, 0, data.length);
     if (this.#stream) text = this.#text[isOrig ? 0 : 1] += text;
     this.#match(text, isOrig);

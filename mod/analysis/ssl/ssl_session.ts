@@ -459,8 +459,11 @@ function isAllZero(b: Uint8Array): boolean {
   return true;
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** `bytestring_to_hexstr`. */
 function hex(b: Uint8Array): string {
   let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]!];
   return s;
 }
