@@ -25,6 +25,7 @@ import {
   EXT_SUPPORTED_VERSIONS,
   type Hello,
   HelloParseError,
+  MessageReader,
   parseClientHello,
   parseServerHello,
 } from "./hello.ts";
@@ -238,13 +239,13 @@ export class HandshakeState {
           this.#serverHello(parseServerHello(body), isOrig);
           break;
         case 3: { // HelloVerifyRequest
-          const r = new Fields(body);
+          const r = new MessageReader(body);
           r.u16("version");
           r.bytes(r.u8("cookie length"), "cookie");
           break;
         }
         case 4: { // NewSessionTicket
-          const r = new Fields(body);
+          const r = new MessageReader(body);
           r.u32("ticket lifetime");
           r.bytes(r.u16("ticket length"), "ticket");
           break;
@@ -265,7 +266,7 @@ export class HandshakeState {
         case 21: // CertificateURL
           break;
         case 22: { // CertificateStatus
-          const r = new Fields(body);
+          const r = new MessageReader(body);
           r.u8("status type");
           r.u24("status length");
           // Stapled OCSP responses are not analysed (no ocsp.log); an empty one is Zeek's weird.
@@ -383,7 +384,7 @@ export class HandshakeState {
   }
 
   #certificate(body: Uint8Array, isOrig: boolean): void {
-    const r = new Fields(body);
+    const r = new MessageReader(body);
     const list = r.sub(r.u24("certificates length"), "certificates");
     const certs: Uint8Array[] = [];
     while (list.left > 0) certs.push(list.bytes(list.u24("certificate length"), "certificate"));
@@ -396,14 +397,14 @@ export class HandshakeState {
       this.chosenVersion !== UNKNOWN_VERSION;
   }
 
-  #signature(r: Fields): void {
+  #signature(r: MessageReader): void {
     if (this.#signedWithAlgorithm()) r.u16("signature algorithm");
     r.bytes(r.u16("signature length"), "signature");
   }
 
   #serverKeyExchange(body: Uint8Array): void {
     const cipher = this.chosenCipher;
-    const r = new Fields(body);
+    const r = new MessageReader(body);
     if (ECDHE_SUITES.has(cipher) || ECDH_ANON_SUITES.has(cipher)) {
       if (r.u8("curve type") !== NAMED_CURVE) return;
       const curve = r.u16("named curve");
@@ -419,7 +420,7 @@ export class HandshakeState {
   }
 
   #certificateRequest(body: Uint8Array): void {
-    const r = new Fields(body);
+    const r = new MessageReader(body);
     r.bytes(r.u8("certificate types length"), "certificate types");
     if (this.#signedWithAlgorithm()) {
       r.bytes(r.u16("signature algorithms length"), "signature algorithms");
@@ -428,66 +429,5 @@ export class HandshakeState {
     while (cas.left > 0) {
       cas.bytes(cas.u16("certificate authority length"), "certificate authority");
     }
-  }
-}
-
-/** A bounded big-endian reader over one handshake message; overruns are `HelloParseError`s. */
-class Fields {
-  readonly #b: Uint8Array;
-  #at: number;
-  readonly #end: number;
-
-  constructor(b: Uint8Array, from = 0, to = b.length) {
-    this.#b = b;
-    this.#at = from;
-    this.#end = to;
-  }
-
-  get left(): number {
-    return this.#end - this.#at;
-  }
-
-  #need(n: number, what: string): void {
-    if (n > this.left) throw new HelloParseError(`${what}: ${n} bytes needed, ${this.left} left`);
-  }
-
-  u8(what: string): number {
-    this.#need(1, what);
-    return this.#b[this.#at++]!;
-  }
-
-  u16(what: string): number {
-    this.#need(2, what);
-    const v = (this.#b[this.#at]! << 8) | this.#b[this.#at + 1]!;
-    this.#at += 2;
-    return v;
-  }
-
-  u24(what: string): number {
-    this.#need(3, what);
-    const b = this.#b;
-    const v = (b[this.#at]! << 16) | (b[this.#at + 1]! << 8) | b[this.#at + 2]!;
-    this.#at += 3;
-    return v;
-  }
-
-  u32(what: string): number {
-    this.#need(4, what);
-    const v = this.u16(what) * 65536;
-    return v + this.u16(what);
-  }
-
-  bytes(n: number, what: string): Uint8Array {
-    this.#need(n, what);
-    const v = this.#b.subarray(this.#at, this.#at + n);
-    this.#at += n;
-    return v;
-  }
-
-  sub(n: number, what: string): Fields {
-    this.#need(n, what);
-    const r = new Fields(this.#b, this.#at, this.#at + n);
-    this.#at += n;
-    return r;
   }
 }

@@ -19,7 +19,7 @@
 
 import { bytesEqual } from "../../../zeek/mod.ts";
 
-/** A hello that does not fit its own lengths. */
+/** A handshake message that does not fit its own lengths (Zeek's "Binpac exception"). */
 export class HelloParseError extends Error {
   override readonly name = "HelloParseError";
 }
@@ -108,8 +108,11 @@ export interface Hello {
   readonly helloRetry: boolean;
 }
 
-/** A bounded big-endian reader over one message. */
-class Reader {
+/**
+ * A bounded big-endian reader over one handshake message: every read is
+ * checked against what is left; an overrun is a `HelloParseError`.
+ */
+export class MessageReader {
   readonly #b: Uint8Array;
   #at: number;
   readonly #end: number;
@@ -142,6 +145,20 @@ class Reader {
     return v;
   }
 
+  u24(what: string): number {
+    this.#need(3, what);
+    const b = this.#b;
+    const v = (b[this.#at]! << 16) | (b[this.#at + 1]! << 8) | b[this.#at + 2]!;
+    this.#at += 3;
+    return v;
+  }
+
+  u32(what: string): number {
+    this.#need(4, what);
+    const v = this.u16(what) * 65536;
+    return v + this.u16(what);
+  }
+
   bytes(n: number, what: string): Uint8Array {
     this.#need(n, what);
     const v = this.#b.subarray(this.#at, this.#at + n);
@@ -150,16 +167,16 @@ class Reader {
   }
 
   /** A sub-reader over the next `n` bytes. */
-  sub(n: number, what: string): Reader {
+  sub(n: number, what: string): MessageReader {
     this.#need(n, what);
-    const r = new Reader(this.#b, this.#at, this.#at + n);
+    const r = new MessageReader(this.#b, this.#at, this.#at + n);
     this.#at += n;
     return r;
   }
 }
 
-/** The session id Zeek's `to_string_val` gives scripts: 32 bytes, zero-padded. */
-function zeekSessionId(raw: Uint8Array): Uint8Array {
+/** The session id Zeek's `to_string_val` gives scripts: 32 bytes, zero-padded (all zeros when longer). */
+export function zeekSessionId(raw: Uint8Array): Uint8Array {
   const out = new Uint8Array(32);
   if (raw.length <= 32) out.set(raw);
   return out;
@@ -167,7 +184,7 @@ function zeekSessionId(raw: Uint8Array): Uint8Array {
 
 /** Parses a ClientHello body (the handshake message after its 4-byte header). */
 export function parseClientHello(body: Uint8Array): Hello {
-  const r = new Reader(body);
+  const r = new MessageReader(body);
   const version = r.u16("client version");
   const random = r.bytes(32, "client random");
   const sid = r.bytes(r.u8("session id length"), "session id");
@@ -198,7 +215,7 @@ export function parseClientHello(body: Uint8Array): Hello {
  * Zeek's `ServerHelloChoice` does.
  */
 export function parseServerHello(body: Uint8Array): Hello {
-  const r = new Reader(body);
+  const r = new MessageReader(body);
   const version = r.u16("server version");
   const random = r.bytes(32, "server random");
   const draft = version >> 8 === 0x7f || version === 0x0304;
@@ -222,7 +239,7 @@ export function parseServerHello(body: Uint8Array): Hello {
 
 const NONE: HelloExtensions = Object.freeze({ all: Object.freeze([]) });
 
-function parseExtensions(r: Reader, client: boolean): HelloExtensions {
+function parseExtensions(r: MessageReader, client: boolean): HelloExtensions {
   const all: Extension[] = [];
   let serverNames: string[] | undefined;
   let unknownNameTypes: number[] | undefined;
@@ -233,7 +250,7 @@ function parseExtensions(r: Reader, client: boolean): HelloExtensions {
     const type = r.u16("extension type");
     const data = r.bytes(r.u16("extension length"), "extension data");
     all.push({ type, data });
-    const e = new Reader(data);
+    const e = new MessageReader(data);
     switch (type) {
       case EXT_SERVER_NAME: {
         if (e.left === 0) break;

@@ -27,7 +27,7 @@ import {
   TLS_V12,
   UNKNOWN_VERSION,
 } from "./handshake.ts";
-import type { Hello } from "./hello.ts";
+import { type Hello, zeekSessionId } from "./hello.ts";
 import type { SslSession } from "./ssl_session.ts";
 
 /** `SSL::max_alerts_per_record`. */
@@ -399,11 +399,4 @@ const NO_EXTENSIONS = Object.freeze({ all: Object.freeze([]) });
 /** The record-layer versions a TLS record may carry: SSLv3 to TLS 1.2. */
 function isTlsRecordVersion(v: number): boolean {
   return v === SSL_V3 || v === TLS_V10 || v === TLS_V11 || v === TLS_V12;
-}
-
-/** Zeek's `to_string_val`: 32 bytes, zero-padded; all zeros when longer. */
-function zeekSessionId(raw: Uint8Array): Uint8Array {
-  const out = new Uint8Array(32);
-  if (raw.length <= 32) out.set(raw);
-  return out;
 }
