@@ -17,7 +17,6 @@
  */
 
 import type { ZeekType, ZeekValue } from "../../zeek/mod.ts";
-import type { LogColumn } from "./stream.ts";
 
 /** Zeek's `Log::default_max_*` (0 turns a limit off). */
 export interface LogFieldLimits {
@@ -59,7 +58,7 @@ function isContainer(t: ZeekType): t is Extract<ZeekType, { kind: "set" | "vecto
  * limit, else a copy with the cut fields; `report` is told of each cut.
  */
 export function limitRow(
-  columns: readonly LogColumn[],
+  columns: readonly { readonly type: ZeekType }[],
   values: readonly ZeekValue[],
   limits: LogFieldLimits,
   report: (weird: TruncationWeird) => void,
