@@ -129,6 +129,7 @@ export class FakeHost implements AnalyzerHost {
     return undefined;
   }
   disable(): void {}
+  fileWeird(): void {}
   connection(): ZeekValue {
     return { uid: this.uid, id: { ...this.#id } };
   }

@@ -74,6 +74,12 @@ export interface AnalyzerHost {
    */
   weird(name: string, addl?: string, source?: string): void;
   /**
+   * A weird about a file the analyzer handed to file analysis (Zeek's
+   * `file_weird`): no connection in weird.log, `addl` is the fuid (then
+   * `: ` and `addl` when there is one).
+   */
+  fileWeird(fuid: string, name: string, addl?: string): void;
+  /**
    * TCP: hands the rest of both streams to dynamic protocol detection, as
    * Zeek's HTTP analyzer does after a successful CONNECT (a new PIA whose
    * signatures see the streams from the next delivery on, after `rest`,

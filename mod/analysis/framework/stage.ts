@@ -112,6 +112,9 @@ class Attached implements AnalyzerHost {
   weird(name: string, addl?: string, source: string = this.spec.name): void {
     this.conn.stage.weird(this.conn, name, addl, source);
   }
+  fileWeird(fuid: string, name: string, addl?: string): void {
+    this.conn.stage.fileWeird(fuid, name, addl);
+  }
   detectProtocol(rest: Uint8Array, isOrig: boolean): void {
     this.conn.stage.detect(this.conn, rest, isOrig);
   }
@@ -383,6 +386,11 @@ class Stage implements AnalyzerStage {
       source,
       conn.endpoints ??= this.sessions.endpointsOf(conn.slot),
     );
+  }
+
+  fileWeird(fuid: string, name: string, addl: string | undefined): void {
+    const text = addl === undefined || addl === "" ? fuid : `${fuid}: ${addl}`;
+    this.#weirds?.log.netWeird(this.sessions.now, name, text, "");
   }
 
   #logFailure(conn: ConnState, name: string, reason: string, data: Uint8Array | undefined): void {

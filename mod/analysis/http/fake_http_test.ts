@@ -86,6 +86,7 @@ class FakeHost implements AnalyzerHost {
   history(): void {}
   expireWhenIdle(): void {}
   disable(): void {}
+  fileWeird(): void {}
   detectProtocol(): void {
     this.detected = true;
   }

@@ -77,6 +77,13 @@ class FakeHost implements AnalyzerHost {
   weird(name: string, addl?: string, source?: string): void {
     this.weirds.push({ name, addl, source });
   }
+  fileWeird(fuid: string, name: string, addl?: string): void {
+    this.weirds.push({
+      name,
+      addl: addl === undefined ? fuid : `${fuid}: ${addl}`,
+      source: "file",
+    });
+  }
   detectProtocol(): void {}
   startChild(): undefined {
     return undefined;

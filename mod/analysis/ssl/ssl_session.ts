@@ -327,7 +327,7 @@ export class SslSession {
         der,
         i === 0,
         isClient,
-        (name, addl) => this.#host.weird(name, addl, ""),
+        (name, addl) => this.#host.fileWeird(this.#file(der, i, isClient).fuid, name, addl),
         this.#host.events?.hasHandlers("x509_certificate")
           ? this.#file(der, i, isClient)
           : undefined,

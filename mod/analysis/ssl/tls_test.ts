@@ -22,6 +22,9 @@ import {
 } from "./fake_tls_test.ts";
 import { HRR_RANDOM } from "./hello.ts";
 import type { CertificateSink } from "./ssl_session.ts";
+import { fileId } from "../../../zeek/mod.ts";
+import { LogRegistry } from "../../log/mod.ts";
+import { X509Logging } from "../x509/mod.ts";
 
 const C = (data: Uint8Array): Chunk => ({ orig: true, data });
 const S = (data: Uint8Array): Chunk => ({ orig: false, data });
@@ -322,4 +325,14 @@ Deno.test("dtls: hello verify, a fragmented server flight reassembled out of ord
   assert.equal(row["ssl_history"], "CvCsiI");
   assert.equal(row["version"], "DTLSv12");
   assert.equal(row["established"], true);
+});
+
+Deno.test("ssl: a certificate OpenSSL cannot parse is a file weird naming its fuid (Zeek's handle), and has no fingerprint", () => {
+  const out = runTls([
+    C(record(22, clientHello())),
+    S(record(22, concat(serverHello(), certificate(Uint8Array.of(0x30, 3, 1, 2, 3))))),
+  ], { certificates: new X509Logging(new LogRegistry()) });
+  const fuid = fileId("Analyzer::ANALYZER_SSL1700000000.0F10.0.0.1:40000 > 10.0.0.2:4430");
+  assert.deepEqual(out.weirds, [{ name: "x509_cert_parse_error", addl: fuid, source: "file" }]);
+  assert.deepEqual(out.ssl[0]!["cert_chain_fps"], []);
 });

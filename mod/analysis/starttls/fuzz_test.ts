@@ -379,6 +379,7 @@ class FakeHost implements AnalyzerHost {
   history(): void {}
   expireWhenIdle(): void {}
   disable(): void {}
+  fileWeird(): void {}
 }
 
 function dumpOf(input: readonly Turn[]): string {
