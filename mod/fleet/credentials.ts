@@ -122,11 +122,42 @@ export function keyPairText(keys: CurveKeyPair): string {
 
 /** Writes `text` to `file` whole (a temporary file renamed over it), with `mode`. */
 export async function writeFileAtomic(file: string, text: string, mode = 0o600): Promise<void> {
+  const temporary = await writeTemporary(file, text, mode);
+  try {
+    await Deno.rename(temporary, file);
+  } catch (error) {
+    await Deno.remove(temporary).catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Creates `file` with `text` unless it exists (then `Deno.errors.AlreadyExists`),
+ * whole or not at all: the text goes to a temporary file that is then
+ * hard-linked into place, so a full disk leaves no empty or half file
+ * behind and two creators never mix their contents.
+ */
+export async function createFileAtomic(file: string, text: string, mode = 0o600): Promise<void> {
+  const temporary = await writeTemporary(file, text, mode);
+  try {
+    await Deno.link(temporary, file);
+  } finally {
+    await Deno.remove(temporary).catch(() => {});
+  }
+}
+
+/** `text` in a new temporary file beside `file` (removed again when writing fails). */
+async function writeTemporary(file: string, text: string, mode: number): Promise<string> {
   // Unique per write: two writes of one file in one process must not share it.
   const temporary = `${file}.${Deno.pid}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(temporary, text, { mode });
-  await Deno.chmod(temporary, mode);
-  await Deno.rename(temporary, file);
+  try {
+    await Deno.writeTextFile(temporary, text, { mode });
+    await Deno.chmod(temporary, mode);
+  } catch (error) {
+    await Deno.remove(temporary).catch(() => {});
+    throw error;
+  }
+  return temporary;
 }
 
 /** Writes a keys directory for `nodes` (name → keypair) with `directory`. */

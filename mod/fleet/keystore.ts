@@ -25,6 +25,7 @@ import { join } from "node:path";
 import type { Layout } from "../../config/mod.ts";
 import { type CurveKeyPair, curveKeyPair } from "../../ffi/mod.ts";
 import {
+  createFileAtomic,
   CredentialsError,
   DIRECTORY_FILE,
   type KeyDirectory,
@@ -248,7 +249,7 @@ async function ensureKeyPair(file: string): Promise<CurveKeyPair> {
   }
   const keys = curveKeyPair();
   try {
-    await Deno.writeTextFile(file, keyPairText(keys), { createNew: true, mode: 0o600 });
+    await createFileAtomic(file, keyPairText(keys));
   } catch (error) {
     // Another process (a `weir enroll` beside the manager) made it first.
     if (error instanceof Deno.errors.AlreadyExists) {

@@ -16,6 +16,7 @@
 
 export {
   type BusCredentials,
+  createFileAtomic,
   CredentialsError,
   DirectoryWatch,
   type KeyDirectory,

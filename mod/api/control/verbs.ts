@@ -310,7 +310,7 @@ function notRunning(ctx: VerbContext, code: number): number {
 /** Whether the operator wants the cluster up (`start`, `deploy`) or down (`stop`). */
 async function setIntent(layout: Layout, state: "running" | "stopped"): Promise<void> {
   await Deno.mkdir(layout.settings.spoolDir, { recursive: true });
-  await Deno.writeTextFile(`${layout.settings.spoolDir}/cluster.intent`, state + "\n");
+  await writeFileAtomic(`${layout.settings.spoolDir}/cluster.intent`, state + "\n", 0o644);
 }
 
 async function intent(layout: Layout): Promise<string | undefined> {
