@@ -22,7 +22,7 @@ import {
   nodeTypeTopic,
   POOL_TOPICS,
 } from "../bus/mod.ts";
-import type { Reporter } from "../process/mod.ts";
+import { quoteUntrusted, type Reporter, ReportLimiter } from "../process/mod.ts";
 import { T, type ZeekType, type ZeekValue } from "../../zeek/mod.ts";
 import { Pool, type PoolSpec } from "./pools.ts";
 
@@ -90,6 +90,8 @@ export class Cluster implements Disposable {
   readonly counters = { decodeErrors: 0, formatErrors: 0, unknownEvents: 0, forgedHellos: 0 };
   #bus: Bus;
   #reporter: Reporter;
+  /** Reports of what other nodes sent: quoted, cut and rate-limited. */
+  readonly #untrusted: ReportLimiter;
   #clusterLog: ((message: string) => void) | undefined;
   readonly #ids = new Map<string, () => unknown>();
   #lookupNode: ((name: string) => Promise<NodeSpec | undefined>) | undefined;
@@ -107,6 +109,7 @@ export class Cluster implements Disposable {
     this.nodeId = options.nodeId;
     this.#bus = options.bus;
     this.#reporter = options.reporter;
+    this.#untrusted = new ReportLimiter(options.reporter);
     this.#lookupNode = options.lookupNode;
     this.events = new EventRegistry((name, error) =>
       this.#reporter.error(
@@ -301,8 +304,12 @@ export class Cluster implements Disposable {
   #onMessage(message: BusMessage): void {
     if (message.format !== FORMAT_BROKER_BIN) {
       this.counters.formatErrors++;
-      this.#reporter.warning(
-        `Dropped a message from ${message.sender} in unsupported format "${message.format}"`,
+      this.#untrusted.warning(
+        "bus messages in unsupported formats",
+        () =>
+          `Dropped a message from ${quoteUntrusted(message.sender)} in unsupported format ${
+            quoteUntrusted(message.format)
+          }`,
       );
       return;
     }
@@ -311,10 +318,12 @@ export class Cluster implements Disposable {
       event = decodeEvent(message.payload, this.events.argTypes);
     } catch (error) {
       this.counters.decodeErrors++;
-      this.#reporter.warning(
-        `Dropped a malformed event from ${message.sender} on ${message.topic}: ${
-          error instanceof Error ? error.message : error
-        }`,
+      this.#untrusted.warning(
+        "malformed bus events",
+        () =>
+          `Dropped a malformed event from ${quoteUntrusted(message.sender)} on ${
+            quoteUntrusted(message.topic)
+          }: ${quoteUntrusted(error instanceof Error ? error.message : String(error), 200)}`,
       );
       return;
     }
@@ -334,8 +343,12 @@ export class Cluster implements Disposable {
       (!this.layout.closedBus || String(id).startsWith(`zeromq_${String(name)}_`));
     if (!ok) {
       this.counters.forgedHellos++;
-      this.#reporter.warning(
-        `Dropped a hello naming ${String(name)} (${String(id)}) that ${sender} sent`,
+      this.#untrusted.warning(
+        "forged hellos",
+        () =>
+          `Dropped a hello naming ${quoteUntrusted(String(name))} (${
+            quoteUntrusted(String(id))
+          }) that ${quoteUntrusted(sender)} sent`,
       );
     }
     return ok;
@@ -405,9 +418,12 @@ export class Cluster implements Disposable {
       // outran the old connection's end). The new id waits until the old
       // one goes down, instead of the live node being dropped.
       if (this.#waitingHellos.get(name) !== id) {
-        this.#reporter.warning(
-          `Node "${name}" said hello with a second id ${id} while ${peer.id} is still up; ` +
-            `it is taken up only once ${peer.id} goes down`,
+        this.#untrusted.warning(
+          "second hellos",
+          () =>
+            `Node "${name}" said hello with a second id ${quoteUntrusted(id)} while ${
+              quoteUntrusted(peer.id!)
+            } is still up; it is taken up only once the old one goes down`,
         );
       }
       this.#waitingHellos.set(name, id);
@@ -459,7 +475,10 @@ export class Cluster implements Disposable {
       if (now - h.startedAt > DEFAULT_HELLO_EXPIRATION_MS) {
         // A repeat from a node that is up (a replayed subscription) is no news.
         if (!this.#idToName.has(id)) {
-          this.#reporter.warning(`Expired half-finished hello handshake with ${id}`);
+          this.#untrusted.warning(
+            "expired hello handshakes",
+            () => `Expired half-finished hello handshake with ${quoteUntrusted(id)}`,
+          );
         }
         this.#handshakes.delete(id);
       }

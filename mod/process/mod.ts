@@ -21,3 +21,9 @@ export { WEIR_VERSION } from "./version.ts";
 export { ListenError, listenOrExplain } from "./listen.ts";
 export { aborted, createShutdownSignal } from "./shutdown.ts";
 export { announceReady, parseReadyLine, type ReadyLine } from "./readiness.ts";
+export {
+  DEFAULT_QUOTE_MAX,
+  quoteUntrusted,
+  ReportLimiter,
+  type ReportLimiterOptions,
+} from "./untrusted.ts";

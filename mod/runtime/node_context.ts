@@ -26,6 +26,7 @@ import {
 import {
   authSamples,
   busSamples,
+  clusterSamples,
   eventSamples,
   logReceiverSamples,
   logShipperSamples,
@@ -267,6 +268,7 @@ function openMetrics(
   if (self.metricsPort === undefined) return undefined;
   const sources: MetricSource[] = [
     () => busSamples(bus.counters),
+    () => clusterSamples(cluster.counters),
     () => eventSamples(cluster.events.invocations),
     () => logWriteSamples(logging.registry.counters()),
   ];

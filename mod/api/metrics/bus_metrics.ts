@@ -42,3 +42,41 @@ export function busSamples(counters: Readonly<BusCounters>): MetricSample[] {
     },
   ];
 }
+
+/** What the cluster layer counts of the events it received (`Cluster.counters`). */
+export interface ClusterCounters {
+  readonly decodeErrors: number;
+  readonly formatErrors: number;
+  readonly unknownEvents: number;
+  readonly forgedHellos: number;
+}
+
+/** Samples of the cluster layer's counters: bad input from the bus, counted however little is reported. */
+export function clusterSamples(counters: Readonly<ClusterCounters>): MetricSample[] {
+  return [
+    {
+      name: "weir_cluster_malformed_events_total",
+      help: "Events from the bus dropped because their payload did not decode.",
+      type: "counter",
+      value: counters.decodeErrors,
+    },
+    {
+      name: "weir_cluster_unsupported_format_messages_total",
+      help: "Messages from the bus dropped because of an unsupported format frame.",
+      type: "counter",
+      value: counters.formatErrors,
+    },
+    {
+      name: "weir_cluster_unknown_events_total",
+      help: "Events from the bus that no script declares.",
+      type: "counter",
+      value: counters.unknownEvents,
+    },
+    {
+      name: "weir_cluster_forged_hellos_total",
+      help: "Hellos dropped because their sender is not the node they name.",
+      type: "counter",
+      value: counters.forgedHellos,
+    },
+  ];
+}

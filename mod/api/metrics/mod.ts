@@ -36,7 +36,7 @@ export {
 } from "./app.ts";
 export { type FormatOptions, formatSamples, formatValue, MetricFormatError } from "./exposition.ts";
 export { authSamples } from "./auth_metrics.ts";
-export { busSamples } from "./bus_metrics.ts";
+export { busSamples, type ClusterCounters, clusterSamples } from "./bus_metrics.ts";
 export { eventSamples } from "./event_metrics.ts";
 export { logReceiverSamples, logShipperSamples, logWriteSamples } from "./log_metrics.ts";
 export { type PacketCounters, packetSamples } from "./packet_metrics.ts";
