@@ -372,10 +372,14 @@ export class RawClient implements Disposable {
 
   /** Sends a masked text frame. */
   async sendText(text: string): Promise<void> {
-    const payload = new TextEncoder().encode(text);
+    await this.sendFrame(0x1, new TextEncoder().encode(text));
+  }
+
+  /** Sends one masked, final frame of `opcode` (payload under 64 KiB). */
+  async sendFrame(opcode: number, payload: Uint8Array): Promise<void> {
     const mask = crypto.getRandomValues(new Uint8Array(4));
-    const header = payload.length < 126 ? [0x81, 0x80 | payload.length] : [
-      0x81,
+    const header = payload.length < 126 ? [0x80 | opcode, 0x80 | payload.length] : [
+      0x80 | opcode,
       0x80 | 126,
       payload.length >> 8,
       payload.length & 0xff,

@@ -217,12 +217,18 @@ export class WebSocketConnection {
     this.#closeReceived = true;
     let code: number = CLOSE_CODE.noStatus;
     let reason = "";
+    // RFC 6455 §5.5.1, §7.4: a close body is empty or a code a peer may send
+    // plus a UTF-8 reason; anything else is answered 1002 (or 1007).
+    let answer: number | undefined;
+    if (payload.length === 1) answer = CLOSE_CODE.protocolError;
     if (payload.length >= 2) {
       code = (payload[0]! << 8) | payload[1]!;
+      if (!isSendableCloseCode(code)) answer = CLOSE_CODE.protocolError;
       try {
         reason = utf8.decode(payload.subarray(2));
       } catch {
         reason = "";
+        answer ??= CLOSE_CODE.invalidPayload;
       }
     }
     if (this.#closeSent) {
@@ -233,8 +239,11 @@ export class WebSocketConnection {
     this.#closeSent = true;
     this.#outLength = 0;
     this.#outMessages = 0;
-    const echo = code === CLOSE_CODE.noStatus ? CLOSE_CODE.normal : code;
-    this.#append(OPCODE.close, closePayload(echo, ""));
+    const echo = answer ?? (code === CLOSE_CODE.noStatus ? CLOSE_CODE.normal : code);
+    this.#append(
+      OPCODE.close,
+      closePayload(echo, answer === undefined ? "" : `invalid close frame (code ${code})`),
+    );
     this.#closeTimer = setTimeout(
       () => this.#destroy(),
       this.#limits.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
@@ -313,4 +322,14 @@ export class WebSocketConnection {
     }
     this.#resolveClosed(this.#closeInfo ?? { code: 1006, reason: "", by: "network" });
   }
+}
+
+/**
+ * Close codes a peer may put in a close frame (RFC 6455 §7.4): 1000–1003,
+ * 1007–1014 (IANA's registry), and 3000–4999 for libraries and applications.
+ * 1004–1006 and 1015 must never be sent; the rest is reserved.
+ */
+export function isSendableCloseCode(code: number): boolean {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+    (code >= 3000 && code <= 4999);
 }

@@ -48,3 +48,25 @@ Deno.test("a client that stops reading is disconnected as slow; the bus and othe
     },
   );
 });
+
+Deno.test("a client's close frame: valid codes are echoed; 999, 1005, reserved codes, a 1-byte body get 1002, a bad reason 1007", async () => {
+  await withHarness({}, async (h) => {
+    const answer = async (body: Uint8Array) => {
+      using client = await RawClient.open(h.api.port);
+      await client.sendText("[]");
+      await client.sendFrame(0x8, body);
+      return (await client.untilClose()).code;
+    };
+    const code = (n: number, reason: number[] = []) => Uint8Array.of(n >> 8, n & 0xff, ...reason);
+    assert.equal(await answer(new Uint8Array(0)), 1000);
+    assert.equal(await answer(code(1000)), 1000);
+    assert.equal(await answer(code(1001)), 1001);
+    assert.equal(await answer(code(3000)), 3000);
+    assert.equal(await answer(code(4999)), 4999);
+    for (const bad of [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000]) {
+      assert.equal(await answer(code(bad)), 1002, `close code ${bad}`);
+    }
+    assert.equal(await answer(Uint8Array.of(3)), 1002, "a 1-byte close body");
+    assert.equal(await answer(code(1000, [0xc3, 0x28])), 1007, "a reason that is not UTF-8");
+  });
+});
