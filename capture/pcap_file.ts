@@ -494,9 +494,14 @@ export class PcapFileSource implements PacketSource {
       );
     }
     if (iface >= this.#ifLinkType.length) {
+      const defined = this.#ifLinkType.length;
       throw this.#formatError(
         p,
-        `a packet refers to interface ${iface}, but the section defines ${this.#ifLinkType.length}`,
+        defined === 0
+          ? "a packet block comes before any interface description block"
+          : `a packet refers to interface ${iface}, but the section defines only ${defined} (0–${
+            defined - 1
+          })`,
       );
     }
     this.#setTime(iface, view.getUint32(p + 12, le), view.getUint32(p + 16, le));

@@ -320,7 +320,17 @@ Deno.test("an absurd captured length ends the trace after the packets before it"
   new DataView(ngBytes.buffer).setUint32(ngBytes.length - 92 + 8, 3, true);
   await assert.rejects(
     withFile(ngBytes, (path) => readAll(path)),
-    /a packet refers to interface 3, but the section defines 1; the file is corrupt/,
+    /a packet refers to interface 3, but the section defines only 1 \(0–0\); the file is corrupt/,
+  );
+  // The interface description block taken out: the packet block comes first.
+  const view = new DataView(ngBytes.buffer, ngBytes.byteOffset);
+  const shb = view.getUint32(4, true);
+  const idb = view.getUint32(shb + 4, true);
+  const noInterface = new Uint8Array([...ngBytes.subarray(0, shb), ...ngBytes.subarray(shb + idb)]);
+  new DataView(noInterface.buffer).setUint32(noInterface.length - 92 + 8, 0, true);
+  await assert.rejects(
+    withFile(noInterface, (path) => readAll(path)),
+    /a packet block comes before any interface description block; the file is corrupt/,
   );
 });
 

@@ -74,3 +74,23 @@ Deno.test("weir -r on a file that is not a trace says so and exits non-zero", as
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("weir -r on a trace cut inside a packet record warns, with 1 worker and with 2, and keeps the packets before", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "weir-trace-cli-" });
+  try {
+    await generateTrace(`${dir}/t.pcap`, { flows: 50 });
+    const whole = await Deno.readFile(`${dir}/t.pcap`);
+    await Deno.writeFile(`${dir}/cut.pcap`, whole.subarray(0, whole.length - 7));
+    for (const sub of ["one", "two"]) await Deno.mkdir(`${dir}/${sub}`);
+    const one = await weir(`${dir}/one`, "-r", "../cut.pcap");
+    assert.match(
+      one.stderr,
+      /^weir: warning: trace "[^"]*cut.pcap" is truncated: the last record/m,
+    );
+    const two = await weir(`${dir}/two`, "-r", "../cut.pcap", "--workers", "2");
+    assert.equal(two.stderr.match(/warning: trace/g)?.length, 1);
+    assert.ok((await rows(`${dir}/one`)).length > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -36,6 +36,7 @@ interface WorkerSummary {
   readonly analyzed: number;
   readonly connections: number;
   readonly weirds: number;
+  readonly warning?: string | undefined;
 }
 
 /** Runs the job in this process (one worker) or in `workers` child processes. */
@@ -47,15 +48,21 @@ export async function runTrace(options: TraceRunOptions): Promise<void> {
     return;
   }
   const tmp = await Deno.makeTempDir({ dir: options.logDir, prefix: ".weir-trace-" });
+  let failed = false;
   try {
-    const results = await Promise.all(
+    const children: Deno.ChildProcess[] = [];
+    const settled = await Promise.allSettled(
       Array.from({ length: options.workers }, async (_, index) => {
         const dir = `${tmp}/${index}`;
         await Deno.mkdir(dir);
-        const out = await options.spawnWorker(index, options.workers, dir).output();
+        const child = options.spawnWorker(index, options.workers, dir).spawn();
+        children.push(child);
+        const out = await child.output();
         const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
         if (!out.success) {
-          throw new Error(
+          // The others' work is lost anyway: stop them now, not when they finish.
+          for (const other of children) if (other !== child) killQuietly(other);
+          throw new TraceWorkerError(
             `trace worker ${index + 1} of ${options.workers} failed: ${
               new TextDecoder().decode(out.stderr).trim() || `exit code ${out.code}`
             }`,
@@ -65,6 +72,17 @@ export async function runTrace(options: TraceRunOptions): Promise<void> {
         return JSON.parse(text) as WorkerSummary;
       }),
     );
+    // Every worker has ended before anything is merged or removed: the
+    // first real failure is the one reported.
+    const failure = settled.find((r) =>
+      r.status === "rejected" && r.reason instanceof TraceWorkerError
+    ) ??
+      settled.find((r) => r.status === "rejected");
+    if (failure !== undefined) {
+      failed = true;
+      throw (failure as PromiseRejectedResult).reason;
+    }
+    const results = settled.map((r) => (r as PromiseFulfilledResult<WorkerSummary>).value);
     // Every log any worker wrote (conn.log, dns.log, weird.log, …), merged by name.
     const names = new Set<string>();
     for (let i = 0; i < results.length; i++) {
@@ -85,9 +103,28 @@ export async function runTrace(options: TraceRunOptions): Promise<void> {
       analyzed: results.reduce((n, r) => n + r.analyzed, 0),
       connections: results.reduce((n, r) => n + r.connections, 0),
       weirds: results.reduce((n, r) => n + r.weirds, 0),
+      warning: results.find((r) => r.warning !== undefined)?.warning,
     }, started);
   } finally {
-    await Deno.remove(tmp, { recursive: true });
+    try {
+      await Deno.remove(tmp, { recursive: true });
+    } catch (error) {
+      // A failure already on its way is the one to report.
+      if (!failed) throw error;
+    }
+  }
+}
+
+/** A trace worker process failed (its own message, not a cleanup error). */
+class TraceWorkerError extends Error {
+  override readonly name = "TraceWorkerError";
+}
+
+function killQuietly(child: Deno.ChildProcess): void {
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    // It has ended already.
   }
 }
 
@@ -103,6 +140,7 @@ export async function runTraceWorker(
     analyzed: r.analyzed,
     connections: r.connections,
     weirds: r.weirds,
+    ...(r.warning === undefined ? {} : { warning: r.warning }),
   };
   // deno-lint-ignore no-console
   console.log(JSON.stringify(summary));
@@ -130,6 +168,7 @@ function analyzeOne(
 
 function report(options: TraceRunOptions, r: WorkerSummary, started: number): void {
   const seconds = (performance.now() - started) / 1000;
+  if (r.warning !== undefined) options.say(`warning: ${r.warning}`);
   options.say(
     `${options.path}: ${r.packets} packets, ${r.connections} connections, ${r.weirds} weirds ` +
       `in ${seconds.toFixed(2)} s → logs in ${options.logDir}`,

@@ -103,6 +103,8 @@ export interface TraceJobResult {
   readonly logPath: string;
   /** Every log written, by path (`conn`, `dns`, `weird`, …). */
   readonly logPaths: ReadonlyMap<string, string>;
+  /** What the reader had to say about the file (a truncated last record), if anything. */
+  readonly warning: string | undefined;
 }
 
 /** Thrown when the options of a trace job cannot be used. */
@@ -196,6 +198,7 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
   }
   const stats = pipeline.stats();
   const logPaths = logDir.files();
+  const warning = source.stats().warning;
   return Object.freeze({
     packets: stats.packets,
     analyzed: stats.analyzed,
@@ -205,6 +208,7 @@ export async function analyzeTrace(options: TraceJobOptions): Promise<TraceJobRe
     tracker: stats.sessions,
     logPath: logPaths.get("conn") ?? `${options.logDir}/conn.log`,
     logPaths,
+    warning,
   });
 }
 
