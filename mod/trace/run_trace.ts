@@ -48,7 +48,7 @@ export async function runTrace(options: TraceRunOptions): Promise<void> {
     return;
   }
   const tmp = await Deno.makeTempDir({ dir: options.logDir, prefix: ".weir-trace-" });
-  let failed = false;
+  let failure: unknown;
   try {
     const children: Deno.ChildProcess[] = [];
     const settled = await Promise.allSettled(
@@ -74,14 +74,11 @@ export async function runTrace(options: TraceRunOptions): Promise<void> {
     );
     // Every worker has ended before anything is merged or removed: the
     // first real failure is the one reported.
-    const failure = settled.find((r) =>
+    const rejected = settled.find((r) =>
       r.status === "rejected" && r.reason instanceof TraceWorkerError
     ) ??
       settled.find((r) => r.status === "rejected");
-    if (failure !== undefined) {
-      failed = true;
-      throw (failure as PromiseRejectedResult).reason;
-    }
+    if (rejected !== undefined) throw (rejected as PromiseRejectedResult).reason;
     const results = settled.map((r) => (r as PromiseFulfilledResult<WorkerSummary>).value);
     // Every log any worker wrote (conn.log, dns.log, weird.log, …), merged by name.
     const names = new Set<string>();
@@ -105,14 +102,16 @@ export async function runTrace(options: TraceRunOptions): Promise<void> {
       weirds: results.reduce((n, r) => n + r.weirds, 0),
       warning: results.find((r) => r.warning !== undefined)?.warning,
     }, started);
-  } finally {
-    try {
-      await Deno.remove(tmp, { recursive: true });
-    } catch (error) {
-      // A failure already on its way is the one to report.
-      if (!failed) throw error;
-    }
+  } catch (error) {
+    failure = error;
   }
+  try {
+    await Deno.remove(tmp, { recursive: true });
+  } catch (error) {
+    // A failure already on its way is the one to report.
+    failure ??= error;
+  }
+  if (failure !== undefined) throw failure;
 }
 
 /** A trace worker process failed (its own message, not a cleanup error). */
