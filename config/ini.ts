@@ -37,12 +37,38 @@ export function normaliseKey(name: string): string {
   return name.trim().toLowerCase().replaceAll(".", "_");
 }
 
-/** The lines of `text` that carry content, with their 1-based numbers. */
-export function contentLines(text: string, commentPrefixes: readonly string[]): TextLine[] {
+/** Control characters a configuration line may not hold (a tab is fine). */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+
+/**
+ * The lines of `text` that carry content, with their 1-based numbers. A
+ * line with a control character (a NUL byte, an escape) is reported as
+ * such, named by its code, and skipped: it would otherwise show up in a
+ * message about its value looking like something it is not.
+ */
+export function contentLines(
+  text: string,
+  commentPrefixes: readonly string[],
+  file?: string,
+  problems?: Problems,
+): TextLine[] {
   const lines: TextLine[] = [];
   text.split(/\r?\n/).forEach((raw, index) => {
     const trimmed = raw.trim();
     if (trimmed === "" || commentPrefixes.some((p) => trimmed.startsWith(p))) return;
+    const control = CONTROL.exec(trimmed);
+    if (control !== null && file !== undefined && problems !== undefined) {
+      const code = control[0].charCodeAt(0);
+      problems.add(
+        file,
+        index + 1,
+        `the line holds a control character (byte 0x${code.toString(16).padStart(2, "0")}${
+          code === 0 ? ", a NUL" : ""
+        }) at column ${raw.indexOf(control[0]) + 1}: the file must be plain text; remove it`,
+      );
+      return;
+    }
     lines.push({ line: index + 1, text: trimmed });
   });
   return lines;
@@ -58,7 +84,7 @@ function splitEntry(line: TextLine, delimiters: RegExp): Entry | undefined {
 /** Parses `node.cfg`-style INI text; malformed lines are reported and skipped. */
 export function parseIni(text: string, file: string, problems: Problems): Section[] {
   const sections: { name: string; line: number; entries: Entry[] }[] = [];
-  for (const line of contentLines(text, ["#", ";"])) {
+  for (const line of contentLines(text, ["#", ";"], file, problems)) {
     if (line.text.startsWith("[")) {
       const header = /^\[([^\]]*)\]$/.exec(line.text);
       if (header === null) {
@@ -99,7 +125,7 @@ export function parseIni(text: string, file: string, problems: Problems): Sectio
 /** Parses `zeekctl.cfg`-style `Key = value` lines. */
 export function parseKeyValues(text: string, file: string, problems: Problems): Entry[] {
   const entries: Entry[] = [];
-  for (const line of contentLines(text, ["#"])) {
+  for (const line of contentLines(text, ["#"], file, problems)) {
     const entry = splitEntry(line, /=/);
     if (entry === undefined) {
       problems.add(

@@ -249,7 +249,7 @@ function checkPortRange(
   if (firstAckPort < 1) {
     problems.add(
       file,
-      undefined,
+      settings.lines?.["zeekport"],
       `ZeekPort ${settings.zeekPort} leaves too few ports below it: ${ackPorts} log writer${
         ackPorts === 1 ? "" : "s"
       } need acknowledgement ports from ${
@@ -260,7 +260,7 @@ function checkPortRange(
   if (lastPort > 65535) {
     problems.add(
       file,
-      undefined,
+      settings.lines?.["zeekport"],
       `ZeekPort ${settings.zeekPort} leaves too few ports: the forwarder, control and ${nodeCount} nodes need ports ${settings.zeekPort} to ${lastPort}, past 65535; lower ZeekPort`,
     );
   }
@@ -268,7 +268,7 @@ function checkPortRange(
   if (settings.metricsPort !== 0 && lastMetricsPort > 65535) {
     problems.add(
       file,
-      undefined,
+      settings.lines?.["metricsport"],
       `MetricsPort ${settings.metricsPort} leaves too few ports: ${nodeCount} nodes need ports ${settings.metricsPort} to ${lastMetricsPort}, past 65535; lower MetricsPort, or set it to 0`,
     );
   }
@@ -435,14 +435,19 @@ function checkPortClashes(
     }
   }
   for (const { address, ports, owners: pair, kinds } of clashes.values()) {
-    const change = PORT_KINDS.filter((k) => kinds.includes(k)).join(" or ");
+    const changeable = PORT_KINDS.filter((k) => kinds.includes(k));
+    const change = changeable.join(" or ");
+    // Blamed on the first of those keys weir.cfg sets (the defaults never clash).
+    const line = changeable.map((k) => settings.lines?.[k.toLowerCase()]).find((l) =>
+      l !== undefined
+    );
     const first = ports[0]!;
     const which = ports.length === 1
       ? `port ${first} on ${address} is given twice, to ${pair}`
       : `${ports.length} ports from ${first} to ${
         ports.at(-1)
       } on ${address} are given twice (the first to ${pair})`;
-    problems.add(file, undefined, `${which}: change ${change} so the ranges do not overlap`);
+    problems.add(file, line, `${which}: change ${change} so the ranges do not overlap`);
   }
 }
 

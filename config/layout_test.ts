@@ -174,7 +174,7 @@ Deno.test("host names go through the resolver, preferring IPv4; unresolvable one
       "node.cfg": MANAGER + "[w]\ntype=worker\nhost=sensor.invalid\ninterface=eth0\nbogus=1\n",
     }),
     [
-      'node.cfg:4: host cannot be resolved (getaddrinfo ENOTFOUND sensor.invalid): current value is "sensor.invalid"; use an IP address or add the name to /etc/hosts',
+      'node.cfg:6: host cannot be resolved (getaddrinfo ENOTFOUND sensor.invalid): current value is "sensor.invalid"; use an IP address or add the name to /etc/hosts',
       'node.cfg:8: unknown key "bogus" in [w]',
     ],
   );
@@ -286,8 +286,8 @@ Deno.test("ports past 65535 and overlapping port ranges are refused", async () =
       "weir.cfg": "ZeekPort = 65528\nMetricsPort = 65530\n",
     }),
     [
-      "weir.cfg: ZeekPort 65528 leaves too few ports: the forwarder, control and 9 nodes need ports 65528 to 65539, past 65535; lower ZeekPort",
-      "weir.cfg: MetricsPort 65530 leaves too few ports: 9 nodes need ports 65530 to 65538, past 65535; lower MetricsPort, or set it to 0",
+      "weir.cfg:1: ZeekPort 65528 leaves too few ports: the forwarder, control and 9 nodes need ports 65528 to 65539, past 65535; lower ZeekPort",
+      "weir.cfg:2: MetricsPort 65530 leaves too few ports: 9 nodes need ports 65530 to 65538, past 65535; lower MetricsPort, or set it to 0",
     ],
   );
   assert.deepEqual(
@@ -296,8 +296,8 @@ Deno.test("ports past 65535 and overlapping port ranges are refused", async () =
       "weir.cfg": "MetricsPort = 27765\nWebSocketPort = 27762\n",
     }),
     [
-      "weir.cfg: port 27762 on 127.0.0.1 is given twice, to control (ZeekPort+2) and to WebSocketPort: change ZeekPort or WebSocketPort so the ranges do not overlap",
-      "weir.cfg: 7 ports from 27765 to 27771 on 127.0.0.1 are given twice (the first to the metrics of manager and to node w-2): change ZeekPort or MetricsPort so the ranges do not overlap",
+      "weir.cfg:1: 7 ports from 27765 to 27771 on 127.0.0.1 are given twice (the first to the metrics of manager and to node w-2): change ZeekPort or MetricsPort so the ranges do not overlap",
+      "weir.cfg:2: port 27762 on 127.0.0.1 is given twice, to control (ZeekPort+2) and to WebSocketPort: change ZeekPort or WebSocketPort so the ranges do not overlap",
     ],
   );
 });

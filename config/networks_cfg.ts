@@ -172,7 +172,7 @@ export function isLocalIpv4(nets: readonly LocalNet[], address: number): boolean
 /** The networks listed in networks.cfg text; bad lines are reported to `problems`. */
 export function parseNetworksCfg(text: string, file: string, problems: Problems): LocalNet[] {
   const nets: LocalNet[] = [];
-  for (const { line, text: content } of contentLines(text, ["#"])) {
+  for (const { line, text: content } of contentLines(text, ["#"], file, problems)) {
     const [cidr = "", ...tag] = content.split(/\s+/);
     const net = parseCidr(cidr, tag.join(" "));
     if (typeof net === "string") problems.add(file, line, `${net}: current value is "${cidr}"`);

@@ -62,7 +62,7 @@ export interface NodeDraft {
   readonly line: number;
 }
 
-/** A section's host, to resolve even when the section has other problems. */
+/** A section's host (and its `host=` line), to resolve even when the section has other problems. */
 export interface SectionHost {
   readonly section: string;
   readonly host: string;
@@ -501,7 +501,11 @@ export function parseNodeCfg(text: string, file: string, problems: Problems): No
       );
     }
     const { type, host, nodes } = new SectionParser(section, file, problems).parse();
-    if (host !== undefined) hosts.push({ section: section.name, host, line: section.line });
+    if (host !== undefined) {
+      // An unresolvable host is blamed on its `host=` line.
+      const line = section.entries.find((e) => e.key === "host")?.line ?? section.line;
+      hosts.push({ section: section.name, host, line });
+    }
     if (type === undefined) allTyped = false;
     if (type === "standalone") standalones.push(section);
     // A standalone node among others is reported below; its manager would only add noise.
@@ -566,10 +570,11 @@ function checkManager(
 ): void {
   const managers = nodes.filter((n) => n.type === "manager");
   if (managers.length === 0 && allTyped) {
+    // Nothing single is to blame: the report points at where the cluster starts.
     problems.add(
       file,
-      undefined,
-      "has no manager: add a section with type=manager (every cluster has exactly one)",
+      nodes[0]?.line,
+      "no section has type=manager: add one (every cluster has exactly one manager)",
     );
   }
   const first = managers[0];

@@ -417,7 +417,7 @@ Deno.test("problems: unknown and repeated keys, sections, names", () => {
 
 Deno.test("problems: exactly one manager, or a lone standalone node", () => {
   assert.deepEqual(problemsOf(cfg({ p: { type: "proxy", host: "localhost" } })), [
-    "node.cfg: has no manager: add a section with type=manager (every cluster has exactly one)",
+    "node.cfg:1: no section has type=manager: add one (every cluster has exactly one manager)",
   ]);
   assert.deepEqual(
     problemsOf(cfg({ manager: MANAGER, boss: MANAGER })),
@@ -491,5 +491,25 @@ Deno.test("websocket_port gives one node its own WebSocket entry point; lb_procs
   assert.match(
     problemsOf(cfg({ manager: { ...MANAGER, websocket_port: "http" } }))[0]!,
     /websocket_port must be a TCP port/,
+  );
+});
+
+Deno.test("problems: a control character (a NUL byte) is named with its line and column, not taken as the value", () => {
+  assert.deepEqual(
+    problemsOf(
+      "[manager]\ntype=manager\nhost=localhost\n[w]\ntype=worker\ninterface=et\0h0\nhost=localhost\n",
+    ),
+    [
+      "node.cfg:4: [w] is a worker but has no interface: add interface=<device> (e.g. eth0, af_packet::eth0 or pcap::eth0)",
+      "node.cfg:6: the line holds a control character (byte 0x00, a NUL) at column 13: the file must be plain text; remove it",
+    ],
+  );
+  assert.deepEqual(
+    problemsOf(
+      "[manager]\ntype=manager\nhost=localhost\n[w]\ntype=worker\nhost=localhost\ninterface=eth0\nlb_procs=2\x1b[2J\n",
+    ),
+    [
+      "node.cfg:8: the line holds a control character (byte 0x1b) at column 11: the file must be plain text; remove it",
+    ],
   );
 });

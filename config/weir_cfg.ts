@@ -100,6 +100,12 @@ export interface WeirSettings {
   readonly fileHashes: readonly FileHashName[];
   /** `HTTP::default_capture_password`: http.log's `password` column is filled (default no). */
   readonly httpCapturePassword: boolean;
+  /**
+   * The weir.cfg line of each key that was set (normalised key → line), for
+   * checks across files to name. Not enumerable: settings compare, print
+   * and travel (the agents' config bundle) by their values alone.
+   */
+  readonly lines?: Readonly<Record<string, number>>;
 }
 
 /** A file hash weir can compute (Zeek's MD5, SHA1 and SHA256 file analyzers). */
@@ -312,7 +318,7 @@ export function parseWeirCfg(
   read("ClusterBackend", CLUSTER_BACKEND, "ZeroMQ");
   const spoolDir = read("SpoolDir", path, join(places.stateDir, "spool"));
   const zeekPort = read("ZeekPort", ZEEK_PORT, 27760);
-  const settings: WeirSettings = {
+  const settings: Omit<WeirSettings, "lines"> = {
     zeekPort,
     metricsPort: read("MetricsPort", METRICS_PORT, 9991),
     metricsAddress: read("MetricsAddress", IP_ADDRESS, "127.0.0.1"),
@@ -374,7 +380,11 @@ export function parseWeirCfg(
     }),
   };
 
-  checkTogether(settings, reader);
+  const withLines = Object.defineProperty(settings, "lines", {
+    value: Object.freeze(Object.fromEntries(entries.map((e) => [e.key, e.line]))),
+    enumerable: false,
+  }) as WeirSettings;
+  checkTogether(withLines, reader);
   const normalised = known.map(normaliseKey);
   for (const entry of reader.unknown(normalised)) {
     problems.add(
@@ -383,7 +393,7 @@ export function parseWeirCfg(
       `unknown key "${entry.name}"${didYouMean(entry.key, known)}`,
     );
   }
-  return Object.freeze(settings);
+  return Object.freeze(withLines);
 }
 
 /** Checks between keys; each is reported on the line of the key to change. */
