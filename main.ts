@@ -27,9 +27,9 @@ import {
 import type { NodeStart } from "./mod/runtime/mod.ts";
 import type { LaunchSpec } from "./mod/supervisor/mod.ts";
 import { openLogWriting, runLogger } from "./mod/logger/mod.ts";
-import { probePorts, runManager } from "./mod/manager/mod.ts";
+import { checkHost, probePorts, runManager } from "./mod/manager/mod.ts";
 import { runProxy } from "./mod/proxy/mod.ts";
-import { runWorker } from "./mod/worker/mod.ts";
+import { runWorker, WorkerCaptureError } from "./mod/worker/mod.ts";
 import { runTrace, runTraceWorker } from "./mod/trace/mod.ts";
 import { AgentError, runAgent } from "./mod/agent/mod.ts";
 import { CredentialsError, readCredentials } from "./mod/fleet/mod.ts";
@@ -382,7 +382,10 @@ async function main(argv: string[]): Promise<void> {
       // deno-lint-ignore no-console
       console.log("weir: the cluster is running; its ports were not probed");
     }
-    const problems = portProblems + await checkNodeScripts(
+    // What start would do on this host: directories, interfaces, the WebSocket rule.
+    const hostProblems = await checkHost(layout);
+    for (const problem of hostProblems) console.error(`weir: ${problem}`);
+    const problems = portProblems + hostProblems.length + await checkNodeScripts(
       layout.settings.siteDir,
       layout.settings.sitePolicyScripts,
       layout.nodes,
@@ -456,6 +459,7 @@ if (import.meta.main) {
       error instanceof TokenFileError || error instanceof TokenFileModeError ||
       error instanceof ControlTokenError || error instanceof CredentialsError ||
       error instanceof AgentError || error instanceof ListenError ||
+      error instanceof WorkerCaptureError ||
       (error instanceof ZmqError && error.operatorCaused)
     ) fail(error.message);
     throw error;

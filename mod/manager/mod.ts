@@ -13,6 +13,7 @@
  */
 
 export { type Listener, listenersOf, probePorts } from "./check_ports.ts";
+export { checkHost, directoryProblem } from "./check_host.ts";
 export {
   hostAddresses,
   localNodes,

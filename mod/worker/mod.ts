@@ -12,4 +12,4 @@
  * @module
  */
 
-export { runWorker } from "./run_worker.ts";
+export { runWorker, WorkerCaptureError } from "./run_worker.ts";

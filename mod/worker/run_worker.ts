@@ -20,8 +20,11 @@ export async function runWorker(start: NodeStart): Promise<void> {
     openLogging: openLogShipping,
     webSocketPort: start.self.webSocketPort,
   });
-  announceReady(ctx.self.name, "worker", ctx.nodeId);
   let capture: CaptureLoop | undefined;
+  // A capture that fails ends the worker, as Zeek's does: the supervisor
+  // then shows it crashed and restarts it with backoff.
+  let captureFailed: (error: unknown) => void = () => {};
+  const failed = new Promise<unknown>((resolve) => captureFailed = resolve);
   if (ctx.self.capture === undefined) {
     ctx.reporter.warning(`no interface in node.cfg for ${ctx.self.name}: not capturing`);
   } else {
@@ -35,8 +38,7 @@ export async function runWorker(start: NodeStart): Promise<void> {
           httpCapturePassword: ctx.layout.settings.httpCapturePassword,
         },
         events: ctx.cluster.events,
-        onError: (error) =>
-          ctx.reporter.error(`capture stopped: ${error instanceof Error ? error.message : error}`),
+        onError: captureFailed,
       });
       ctx.reporter.info(`capturing on ${capture.source.name}`);
       const running = capture;
@@ -46,12 +48,13 @@ export async function runWorker(start: NodeStart): Promise<void> {
         ...reassemblySamples(running.reassembly.stats()),
       ]);
     } catch (error) {
-      // The node stays up (bus, scripts, status) so the operator sees why.
-      ctx.reporter.error(
+      throw new WorkerCaptureError(
         `cannot capture: ${error instanceof Error ? error.message : error}`,
       );
     }
   }
+  // Ready once capturing: a worker that cannot capture never shows as running.
+  announceReady(ctx.self.name, "worker", ctx.nodeId);
   // zeekctl netstats: the manager asks every worker, each answers its counters.
   ctx.cluster.on("Control::net_stats_request", () => {
     const s = capture?.source.stats();
@@ -64,9 +67,20 @@ export async function runWorker(start: NodeStart): Promise<void> {
       `${ctx.self.name}: ${text}`,
     );
   });
+  let failure: unknown;
   try {
-    await aborted(ctx.shutdown);
+    failure = await Promise.race([aborted(ctx.shutdown).then(() => undefined), failed]);
   } finally {
     await capture?.close();
   }
+  if (failure !== undefined) {
+    throw new WorkerCaptureError(
+      `capture stopped: ${failure instanceof Error ? failure.message : failure}`,
+    );
+  }
+}
+
+/** The worker cannot capture (or its capture stopped): it ends with this one line. */
+export class WorkerCaptureError extends Error {
+  override readonly name = "WorkerCaptureError";
 }

@@ -147,12 +147,25 @@ async function launchAndWait(ctx: VerbContext): Promise<number> {
     await new Promise((r) => setTimeout(r, 250));
     const reply = await controlRequest(ctx.layout, "status").catch(() => undefined);
     if (reply === undefined || !reply.ok) continue;
-    const rows = reply.body.nodes as { status: string }[];
+    const rows = reply.body.nodes as { name: string; status: string; restarts?: number }[];
     const running = rows.filter((r) => r.status === "running").length;
     const progress = `weir: ${running}/${rows.length} nodes running`;
     if (progress !== last) ctx.err(progress);
     last = progress;
     if (running === rows.length) return printReply(ctx, reply);
+    // A node that crashed on its way up is not waited for (as zeekctl reports one
+    // that terminated right after starting); the supervisor keeps restarting it.
+    const failed = rows.filter((r) => r.status === "crashed" || (r.restarts ?? 0) > 0);
+    if (failed.length > 0 && running + failed.length === rows.length) {
+      printReply(ctx, reply);
+      ctx.err(
+        `weir: ${failed.map((r) => r.name).join(", ")} crashed while starting and ` +
+          `${
+            failed.length === 1 ? "is" : "are"
+          } restarted with backoff; see ${spool}/manager.stderr`,
+      );
+      return 1;
+    }
   }
   ctx.err(
     `weir: the cluster did not come up within ${WAIT_MS / 1000} s; see ${spool}/manager.stderr`,
