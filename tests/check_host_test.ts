@@ -37,6 +37,13 @@ Deno.test({
       const r = await weir("check", "--config", config.dir);
       assert.equal(r.code, 1, r.out + r.err);
       const lines = r.err.trim().split("\n");
+      // Started anyway, the manager stops at once with the same lines, no stack trace.
+      const manager = await weir("--role", "manager", "--config", config.dir);
+      assert.equal(manager.code, 1);
+      assert.deepEqual(manager.err.trim().split("\n"), [
+        "weir: weir.cfg: LogDir = /etc/passwd: exists and is not a directory",
+        "weir.cfg: SpoolDir = /proc/nope: cannot be created in /proc: No such file or directory",
+      ]);
       assert.deepEqual(lines.map((l) => l.replace(/\(it has [^)]*\)/, "(it has …)")), [
         "weir: LogDir = /etc/passwd: exists and is not a directory",
         "weir: SpoolDir = /proc/nope: cannot be created in /proc: No such file or directory",

@@ -8,10 +8,10 @@
  * @module
  */
 
-import { dirname } from "node:path";
 import type { Layout } from "../../config/mod.ts";
 import { isLoopbackHost } from "../api/websocket/mod.ts";
 import { hostAddresses, localNodes } from "./run_manager.ts";
+import { directoryProblem } from "./directories.ts";
 
 /** One line per problem (empty when this host can run its part of the layout). */
 export async function checkHost(layout: Layout): Promise<string[]> {
@@ -47,52 +47,6 @@ export async function checkHost(layout: Layout): Promise<string[]> {
     );
   }
   return problems;
-}
-
-/**
- * Why `dir` cannot be used as a directory weir creates and writes into, or
- * undefined when it can: it, or its nearest existing ancestor, must be a
- * directory where a file can be created (tried, then removed).
- */
-export async function directoryProblem(dir: string): Promise<string | undefined> {
-  let at = dir;
-  for (;;) {
-    let info: Deno.FileInfo | undefined;
-    try {
-      info = await Deno.stat(at);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) return describe(error);
-    }
-    if (info !== undefined) {
-      if (!info.isDirectory) {
-        return at === dir
-          ? "exists and is not a directory"
-          : `cannot be created: ${at} is not a directory`;
-      }
-      break;
-    }
-    const parent = dirname(at);
-    if (parent === at) return "cannot be created: no part of the path exists";
-    at = parent;
-  }
-  try {
-    const probe = await Deno.makeTempFile({ dir: at, prefix: ".weir-check-" });
-    await Deno.remove(probe);
-  } catch (error) {
-    return at === dir
-      ? `cannot be written: ${describe(error)}`
-      : `cannot be created in ${at}: ${describe(error)}`;
-  }
-  return undefined;
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  // "No such file or directory (os error 2): tmpfile '/proc/…'" → "No such file or directory".
-  return error.message.replace(/ \(os error \d+\)/, "").replace(
-    /: (tmpfile|stat|mkdir) .*$|: tmpfile$/,
-    "",
-  );
 }
 
 /** This host's network interfaces by name (from /sys/class/net), or undefined when unknown. */

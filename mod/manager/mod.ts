@@ -13,7 +13,8 @@
  */
 
 export { type Listener, listenersOf, probePorts } from "./check_ports.ts";
-export { checkHost, directoryProblem } from "./check_host.ts";
+export { checkHost } from "./check_host.ts";
+export { directoryProblem } from "./directories.ts";
 export {
   hostAddresses,
   localNodes,

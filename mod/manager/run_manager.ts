@@ -6,7 +6,14 @@
  * @module
  */
 
-import { isLoopback, type Layout, type NodeSpec } from "../../config/mod.ts";
+import {
+  ConfigError,
+  type ConfigProblem,
+  isLoopback,
+  type Layout,
+  type NodeSpec,
+} from "../../config/mod.ts";
+import { directoryProblem } from "./directories.ts";
 import { ZmqCheckedForwarder, ZmqContext, ZmqForwarder, type ZmqSocket } from "../../ffi/mod.ts";
 import { setHeartbeat } from "../bus/mod.ts";
 import { AgentHub } from "./agent_hub.ts";
@@ -74,6 +81,17 @@ export function managerWebSocketPort(layout: Layout, self: NodeSpec): number | u
 export async function runManager(options: ManagerOptions): Promise<void> {
   const { self, reporter } = options;
   let layout = options.layout;
+  // What `weir check` tries, before anything is opened: one line, not a stack trace.
+  const unusable: ConfigProblem[] = [];
+  for (
+    const [key, dir] of [["LogDir", layout.settings.logDir], ["SpoolDir", layout.settings.spoolDir]]
+  ) {
+    const problem = await directoryProblem(dir!);
+    if (problem !== undefined) {
+      unusable.push({ file: "weir.cfg", message: `${key} = ${dir}: ${problem}` });
+    }
+  }
+  if (unusable.length > 0) throw new ConfigError(unusable);
   await using stack = new AsyncDisposableStack();
   const zmq = new ZmqContext({ ioThreads: 2 });
   stack.defer(() => zmq.close());
