@@ -41,6 +41,13 @@ function openCentralSockets(
   xpub.setOption(ZMQ_OPTION.XPUB_NODROP, options.xpubNoDrop === false ? 0 : 1);
   xpub.setOption(ZMQ_OPTION.LINGER, 0);
   xsub.setOption(ZMQ_OPTION.LINGER, 0);
+  // The XSUB sends only subscriptions: the nodes' ones it passes on, and all
+  // of them again to a node that (re)connects. libzmq drops what does not
+  // fit a pipe's high-water mark, so with the default 1,000 a node that
+  // joins after many subscriptions misses some (Zeek's among them) and
+  // never completes its hello. Unbounded here; there are only as many as
+  // subscriptions exist.
+  xsub.setOption(ZMQ_OPTION.SNDHWM, 0);
   if (options.ipv6) {
     xpub.setOption(ZMQ_OPTION.IPV6, 1);
     xsub.setOption(ZMQ_OPTION.IPV6, 1);

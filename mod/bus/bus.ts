@@ -153,6 +153,10 @@ export class Bus implements AsyncDisposable {
       xpub.setOption(ZMQ_OPTION.SNDHWM, options.xpubSndHwm ?? DEFAULT_XPUB_SNDHWM);
       xpub.setOption(ZMQ_OPTION.LINGER, DEFAULT_LINGER_MS);
       xsub.setOption(ZMQ_OPTION.RCVHWM, options.xsubRcvHwm ?? DEFAULT_XSUB_RCVHWM);
+      // What an XSUB sends is subscriptions only; at a high-water mark libzmq
+      // would drop them silently (a burst of WebSocket clients leaving lost
+      // unsubscriptions, which then stayed in the forwarder).
+      xsub.setOption(ZMQ_OPTION.SNDHWM, 0);
       xsub.setOption(ZMQ_OPTION.LINGER, 0);
       if (options.ipv6) {
         xpub.setOption(ZMQ_OPTION.IPV6, 1);
@@ -229,7 +233,7 @@ export class Bus implements AsyncDisposable {
     const frame = new Uint8Array(bytes.length + 1);
     frame[0] = op;
     frame.set(bytes, 1);
-    // An XSUB never blocks on subscription frames; a false return cannot happen.
+    // An XSUB never blocks on subscription frames, and with SNDHWM 0 it drops none.
     this.#xsub.send([frame]);
     this.#reactor.noteSend(this.#xsub);
   }
