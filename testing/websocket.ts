@@ -375,15 +375,26 @@ export class RawClient implements Disposable {
     await this.sendFrame(0x1, new TextEncoder().encode(text));
   }
 
-  /** Sends one masked, final frame of `opcode` (payload under 64 KiB). */
+  /** Sends one masked, final frame of `opcode`. */
   async sendFrame(opcode: number, payload: Uint8Array): Promise<void> {
     const mask = crypto.getRandomValues(new Uint8Array(4));
-    const header = payload.length < 126 ? [0x80 | opcode, 0x80 | payload.length] : [
-      0x80 | opcode,
-      0x80 | 126,
-      payload.length >> 8,
-      payload.length & 0xff,
-    ];
+    const n = payload.length;
+    const header = n < 126
+      ? [0x80 | opcode, 0x80 | n]
+      : n < 65536
+      ? [0x80 | opcode, 0x80 | 126, n >> 8, n & 0xff]
+      : [
+        0x80 | opcode,
+        0x80 | 127,
+        0,
+        0,
+        0,
+        0,
+        n >>> 24,
+        (n >> 16) & 0xff,
+        (n >> 8) & 0xff,
+        n & 0xff,
+      ];
     const frame = new Uint8Array(header.length + 4 + payload.length);
     frame.set(header);
     frame.set(mask, header.length);

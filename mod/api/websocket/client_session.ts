@@ -24,6 +24,11 @@ import { CLOSE_CODE } from "./frames.ts";
 import type { WebSocketClientInfo } from "./options.ts";
 import { allowedBy, type TokenGrant } from "./tokens.ts";
 
+/** Topic prefixes one client may subscribe to. */
+export const MAX_SUBSCRIPTIONS_PER_CLIENT = 10_000;
+/** Characters of one subscribed prefix (Zeek's topics are tens). */
+export const MAX_SUBSCRIPTION_LENGTH = 1024;
+
 /** What a session needs from its server. */
 export interface SessionContext {
   readonly bus: Bus;
@@ -158,6 +163,20 @@ export class ClientSession {
       return;
     }
     const prefixes = [...new Set(parsed as string[])];
+    // What a client can make the server (and the forwarder) keep is bounded.
+    const long = prefixes.find((p) => p.length > MAX_SUBSCRIPTION_LENGTH);
+    if (prefixes.length > MAX_SUBSCRIPTIONS_PER_CLIENT || long !== undefined) {
+      this.#state = "refused";
+      this.sendError(
+        "subscription_limit",
+        long === undefined
+          ? `${prefixes.length} subscriptions; a client may have at most ${MAX_SUBSCRIPTIONS_PER_CLIENT}`
+          : `a subscription of ${long.length} characters; at most ${MAX_SUBSCRIPTION_LENGTH}`,
+      );
+      this.#context.counters.disconnects.subscription_limit++;
+      this.connection.close(CLOSE_CODE.policyViolation, "Too many or too long subscriptions");
+      return;
+    }
     const forbidden = prefixes.filter((p) => !allowedBy(this.grant?.subscribe, p));
     if (forbidden.length > 0) {
       this.#state = "refused";

@@ -38,6 +38,7 @@ export type DisconnectReason =
   | "invalid_uri"
   | "invalid_application_name"
   | "forbidden_subscription"
+  | "subscription_limit"
   | "subscribe_failed"
   | "protocol_error"
   | "shutdown";
@@ -78,6 +79,7 @@ export class WebSocketCounters {
     invalid_uri: 0,
     invalid_application_name: 0,
     forbidden_subscription: 0,
+    subscription_limit: 0,
     subscribe_failed: 0,
     protocol_error: 0,
     shutdown: 0,

@@ -70,3 +70,31 @@ Deno.test("a client's close frame: valid codes are echoed; 999, 1005, reserved c
     assert.equal(await answer(code(1000, [0xc3, 0x28])), 1007, "a reason that is not UTF-8");
   });
 });
+
+Deno.test("a client may subscribe to at most 10,000 prefixes of at most 1,024 characters; more is refused and closed 1008", async () => {
+  await withHarness({}, async (h) => {
+    const refused = async (prefixes: string[]) => {
+      using client = await RawClient.open(h.api.port);
+      await client.sendText(JSON.stringify(prefixes));
+      const error = JSON.parse(new TextDecoder().decode((await client.nextFrame())!.payload));
+      const closed = await client.untilClose();
+      return { error, code: closed.code };
+    };
+    const many = await refused(Array.from({ length: 10_001 }, (_, i) => `p${i}.`));
+    assert.deepEqual(many, {
+      error: {
+        type: "error",
+        code: "subscription_limit",
+        context: "10001 subscriptions; a client may have at most 10000",
+      },
+      code: 1008,
+    });
+    const long = await refused(["x".repeat(1025)]);
+    assert.equal(long.error.context, "a subscription of 1025 characters; at most 1024");
+    assert.equal(h.api.snapshot().disconnects.subscription_limit, 2);
+    // 10,000 are fine.
+    using fine = await RawClient.open(h.api.port);
+    await fine.sendText(JSON.stringify(Array.from({ length: 10_000 }, (_, i) => `q${i}.`)));
+    assert.match(new TextDecoder().decode((await fine.nextFrame())!.payload), /"type":"ack"/);
+  });
+});
