@@ -26,7 +26,7 @@
  * @module
  */
 
-export { ConfigError, type ConfigProblem, formatProblem } from "./errors.ts";
+export { ConfigError, type ConfigProblem, formatProblem, Problems } from "./errors.ts";
 export {
   BUILT_IN,
   createStandaloneLayout,
@@ -47,10 +47,16 @@ export {
   isLocalIpv4,
   type LocalNet,
   parseCidr,
+  parseNetworksCfg,
   PRIVATE_ADDRESS_SPACE,
   PRIVATE_LOCAL_NETS,
 } from "./networks_cfg.ts";
-export { type CaptureInterface, type NodeType, parseCaptureInterface } from "./node_cfg.ts";
+export {
+  type CaptureInterface,
+  type NodeType,
+  parseCaptureInterface,
+  parseNodeCfg,
+} from "./node_cfg.ts";
 export {
   type BusEncryption,
   createDefaultSettings,
@@ -58,5 +64,6 @@ export {
   type JsonTimestamps,
   type LogTransport,
   type NatsSettings,
+  parseWeirCfg,
   type WeirSettings,
 } from "./weir_cfg.ts";

@@ -90,3 +90,12 @@ export { CLIENT_SCRIPT, LineReader, PYTHON } from "./websocket.ts";
 export { NATS_SERVER, NatsServer, natsServerUnavailable } from "./nats_server.ts";
 export { findFreePortRange } from "./ports.ts";
 export { mulberry32 } from "./prng.ts";
+export {
+  formatFuzzReport,
+  fuzz,
+  FUZZ_TARGETS,
+  type FuzzOptions,
+  type FuzzReport,
+  type FuzzTarget,
+  mutateBytes,
+} from "./fuzz.ts";

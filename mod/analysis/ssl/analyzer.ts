@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { LogStream } from "../../log/mod.ts";
+import type { LogRegistry, LogStream } from "../../log/mod.ts";
 import type {
   AnalyzerHost,
   AnalyzerSpec,
@@ -88,16 +88,28 @@ export interface SslAnalyzerOptions extends SslLogColumns {
 const declared = new WeakSet<object>();
 
 function sessionFactory(options: SslAnalyzerOptions) {
-  let stream: LogStream | undefined;
-  let certs: CertificateSink | undefined;
+  // Per log registry: a spec serves one pipeline, but nothing breaks if it serves more.
+  const perLogs = new WeakMap<LogRegistry, { stream?: LogStream; certs: CertificateSink }>();
   return (host: AnalyzerHost, source: string): SslSession => {
     const events = host.events;
     if (events !== undefined && !declared.has(events)) {
       for (const [name, args] of SSL_EVENTS) events.declare(name, args);
       declared.add(events);
     }
-    certs ??= options.certificates?.(host) ?? new X509Logging(host.logs, host.events);
-    return new SslSession(host, () => stream ??= sslStreamOf(host.logs, options), certs, source);
+    let mine = perLogs.get(host.logs);
+    if (mine === undefined) {
+      mine = {
+        certs: options.certificates?.(host) ?? new X509Logging(host.logs, host.events),
+      };
+      perLogs.set(host.logs, mine);
+    }
+    const state = mine;
+    return new SslSession(
+      host,
+      () => state.stream ??= sslStreamOf(host.logs, options),
+      state.certs,
+      source,
+    );
   };
 }
 

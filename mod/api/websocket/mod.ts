@@ -50,3 +50,4 @@ export {
 } from "./options.ts";
 export { openWebSocketApi, type WebSocketApi } from "./server.ts";
 export { TokenFileError, TokenFileModeError, type TokenGrant, TokenTable } from "./tokens.ts";
+export { FrameReader, WebSocketProtocolError } from "./frames.ts";
