@@ -13,7 +13,7 @@
  */
 
 import type { AnalyzerHost, PacketAnalyzer } from "../framework/mod.ts";
-import { DTLS_V10, DTLS_V12, DTLS_V13, HandshakeState } from "./handshake.ts";
+import { DTLS_V10, DTLS_V12, DTLS_V13, HandshakeState, origLabel } from "./handshake.ts";
 import type { SslSession } from "./ssl_session.ts";
 
 /** `MAX_DTLS_HANDSHAKE_RECORD`. */
@@ -170,9 +170,7 @@ export class DtlsAnalyzer implements PacketAnalyzer {
       case 23:
         break;
       default:
-        this.#violate(
-          `unknown SSL record type (${type}) from ${isOrig ? "originator" : "responder"}`,
-        );
+        this.#violate(`unknown SSL record type (${type}) from ${origLabel(isOrig)}`);
     }
     this.#session.plaintextData(type);
   }
