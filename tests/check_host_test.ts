@@ -7,19 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { writeConfig } from "./harness.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-async function weir(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
-}
+import { runWeir as weir, writeConfig } from "./harness.ts";
 
 const NODE_CFG = "[manager]\ntype=manager\nhost=localhost\n\n" +
   "[worker-1]\ntype=worker\nhost=localhost\ninterface=nosuch0\n";

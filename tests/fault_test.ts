@@ -12,19 +12,7 @@
 
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
-import { processesMentioning, writeConfig } from "./harness.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-async function weir(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
-}
+import { processesMentioning, runWeir as weir, writeConfig } from "./harness.ts";
 
 /** Each worker incarnation writes records `${node}/${pid}` 0, 1, 2, … until stopped. */
 const SITE = `

@@ -65,6 +65,19 @@ export async function writeConfig(options: {
   return { dir, zeekPort, metricsPort };
 }
 
+/** Runs `weir ARGS…` (a verb, `check`, a role that stops at once) to its end. */
+export async function runWeir(
+  ...args: string[]
+): Promise<{ code: number; out: string; err: string }> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const d = new TextDecoder();
+  return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
+}
+
 /** A running `weir` process with its output captured line by line. */
 export class WeirProcess implements AsyncDisposable {
   readonly process: Deno.ChildProcess;

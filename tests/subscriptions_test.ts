@@ -9,19 +9,7 @@
 
 import assert from "node:assert/strict";
 import { RawClient } from "../testing/websocket.ts";
-import { killLeftovers, WeirProcess, writeConfig } from "./harness.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-async function weir(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
-}
+import { killLeftovers, runWeir as weir, WeirProcess, writeConfig } from "./harness.ts";
 
 Deno.test({
   name: "websocket subscriptions go with their clients; a restarted node gets every subscription",

@@ -5,19 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { isAlive, killLeftovers, writeConfig } from "./harness.ts";
-
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-
-async function weir(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
-}
+import { isAlive, killLeftovers, runWeir as weir, writeConfig } from "./harness.ts";
 
 /** Name → pid of every node the status table shows running. */
 function pids(table: string): Map<string, number> {
