@@ -11,3 +11,18 @@ export function median(xs: readonly number[]): number {
 export function fmt(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }
+
+/** `2.31 s = 1,234,567 pps, 1,234 MB/s`: a timed run over a trace file. */
+export function speed(seconds: number, pps: number, bytesPerSecond: number): string {
+  return `${seconds.toFixed(2)} s = ${fmt(pps)} pps, ${fmt(bytesPerSecond / 1e6)} MB/s`;
+}
+
+/** `, peak RSS 192 MiB` (nothing when unknown). */
+export function peakRss(bytes: number | undefined): string {
+  return bytes === undefined ? "" : `, peak RSS ${(bytes / 1048576).toFixed(0)} MiB`;
+}
+
+/** `0.35` → `35 %`. */
+export function percent(share: number): string {
+  return `${Math.round(100 * share)} %`;
+}

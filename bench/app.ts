@@ -11,6 +11,7 @@
  */
 
 import { DEFAULT_APPLICATION_SHARES, generateTrace, generateTraceBytes } from "../testing/mod.ts";
+import { peakRss } from "./_figures.ts";
 import { interleavedRounds, timeTraceRun, type TraceRun } from "./_trace_run.ts";
 
 /** Packets of the default trace. */
@@ -107,8 +108,6 @@ export async function measureAppThroughput(
 }
 
 const pps = (n: number): string => `${Math.round(n).toLocaleString("en-US")} pps`;
-const mib = (n: number | undefined): string =>
-  n === undefined ? "" : `, peak RSS ${(n / 1048576).toFixed(0)} MiB`;
 
 /** P1-app as printable rows. */
 export async function benchApp(
@@ -123,7 +122,7 @@ export async function benchApp(
   const row = (name: string, run: AppRun): string =>
     `P1-app weir -r, analyzers ${name}: ${run.seconds.toFixed(2)} s = ${pps(run.pps)}${
       vsTcpdump(run)
-    }${mib(run.peakRssBytes)}; logs ${run.logs.join(", ") || "none"}`;
+    }${peakRss(run.peakRssBytes)}; logs ${run.logs.join(", ") || "none"}`;
   return [
     `P1-app trace: ${r.packets.toLocaleString("en-US")} packets, ${
       r.flows.toLocaleString("en-US")

@@ -14,7 +14,7 @@
  */
 
 import { DEFAULT_HTTP_TRAFFIC, generateTrace, generateTraceBytes } from "../testing/mod.ts";
-import { fmt } from "./_figures.ts";
+import { fmt, peakRss, percent, speed } from "./_figures.ts";
 import { interleavedRounds, timeTraceRun, type TraceRun } from "./_trace_run.ts";
 
 /** Packets of the default trace (about 1.6 GB of pcap): the whole run takes about a minute on two cores. */
@@ -144,12 +144,6 @@ export async function measureHttpThroughput(
   }
 }
 
-const speed = (seconds: number, pps: number, bytesPerSecond: number): string =>
-  `${seconds.toFixed(2)} s = ${fmt(pps)} pps, ${fmt(bytesPerSecond / 1e6)} MB/s`;
-const mib = (n: number | undefined): string =>
-  n === undefined ? "" : `, peak RSS ${(n / 1048576).toFixed(0)} MiB`;
-const percent = (share: number): string => `${Math.round(100 * share)} %`;
-
 /** P1-http's figures as printable rows. */
 export function formatHttpBench(r: HttpBenchResult): string[] {
   const h = DEFAULT_HTTP_TRAFFIC;
@@ -158,7 +152,7 @@ export function formatHttpBench(r: HttpBenchResult): string[] {
   const row = (name: string, run: HttpRun): string =>
     `P1-http weir -r, analyzers ${name}: ${speed(run.seconds, run.pps, run.bytesPerSecond)}${
       vsTcpdump(run)
-    }${mib(run.peakRssBytes)}; logs ${run.logs.join(", ") || "none"}`;
+    }${peakRss(run.peakRssBytes)}; logs ${run.logs.join(", ") || "none"}`;
   return [
     `P1-http trace: ${fmt(r.packets)} packets, ${fmt(r.traceBytes / 1e6)} MB, ${
       fmt(r.flows)

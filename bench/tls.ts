@@ -18,7 +18,7 @@
 
 import { DEFAULT_TLS_TRAFFIC, generateTrace, generateTraceBytes } from "../testing/mod.ts";
 import type { TlsHandshake } from "../testing/mod.ts";
-import { fmt } from "./_figures.ts";
+import { fmt, peakRss, percent, speed } from "./_figures.ts";
 import { interleavedRounds, timeTraceRun, type TraceRun } from "./_trace_run.ts";
 
 /** Packets of the default trace (about 4.5 GB of pcap): the whole run takes about a minute on two cores. */
@@ -172,12 +172,6 @@ export async function measureTlsThroughput(
   }
 }
 
-const speed = (seconds: number, pps: number, bytesPerSecond: number): string =>
-  `${seconds.toFixed(2)} s = ${fmt(pps)} pps, ${fmt(bytesPerSecond / 1e6)} MB/s`;
-const mib = (n: number | undefined): string =>
-  n === undefined ? "" : `, peak RSS ${(n / 1048576).toFixed(0)} MiB`;
-const percent = (share: number): string => `${Math.round(100 * share)} %`;
-
 /** P1-tls's figures as printable rows. */
 export function formatTlsBench(r: TlsBenchResult): string[] {
   const t = DEFAULT_TLS_TRAFFIC;
@@ -187,7 +181,7 @@ export function formatTlsBench(r: TlsBenchResult): string[] {
   const row = (name: string, run: TlsRun): string =>
     `P1-tls weir -r, analyzers ${name}: ${speed(run.seconds, run.pps, run.bytesPerSecond)}${
       vsTcpdump(run)
-    }${mib(run.peakRssBytes)}; logs ${run.logs.join(", ") || "none"}`;
+    }${peakRss(run.peakRssBytes)}; logs ${run.logs.join(", ") || "none"}`;
   return [
     `P1-tls trace: ${fmt(r.packets)} packets, ${fmt(r.traceBytes / 1e6)} MB, ${
       fmt(r.flows)
