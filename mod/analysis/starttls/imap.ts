@@ -25,8 +25,8 @@
 
 import type { AnalyzerHost, AnalyzerSpec, StreamAnalyzer } from "../framework/mod.ts";
 import { latin1String } from "../../../zeek/mod.ts";
-import { BinpacError, stringMismatch } from "./binpac.ts";
-import { TlsHandoff } from "./handoff.ts";
+import { stringMismatch } from "./binpac.ts";
+import { DeliveryAnalyzer } from "./delivery_analyzer.ts";
 
 /** `IMAP::ports`. */
 export const IMAP_PORTS: readonly string[] = Object.freeze(["143/tcp"]);
@@ -40,41 +40,12 @@ const NEWLINE = "[\\r\\n]+";
 const PAST_STARTTLS = new Set(["authenticate", "login", "examine", "create", "list", "fetch"]);
 
 /** One connection's IMAP. */
-export class ImapAnalyzer implements StreamAnalyzer {
-  readonly #host: AnalyzerHost;
-  readonly #tls = new TlsHandoff();
+export class ImapAnalyzer extends DeliveryAnalyzer {
   /** The tag of the client's STARTTLS (`client_starttls_id`). */
   #clientStarttls = "";
-  /** `SetSkip(true)`: nothing more reaches the analyzer. */
-  #skip = false;
-  #hadGap = false;
-
-  constructor(host: AnalyzerHost) {
-    this.#host = host;
-  }
-
-  stream(data: Uint8Array, isOrig: boolean): void {
-    if (this.#skip) return;
-    if (this.#tls.active) return this.#tls.stream(data, isOrig);
-    if (this.#host.partial() || this.#hadGap) return;
-    try {
-      this.#parse(data, isOrig);
-    } catch (e) {
-      if (!(e instanceof BinpacError)) throw e;
-      this.#host.violate(e.reason);
-    }
-  }
-
-  undelivered(_seq: number, _len: number, _isOrig: boolean): void {
-    this.#hadGap = true;
-  }
-
-  closed(_isOrig: boolean): void {}
-
-  done(): void {}
 
   /** `IMAP_PDU`: tokens until the delivery ends. */
-  #parse(data: Uint8Array, isOrig: boolean): void {
+  protected override parse(data: Uint8Array, isOrig: boolean): void {
     let at = 0;
     while (at < data.length) {
       const tagEnd = matchTag(data, at);
@@ -95,20 +66,20 @@ export class ImapAnalyzer implements StreamAnalyzer {
   #token(isOrig: boolean, tag: string, command: string): void {
     // Tags and commands are printable ASCII: toLowerCase is C's tolower here.
     const lower = command.toLowerCase();
-    if (!isOrig && tag === "*" && lower === "ok") this.#host.confirm();
-    if (isOrig && (command === "capability" || lower === "starttls")) this.#host.confirm();
+    if (!isOrig && tag === "*" && lower === "ok") this.host.confirm();
+    if (isOrig && (command === "capability" || lower === "starttls")) this.host.confirm();
     if (PAST_STARTTLS.has(command)) {
-      this.#host.confirm();
-      this.#skip = true;
+      this.host.confirm();
+      this.skip = true;
       return;
     }
     if (isOrig && lower === "starttls") {
-      if (this.#clientStarttls !== "") this.#host.weird("IMAP: client sent duplicate StartTLS");
+      if (this.#clientStarttls !== "") this.host.weird("IMAP: client sent duplicate StartTLS");
       this.#clientStarttls = tag;
     }
     if (!isOrig && this.#clientStarttls !== "" && tag === this.#clientStarttls) {
-      if (lower === "ok") this.#tls.start(this.#host);
-      else this.#host.weird("IMAP: server refused StartTLS");
+      if (lower === "ok") this.tls.start(this.host);
+      else this.host.weird("IMAP: server refused StartTLS");
     }
   }
 }

@@ -24,8 +24,8 @@
 
 import { latin1String } from "../../../zeek/mod.ts";
 import type { AnalyzerHost, AnalyzerSpec, DpdSignature, StreamAnalyzer } from "../framework/mod.ts";
-import { BinpacError, stringMismatch } from "./binpac.ts";
-import { TlsHandoff } from "./handoff.ts";
+import { stringMismatch } from "./binpac.ts";
+import { DeliveryAnalyzer } from "./delivery_analyzer.ts";
 
 /** `XMPP::ports`. */
 export const XMPP_PORTS: readonly string[] = Object.freeze(["5222/tcp", "5269/tcp"]);
@@ -44,39 +44,11 @@ const WHERE = "xmpp-protocol.pac";
 const PAST_STARTTLS = new Set(["success", "message", "db:result", "db:verify", "presence"]);
 
 /** One connection's XMPP. */
-export class XmppAnalyzer implements StreamAnalyzer {
-  readonly #host: AnalyzerHost;
-  readonly #tls = new TlsHandoff();
+export class XmppAnalyzer extends DeliveryAnalyzer {
   #clientStarttls = false;
-  #skip = false;
-  #hadGap = false;
-
-  constructor(host: AnalyzerHost) {
-    this.#host = host;
-  }
-
-  stream(data: Uint8Array, isOrig: boolean): void {
-    if (this.#skip) return;
-    if (this.#tls.active) return this.#tls.stream(data, isOrig);
-    if (this.#host.partial() || this.#hadGap) return;
-    try {
-      this.#parse(data, isOrig);
-    } catch (e) {
-      if (!(e instanceof BinpacError)) throw e;
-      this.#host.violate(e.reason);
-    }
-  }
-
-  undelivered(_seq: number, _len: number, _isOrig: boolean): void {
-    this.#hadGap = true;
-  }
-
-  closed(_isOrig: boolean): void {}
-
-  done(): void {}
 
   /** `XMPP_PDU`: tokens until the delivery ends. */
-  #parse(data: Uint8Array, isOrig: boolean): void {
+  protected override parse(data: Uint8Array, isOrig: boolean): void {
     const n = data.length;
     let at = 0;
     while (at < n) {
@@ -101,13 +73,13 @@ export class XmppAnalyzer implements StreamAnalyzer {
   #token(isOrig: boolean, name: string): void {
     const colon = name.indexOf(":");
     const local = colon >= 0 && name.length > colon + 1 ? name.slice(colon + 1) : name;
-    if (isOrig && name === "stream:stream") this.#host.confirm();
-    if (PAST_STARTTLS.has(name)) this.#skip = true;
+    if (isOrig && name === "stream:stream") this.host.confirm();
+    if (PAST_STARTTLS.has(name)) this.skip = true;
     if (isOrig && (name === "starttls" || local === "starttls")) this.#clientStarttls = true;
     if (!isOrig && (name === "proceed" || local === "proceed") && this.#clientStarttls) {
-      this.#tls.start(this.#host);
+      this.tls.start(this.host);
     } else if (!isOrig && name === "proceed") {
-      this.#host.weird("XMPP: proceed without starttls");
+      this.host.weird("XMPP: proceed without starttls");
     }
   }
 }
