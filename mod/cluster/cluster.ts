@@ -97,6 +97,8 @@ export class Cluster implements Disposable {
   #lookupNode: ((name: string) => Promise<NodeSpec | undefined>) | undefined;
   #writer = new ByteWriter();
   #peers = new Map<string, { type: NodeType; id: string | undefined }>();
+  /** When each peer that is not up went down, or this node met it (epoch ms). */
+  #downSince = new Map<string, number>();
   #idToName = new Map<string, string>();
   #handshakes = new Map<string, Handshake>();
   /** A second id that said hello for a node that is up, by node name. */
@@ -122,6 +124,7 @@ export class Cluster implements Disposable {
     for (const node of this.layout.nodes) {
       if (node.name !== this.self.name) {
         this.#peers.set(node.name, { type: node.type, id: undefined });
+        this.#downSince.set(node.name, Date.now());
       }
     }
     this.pools = this.#createPools();
@@ -296,6 +299,15 @@ export class Cluster implements Disposable {
     return [...this.#peers].map(([name, p]) => ({ name, type: p.type, id: p.id }));
   }
 
+  /**
+   * Since when (epoch ms) the peer `name` is not up: since it went down, or
+   * since this node met it (its start, or the deploy that added the peer).
+   * Undefined while the peer is up, and for names not in the layout.
+   */
+  downSince(name: string): number | undefined {
+    return this.#downSince.get(name);
+  }
+
   /** The name of the node with bus id `id`, while it is up. */
   nodeIdToNode(id: string): string | undefined {
     return this.#idToName.get(id);
@@ -431,6 +443,7 @@ export class Cluster implements Disposable {
     }
     this.#waitingHellos.delete(name);
     peer.id = id;
+    this.#downSince.delete(name);
     this.#idToName.set(id, name);
     for (const pool of this.pools.values()) pool.setAlive(name, true);
     this.#reporter.debug(`got hello from ${name} (${id})`);
@@ -448,6 +461,7 @@ export class Cluster implements Disposable {
     }
     if (!this.#peers.has(name)) {
       this.#peers.set(name, { type: node.type, id: undefined });
+      this.#downSince.set(name, Date.now());
       for (const pool of this.pools.values()) {
         if (pool.spec.nodeType === node.type) pool.add(name, false);
       }
@@ -461,6 +475,7 @@ export class Cluster implements Disposable {
     this.#idToName.delete(id);
     if (peer === undefined || peer.id !== id) return;
     peer.id = undefined;
+    this.#downSince.set(name, Date.now());
     for (const pool of this.pools.values()) pool.setAlive(name, false);
     this.events.dispatch("Cluster::node_down", [name, id]);
     const waiting = this.#waitingHellos.get(name);

@@ -131,26 +131,29 @@ export function createManagerControl(options: ManagerControlOptions): ControlHan
       return cronRunning;
     },
     async netstats() {
-      const workers = node.cluster.peers().filter((p) => p.type === "worker" && p.id !== undefined);
-      const replies = await netstats.collect(workers.map((w) => w.name), () => {
+      const { up, offBus } = askable((p) => p.type === "worker");
+      const replies = await netstats.collect(up, () => {
         node.cluster.publish(nodeTypeTopic("worker"), "Control::net_stats_request");
       });
-      const silent = workers.map((w) => w.name).filter((n) =>
-        !replies.some((r) => r.startsWith(`${n}:`))
-      );
-      return { workers: workers.length, replies: replies.sort(), silent };
+      const silent = [...unanswered(up, replies), ...offBus.map(notOnBus)];
+      return { workers: up.length + offBus.length, replies: replies.sort(), silent };
     },
     async print(id) {
       if (id === "") {
         throw new ControlRequestError("print needs an id, e.g. weir print Site::local_nets");
       }
-      const peers = node.cluster.peers().filter((p) => p.id !== undefined);
-      const replies = await idValues.collect(peers.map((p) => p.name), () => {
+      const { up, offBus } = askable(() => true);
+      const replies = await idValues.collect(up, () => {
         for (const type of ["logger", "proxy", "worker"] as const) {
           node.cluster.publish(nodeTypeTopic(type), "Control::id_value_request", id);
         }
       });
-      return { nodes: peers.length + 1, replies: [node.cluster.idValue(id), ...replies.sort()] };
+      const silent = [...unanswered(up, replies), ...offBus.map(notOnBus)];
+      return {
+        nodes: up.length + offBus.length + 1,
+        replies: [node.cluster.idValue(id), ...replies.sort()],
+        silent,
+      };
     },
     async revoke(names) {
       const store = options.store;
@@ -201,6 +204,22 @@ export function createManagerControl(options: ManagerControlOptions): ControlHan
     },
   };
 
+  /**
+   * The nodes a bus question goes to (`up`), and those whose process runs
+   * but that are not up on the bus (`offBus`): they cannot be asked, and
+   * are named as silent rather than left out.
+   */
+  function askable(wanted: (row: ChildState) => boolean) {
+    const up = new Set(node.cluster.peers().filter((p) => p.id !== undefined).map((p) => p.name));
+    const rows = fleet.states(layout).filter(wanted);
+    return {
+      up: rows.filter((r) => up.has(r.name)).map((r) => r.name),
+      offBus: rows.filter((r) =>
+        !up.has(r.name) && (r.status === "running" || r.status === "no-hello")
+      ).map((r) => r.name),
+    };
+  }
+
   async function runCron(): Promise<unknown> {
     const settings = layout.settings;
     const lines: string[] = [];
@@ -208,6 +227,19 @@ export function createManagerControl(options: ManagerControlOptions): ControlHan
     if (crashed.length > 0) {
       await supervisor.start(crashed);
       lines.push(`started crashed nodes: ${crashed.join(", ")}`);
+    }
+    // Nodes that run but are not up on the bus restart too, on every host.
+    const silent = fleet.silentNodes(layout);
+    if (silent.length > 0) {
+      for (const node of silent.filter((n) => n.local)) {
+        supervisor.recycle(node.name, "is not up on the bus (no hello); weir cron");
+      }
+      const remote = silent.filter((n) => !n.local).map((n) => n.name);
+      if (remote.length > 0) {
+        const problems = await fleet.apply(layout, "restart", remote);
+        lines.push(...problems.map((p) => `cannot restart: ${p}`));
+      }
+      lines.push(`restarted nodes without a hello: ${silent.map((n) => n.name).join(", ")}`);
     }
     // Other hosts' agents restart their own crashed nodes; cron says what is amiss there.
     for (const host of fleet.hosts(layout)) {
@@ -285,6 +317,15 @@ class ReplyCollector {
     this.#queue = result.catch(() => {});
     return result;
   }
+}
+
+/** The asked nodes of `asked` without a reply (replies start with `<node>:`). */
+function unanswered(asked: readonly string[], replies: readonly string[]): string[] {
+  return asked.filter((n) => !replies.some((r) => r.startsWith(`${n}:`)));
+}
+
+function notOnBus(name: string): string {
+  return `${name} (not up on the bus)`;
 }
 
 function fingerprint(n: NodeSpec): string {

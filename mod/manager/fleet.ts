@@ -9,10 +9,27 @@
  */
 
 import type { Layout, NodeSpec } from "../../config/mod.ts";
-import type { Cluster } from "../cluster/mod.ts";
+import { type Cluster, DEFAULT_HELLO_EXPIRATION_MS } from "../cluster/mod.ts";
 import type { NodeReport } from "../fleet/mod.ts";
 import type { ChildState, Supervisor } from "../supervisor/mod.ts";
 import type { AgentHub, AgentReply } from "./agent_hub.ts";
+
+/**
+ * A node whose process runs but that is not up on the bus shows as
+ * `no-hello` once this long passed since it started or went down: Zeek's
+ * `hello_expiration`, after which a half-finished handshake is given up.
+ */
+export const NO_HELLO_AFTER_MS = DEFAULT_HELLO_EXPIRATION_MS;
+/** The manager restarts a node of its own host that shows `no-hello` this long. */
+export const NO_HELLO_RESTART_MS = 3 * DEFAULT_HELLO_EXPIRATION_MS;
+
+/** A node that runs without being up on the bus, and for how long. */
+export interface SilentNode {
+  readonly name: string;
+  /** Run by this host's supervisor (else by another host's agent). */
+  readonly local: boolean;
+  readonly silentMs: number;
+}
 
 /** A host of the fleet and what its agent says. */
 export interface HostState {
@@ -50,8 +67,9 @@ export class Fleet {
   }
 
   /** The status rows of every node but the manager, this host's first. */
-  states(layout: Layout): ChildState[] {
-    const rows: ChildState[] = [...this.#options.supervisor.states()];
+  states(layout: Layout, now = Date.now()): ChildState[] {
+    const { supervisor } = this.#options;
+    const rows: ChildState[] = supervisor.states().map((row) => this.#helloStatus(row, now));
     const up = new Set(
       this.#options.cluster.peers().filter((p) => p.id !== undefined).map((p) => p.name),
     );
@@ -61,7 +79,10 @@ export class Fleet {
         const report = agent?.nodes.find((r) => r.name === node.name);
         rows.push(
           agent !== undefined && report !== undefined
-            ? fromReport(report, agent.connected ? undefined : "unreachable")
+            ? this.#helloStatus(
+              fromReport(report, agent.connected ? undefined : "unreachable"),
+              now,
+            )
             : {
               name: node.name,
               type: node.type,
@@ -80,6 +101,37 @@ export class Fleet {
       }
     }
     return rows;
+  }
+
+  /** The nodes that show `no-hello`, with how long each has been off the bus. */
+  silentNodes(layout: Layout, now = Date.now()): SilentNode[] {
+    const local = new Set(this.#options.supervisor.states().map((s) => s.name));
+    return this.states(layout, now).filter((row) => row.status === "no-hello").map((row) => ({
+      name: row.name,
+      local: local.has(row.name),
+      silentMs: this.#silentMs(row, now) ?? 0,
+    }));
+  }
+
+  /** `row` as `no-hello` when its process runs and the node has not been up on the bus for long. */
+  #helloStatus(row: ChildState, now: number): ChildState {
+    if (row.status !== "running") return row;
+    const silent = this.#silentMs(row, now);
+    return silent !== undefined && silent >= NO_HELLO_AFTER_MS
+      ? { ...row, status: "no-hello" }
+      : row;
+  }
+
+  /**
+   * How long a node has run without being up on the bus: since it reported
+   * ready (this host's; another host's since its start) or went down,
+   * whichever came later. Undefined while it is up.
+   */
+  #silentMs(row: ChildState, now: number): number | undefined {
+    const down = this.#options.cluster.downSince(row.name);
+    const since = this.#options.supervisor.runningSince(row.name) ?? row.startedAt?.getTime();
+    if (down === undefined || since === undefined) return undefined;
+    return now - Math.max(down, since);
   }
 
   hosts(layout: Layout): HostState[] {

@@ -18,7 +18,7 @@ import { ZmqCheckedForwarder, ZmqContext, ZmqForwarder, type ZmqSocket } from ".
 import { setHeartbeat } from "../bus/mod.ts";
 import { AgentHub } from "./agent_hub.ts";
 import { buildBundle } from "./config_bundle.ts";
-import { Fleet } from "./fleet.ts";
+import { Fleet, NO_HELLO_RESTART_MS } from "./fleet.ts";
 import { BUS_ZAP_DOMAIN, openManagerSecurity } from "./security.ts";
 import { linkCurrentLogs, type OpenLogging, openLogShipping, writesLogFiles } from "../log/mod.ts";
 import { ensureControlToken, openControlServer } from "../api/control/mod.ts";
@@ -238,6 +238,20 @@ export async function runManager(options: ManagerOptions): Promise<void> {
         } run on ${host}: its agent starts them (weir enroll ${host}, then weir join on ${host})`,
     );
   }
+  // A node of this host that runs but never said hello (or went silent and
+  // stayed so) is restarted, as a crashed one is.
+  const helloWatch = setInterval(() => {
+    if (!running) return;
+    for (const silent of fleet.silentNodes(layout)) {
+      if (silent.local && silent.silentMs >= NO_HELLO_RESTART_MS) {
+        supervisor.recycle(
+          silent.name,
+          `has not been up on the bus for ${Math.round(silent.silentMs / 1000)} s (no hello)`,
+        );
+      }
+    }
+  }, 1000);
+  stack.defer(() => clearInterval(helloWatch));
   // zeekctl's stop order: workers and proxies (other hosts' first), then the
   // manager itself (its last log records still reach a logger), then the loggers.
   stack.defer(async () => {

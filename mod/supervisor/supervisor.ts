@@ -21,10 +21,13 @@ export const DEFAULT_STABLE_RUN_MS = 60_000;
 /**
  * A node's status; `unreachable` (its host's agent stopped answering) and
  * `no-agent` (no agent joined from its host) describe nodes of other hosts.
+ * `no-hello` is a node whose process runs but that is not up on the bus:
+ * the manager has had no hello from it for longer than a handshake takes.
  */
 export type ChildStatus =
   | "starting"
   | "running"
+  | "no-hello"
   | "stopped"
   | "crashed"
   | "stopping"
@@ -73,6 +76,10 @@ class Child {
   process: Deno.ChildProcess | undefined;
   pid: number | undefined;
   startedAt: Date | undefined;
+  /** When it reported ready (epoch ms), while it runs. */
+  readyAt: number | undefined;
+  /** Why `recycle` ends it; its exit is then a crash with this reason. */
+  recycling: string | undefined;
   restarts = 0;
   consecutiveCrashes = 0;
   lastExit: string | undefined;
@@ -144,6 +151,35 @@ export class Supervisor implements AsyncDisposable {
       restarts: c.restarts,
       lastExit: c.lastExit,
     }));
+  }
+
+  /** When the node `name` reported ready (epoch ms); undefined unless it is running. */
+  runningSince(name: string): number | undefined {
+    const child = this.#children.find((c) => c.node.name === name);
+    return child?.status === "running" ? child.readyAt : undefined;
+  }
+
+  /**
+   * Ends a running node whose process lives but does not do its work (it
+   * never said hello), as SIGTERM and after StopTimeout SIGKILL; its exit
+   * then counts as a crash, restarted with the crash backoff. `reason`
+   * completes "<node> …; restarting it" and becomes its last exit.
+   */
+  recycle(name: string, reason: string): void {
+    const child = this.#children.find((c) => c.node.name === name);
+    const process = child?.process;
+    if (child === undefined || process === undefined || child.status !== "running") return;
+    if (child.recycling !== undefined) return;
+    child.recycling = reason;
+    this.#options.reporter.warning(`${name} ${reason}; restarting it`);
+    const kill = (signal: Deno.Signal) => {
+      try {
+        process.kill(signal);
+      } catch { /* already gone */ }
+    };
+    kill("SIGTERM");
+    const timer = setTimeout(() => kill("SIGKILL"), this.#options.stopTimeoutMs);
+    void child.exited.finally(() => clearTimeout(timer));
   }
 
   /** Names of nodes that should run but do not (for `weir cron`). */
@@ -220,6 +256,8 @@ export class Supervisor implements AsyncDisposable {
     child.process = process;
     child.pid = process.pid;
     child.startedAt = new Date();
+    child.readyAt = undefined;
+    child.recycling = undefined;
     child.status = "starting";
     child.wanted = true;
     const startedAt = performance.now();
@@ -227,6 +265,7 @@ export class Supervisor implements AsyncDisposable {
       const ready = parseReadyLine(line);
       if (ready !== undefined && ready.node === child.node.name && child.status === "starting") {
         child.status = "running";
+        child.readyAt = Date.now();
         child.readyWaiter?.(true);
         return;
       }
@@ -250,7 +289,13 @@ export class Supervisor implements AsyncDisposable {
       }
       child.status = "crashed";
       if (performance.now() - startedAt > DEFAULT_STABLE_RUN_MS) child.consecutiveCrashes = 0;
-      this.#options.reporter.warning(`${child.node.name} crashed (${child.lastExit}); restarting`);
+      if (child.recycling !== undefined) {
+        child.lastExit = `${child.recycling} (${child.lastExit})`;
+      } else {
+        this.#options.reporter.warning(
+          `${child.node.name} crashed (${child.lastExit}); restarting`,
+        );
+      }
       this.#scheduleRestart(child);
     });
   }

@@ -71,6 +71,11 @@ export async function runVerb(verb: Verb, nodes: readonly string[], ctx: VerbCon
       if (reply === undefined) return notRunning(ctx, 1);
       if (!reply.ok) return printReply(ctx, reply);
       for (const line of reply.body.replies as string[]) ctx.out(line);
+      const silent = (reply.body.silent as string[] | undefined) ?? [];
+      if (silent.length > 0) {
+        ctx.err(`weir: ${silent.length} nodes did not answer: ${silent.join(", ")}`);
+        return 1;
+      }
       return 0;
     }
     case "netstats": {
@@ -300,6 +305,13 @@ function printReply(ctx: VerbContext, reply: ControlReply): number {
       ...n,
       startedAt: n.startedAt === undefined ? undefined : new Date(n.startedAt),
     }))));
+  }
+  for (const n of nodes ?? []) {
+    if (n.status === "no-hello") {
+      ctx.err(
+        `weir: ${n.name} runs but is not up on the bus (the manager has no hello from it); it is restarted`,
+      );
+    }
   }
   const hosts = reply.body.hosts as
     | { host: string; agent: string; version?: string }[]
