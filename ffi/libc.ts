@@ -26,6 +26,8 @@ const SYMBOLS = {
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   memcpy_from_address: { name: "memcpy", parameters: ["u64", "u64", "usize"], result: "void" },
+  /** `int malloc_trim(size_t pad)`, glibc's; `optional`: another libc still opens. */
+  malloc_trim: { parameters: ["usize"], result: "i32", optional: true },
   /** `struct mallinfo2 mallinfo2(void)` (ten size_t), glibc 2.33+; `optional`: an older libc still opens. */
   mallinfo2: {
     parameters: [],
@@ -460,4 +462,16 @@ export function mallocInUse(): number | undefined {
   const view = new DataView(info.buffer, info.byteOffset, info.byteLength);
   // struct mallinfo2: arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, …
   return Number(view.getBigUint64(4 * 8, true) + view.getBigUint64(7 * 8, true));
+}
+
+/**
+ * Hands the C heap's free pages back to the system (glibc `malloc_trim(0)`,
+ * every arena). glibc keeps memory freed in many small chunks, such as the
+ * trie nodes libzmq allocates one per character of a subscription, so a
+ * burst of dropped subscriptions would otherwise stay in the resident size.
+ * False where libc has no `malloc_trim` or nothing could be released.
+ */
+export function releaseFreeMemory(): boolean {
+  const trim = libc().malloc_trim;
+  return trim !== null && trim(0n) === 1;
 }

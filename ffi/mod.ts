@@ -95,6 +95,7 @@ export {
   mallocInUse,
   OwnedSocket,
   POLL_EVENTS,
+  releaseFreeMemory,
   SharedMapping,
   SO_ATTACH_FILTER,
   SOL_SOCKET,

@@ -16,6 +16,7 @@ import {
   ZmqReactor,
   type ZmqSocket,
 } from "../../ffi/mod.ts";
+import { noteFreedMemory } from "../process/mod.ts";
 import { internalReadyTopic } from "./topics.ts";
 
 /** The serialization format of event payloads Zeek uses by default. */
@@ -90,6 +91,13 @@ export function setHeartbeat(socket: ZmqSocket, heartbeat: Heartbeat): void {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/**
+ * Bytes of memory a dropped subscription frees per byte of its prefix, about:
+ * libzmq keeps prefixes in tries of one small allocation per byte (the
+ * XPUB's; in the manager the forwarder's and the WebSocket API's too).
+ */
+const TRIE_BYTES_PER_PREFIX_BYTE = 35;
 
 /**
  * One node's bus connection. Subscriptions are reference counted, so two
@@ -319,6 +327,7 @@ export class Bus implements AsyncDisposable {
     const topic = decoder.decode(frame.subarray(1));
     const subscribed = frame[0] === 1;
     if (subscribed) this.#readyWaiters.get(topic)?.();
+    else noteFreedMemory(frame.length * TRIE_BYTES_PER_PREFIX_BYTE);
     for (const handler of this.#subscriptionHandlers) handler(topic, subscribed);
   }
 

@@ -65,6 +65,14 @@ export function webSocketSamples(snapshot: WebSocketCountersSnapshot): MetricSam
       value,
     ));
   }
+  samples.push({
+    name: "weir_websocket_subscription_chars",
+    help:
+      "Characters of topic prefixes the WebSocket clients hold now (all clients: at most 1,048,576).",
+    type: "gauge",
+    labels: {},
+    value: snapshot.subscriptionChars,
+  });
   for (const [reason, value] of Object.entries(snapshot.rejected)) {
     samples.push(counter(
       "weir_websocket_rejected_connections_total",

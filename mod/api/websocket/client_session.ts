@@ -24,10 +24,45 @@ import { CLOSE_CODE } from "./frames.ts";
 import type { WebSocketClientInfo } from "./options.ts";
 import { allowedBy, type TokenGrant } from "./tokens.ts";
 
+/*
+ * What clients can make the server keep is bounded. A subscription costs far
+ * more than its text: libzmq keeps every prefix in tries of one allocation
+ * per byte, about 35 bytes per byte in each trie, and a client's prefixes go
+ * into the tries of the manager's forwarder, of the API's bus connection,
+ * and of every node's XPUB (measured: 10 MB of prefixes grew the manager by
+ * 1.4 GB and each worker by 300 MB).
+ */
 /** Topic prefixes one client may subscribe to. */
 export const MAX_SUBSCRIPTIONS_PER_CLIENT = 10_000;
 /** Characters of one subscribed prefix (Zeek's topics are tens). */
 export const MAX_SUBSCRIPTION_LENGTH = 1024;
+/** Characters of all of one client's prefixes together. */
+export const MAX_SUBSCRIPTION_CHARS_PER_CLIENT = 256 * 1024;
+/** Characters of the prefixes of all clients together. */
+export const MAX_SUBSCRIPTION_CHARS_TOTAL = 1024 * 1024;
+
+/** The characters of prefixes the server holds for all its clients, kept in `counters`. */
+export class SubscriptionBudget {
+  constructor(
+    readonly counters: WebSocketCounters,
+    readonly limit: number = MAX_SUBSCRIPTION_CHARS_TOTAL,
+  ) {}
+
+  get held(): number {
+    return this.counters.subscriptionChars;
+  }
+
+  /** Reserves `chars`; false (and nothing reserved) when they do not fit. */
+  take(chars: number): boolean {
+    if (this.held + chars > this.limit) return false;
+    this.counters.subscriptionChars += chars;
+    return true;
+  }
+
+  give(chars: number): void {
+    this.counters.subscriptionChars -= chars;
+  }
+}
 
 /** What a session needs from its server. */
 export interface SessionContext {
@@ -38,6 +73,8 @@ export interface SessionContext {
   readonly version: string;
   readonly subscribeTimeoutMs: number;
   readonly forwardUndeclaredEvents: boolean;
+  /** Shared by all sessions of the server. */
+  readonly subscriptionBudget: SubscriptionBudget;
   /** Called once the client is acknowledged: from then on it receives events. */
   readonly activate: (session: ClientSession) => void;
 }
@@ -75,6 +112,8 @@ export class ClientSession {
   #state: SessionState = "awaiting-subscriptions";
   #subscriptions: readonly string[] = [];
   #busSubscriptions: string[] = [];
+  /** Characters of `#busSubscriptions`, taken from the server's budget. */
+  #heldChars = 0;
   #left = false;
 
   constructor(
@@ -165,16 +204,20 @@ export class ClientSession {
     const prefixes = [...new Set(parsed as string[])];
     // What a client can make the server (and the forwarder) keep is bounded.
     const long = prefixes.find((p) => p.length > MAX_SUBSCRIPTION_LENGTH);
-    if (prefixes.length > MAX_SUBSCRIPTIONS_PER_CLIENT || long !== undefined) {
-      this.#state = "refused";
-      this.sendError(
-        "subscription_limit",
-        long === undefined
-          ? `${prefixes.length} subscriptions; a client may have at most ${MAX_SUBSCRIPTIONS_PER_CLIENT}`
-          : `a subscription of ${long.length} characters; at most ${MAX_SUBSCRIPTION_LENGTH}`,
+    const chars = prefixes.reduce((n, p) => n + p.length, 0);
+    const tooMuch = prefixes.length > MAX_SUBSCRIPTIONS_PER_CLIENT
+      ? `${prefixes.length} subscriptions; a client may have at most ${MAX_SUBSCRIPTIONS_PER_CLIENT}`
+      : long !== undefined
+      ? `a subscription of ${long.length} characters; at most ${MAX_SUBSCRIPTION_LENGTH}`
+      : chars > MAX_SUBSCRIPTION_CHARS_PER_CLIENT
+      ? `subscriptions of ${chars} characters in all; a client may have at most ${MAX_SUBSCRIPTION_CHARS_PER_CLIENT}`
+      : undefined;
+    if (tooMuch !== undefined) {
+      this.#refuseSubscriptions(
+        tooMuch,
+        CLOSE_CODE.policyViolation,
+        "Too many or too long subscriptions",
       );
-      this.#context.counters.disconnects.subscription_limit++;
-      this.connection.close(CLOSE_CODE.policyViolation, "Too many or too long subscriptions");
       return;
     }
     const forbidden = prefixes.filter((p) => !allowedBy(this.grant?.subscribe, p));
@@ -194,6 +237,17 @@ export class ClientSession {
       this.connection.close(CLOSE_CODE.policyViolation, "Forbidden subscription");
       return;
     }
+    const budget = this.#context.subscriptionBudget;
+    if (!budget.take(chars)) {
+      this.#refuseSubscriptions(
+        `the server holds ${budget.held} characters of subscriptions for its clients, ` +
+          `at most ${budget.limit}: ${chars} more do not fit; try again later`,
+        CLOSE_CODE.tryAgainLater,
+        "Subscriptions of all clients at their limit",
+      );
+      return;
+    }
+    this.#heldChars = chars;
     this.#state = "subscribing";
     this.#subscriptions = Object.freeze(prefixes);
     const bus = this.#context.bus;
@@ -220,6 +274,13 @@ export class ClientSession {
         JSON.stringify({ type: "ack", endpoint: this.id, version: this.#context.version }),
       ),
     );
+  }
+
+  #refuseSubscriptions(context: string, code: number, reason: string): void {
+    this.#state = "refused";
+    this.sendError("subscription_limit", context);
+    this.#context.counters.disconnects.subscription_limit++;
+    this.connection.close(code, reason);
   }
 
   #publish(text: string): void {
@@ -313,5 +374,7 @@ export class ClientSession {
     this.#left = true;
     for (const prefix of this.#busSubscriptions) this.#context.bus.unsubscribe(prefix);
     this.#busSubscriptions = [];
+    this.#context.subscriptionBudget.give(this.#heldChars);
+    this.#heldChars = 0;
   }
 }

@@ -16,6 +16,7 @@ import {
   WebSocketProtocolError,
   writeFrameHeader,
 } from "./frames.ts";
+import { noteFreedMemory } from "../../process/mod.ts";
 
 /** After sending a close frame, the TCP connection is dropped if the peer has not answered by then. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 1000;
@@ -178,6 +179,7 @@ export class WebSocketConnection {
       else if (!(error instanceof Deno.errors.BadResource)) this.#destroy();
     }
     if (!this.#closeSent) this.#destroy();
+    noteFreedMemory(this.#reader.capacity);
     return await this.#closed;
   }
 
@@ -185,7 +187,11 @@ export class WebSocketConnection {
   async #drainFrames(onMessage: MessageHandler): Promise<boolean> {
     for (;;) {
       const opcode = this.#reader.next();
-      if (opcode < 0) return true;
+      if (opcode < 0) {
+        const released = this.#reader.shrink();
+        if (released > 0) noteFreedMemory(released);
+        return true;
+      }
       this.#awaitingPong = false;
       switch (opcode) {
         case OPCODE.text:

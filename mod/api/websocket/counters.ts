@@ -56,6 +56,8 @@ export interface WebSocketCountersSnapshot {
   readonly publishDrops: number;
   /** Bus messages for clients that could not be turned into JSON. */
   readonly outboundErrors: number;
+  /** Characters of topic prefixes held for the clients now (bounded: see `SubscriptionBudget`). */
+  readonly subscriptionChars: number;
   readonly applications: Readonly<Record<string, Readonly<ApplicationCounters>>>;
 }
 
@@ -66,6 +68,7 @@ export class WebSocketCounters {
   messagesOut = 0;
   publishDrops = 0;
   outboundErrors = 0;
+  subscriptionChars = 0;
   readonly errors = new Map<string, number>();
   readonly rejected: Record<RejectReason, number> = {
     bad_request: 0,
@@ -134,6 +137,7 @@ export class WebSocketCounters {
       disconnects: Object.freeze({ ...this.disconnects }),
       publishDrops: this.publishDrops,
       outboundErrors: this.outboundErrors,
+      subscriptionChars: this.subscriptionChars,
       applications: Object.freeze(applications),
     });
   }

@@ -27,6 +27,7 @@ export const CLOSE_CODE = Object.freeze({
   policyViolation: 1008,
   messageTooBig: 1009,
   internalError: 1011,
+  tryAgainLater: 1013,
 });
 
 /** The longest header a server frame needs: 2 bytes, then a 64-bit length. */
@@ -36,6 +37,8 @@ export const MAX_SERVER_HEADER_BYTES = 10;
 export const MAX_CONTROL_PAYLOAD_BYTES = 125;
 
 const INITIAL_BUFFER_BYTES = 64 * 1024;
+/** Buffers a large message grew beyond this are let go once it was handled. */
+const KEEP_BUFFER_BYTES = 1024 * 1024;
 const EMPTY = new Uint8Array(0);
 
 /** A client broke the framing rules; the connection closes with `code`. */
@@ -144,6 +147,31 @@ export class FrameReader {
     }
     this.#buf.set(chunk, this.#end);
     this.#end += chunk.length;
+  }
+
+  /** Bytes of buffer held: received bytes and a fragmented message's. */
+  get capacity(): number {
+    return this.#buf.length + this.#fragments.length;
+  }
+
+  /**
+   * Lets go of buffers a large message grew beyond 1 MiB, once nothing is
+   * pending in them (the last payload is no longer borrowed: `next()`
+   * returned -1). Returns the bytes let go.
+   */
+  shrink(): number {
+    let released = 0;
+    if (this.#start === this.#end && this.#buf.length > KEEP_BUFFER_BYTES) {
+      released += this.#buf.length;
+      this.#buf = new Uint8Array(INITIAL_BUFFER_BYTES);
+      this.#start = 0;
+      this.#end = 0;
+    }
+    if (this.#fragmentOpcode < 0 && this.#fragments.length > KEEP_BUFFER_BYTES) {
+      released += this.#fragments.length;
+      this.#fragments = EMPTY;
+    }
+    return released;
   }
 
   /** Bytes received and not yet returned as frames. */

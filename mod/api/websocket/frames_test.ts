@@ -128,3 +128,24 @@ Deno.test("closePayload keeps the reason within 123 bytes without splitting a ch
     "é".repeat(61),
   );
 });
+
+Deno.test("FrameReader lets go of what a large message grew once it was handled, never of pending bytes", () => {
+  const reader = new FrameReader(8 << 20);
+  const big = new Uint8Array(3 << 20).fill(0x61);
+  // Whole, then fragmented: both grow buffers beyond 1 MiB.
+  reader.push(clientFrame(OPCODE.text, big));
+  reader.push(clientFrame(OPCODE.text, big.subarray(0, 2 << 20), false));
+  assert.equal(reader.next(), OPCODE.text);
+  assert.equal(reader.shrink(), 0, "the rest is still pending");
+  reader.push(clientFrame(OPCODE.continuation, big.subarray(2 << 20)));
+  assert.equal(reader.next(), OPCODE.text);
+  assert.equal(reader.payload.length, 3 << 20);
+  assert.equal(reader.next(), -1);
+  const held = reader.capacity;
+  assert.ok(held > 6 << 20, `${held} bytes held`);
+  assert.equal(reader.shrink(), held);
+  assert.equal(reader.capacity, 64 * 1024);
+  reader.push(clientFrame(OPCODE.text, text("after")));
+  assert.equal(reader.next(), OPCODE.text);
+  assert.equal(new TextDecoder().decode(reader.payload), "after");
+});

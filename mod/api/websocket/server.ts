@@ -33,7 +33,7 @@
 import { ByteWriter } from "../../codec/mod.ts";
 import type { BusMessage } from "../../bus/mod.ts";
 import { listenOrExplain } from "../../process/mod.ts";
-import { ClientSession, type SessionContext } from "./client_session.ts";
+import { ClientSession, type SessionContext, SubscriptionBudget } from "./client_session.ts";
 import { type CloseInfo, type ConnectionLimits, WebSocketConnection } from "./connection.ts";
 import {
   type DisconnectReason,
@@ -191,6 +191,7 @@ class WebSocketServer implements WebSocketApi {
       version: options.version,
       subscribeTimeoutMs: options.subscribeTimeoutMs,
       forwardUndeclaredEvents: options.forwardUndeclaredEvents,
+      subscriptionBudget: new SubscriptionBudget(this.counters),
       activate: (session: ClientSession) => this.#activate(session),
     });
     options.bus.onMessage((message) => this.#onBusMessage(message));

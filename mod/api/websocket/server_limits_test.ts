@@ -71,7 +71,7 @@ Deno.test("a client's close frame: valid codes are echoed; 999, 1005, reserved c
   });
 });
 
-Deno.test("a client may subscribe to at most 10,000 prefixes of at most 1,024 characters; more is refused and closed 1008", async () => {
+Deno.test("a client may subscribe to at most 10,000 prefixes of at most 1,024 characters, 256 KiB in all; more is refused and closed 1008", async () => {
   await withHarness({}, async (h) => {
     const refused = async (prefixes: string[]) => {
       using client = await RawClient.open(h.api.port);
@@ -91,10 +91,53 @@ Deno.test("a client may subscribe to at most 10,000 prefixes of at most 1,024 ch
     });
     const long = await refused(["x".repeat(1025)]);
     assert.equal(long.error.context, "a subscription of 1025 characters; at most 1024");
-    assert.equal(h.api.snapshot().disconnects.subscription_limit, 2);
+    const bulky = await refused(Array.from({ length: 257 }, (_, i) => `${i}.`.padEnd(1024, "x")));
+    assert.equal(
+      bulky.error.context,
+      "subscriptions of 263168 characters in all; a client may have at most 262144",
+    );
+    assert.equal(bulky.code, 1008);
+    assert.equal(h.api.snapshot().disconnects.subscription_limit, 3);
+    assert.equal(h.api.snapshot().subscriptionChars, 0, "refused clients hold nothing");
     // 10,000 are fine.
     using fine = await RawClient.open(h.api.port);
     await fine.sendText(JSON.stringify(Array.from({ length: 10_000 }, (_, i) => `q${i}.`)));
     assert.match(new TextDecoder().decode((await fine.nextFrame())!.payload), /"type":"ack"/);
+  });
+});
+
+Deno.test("the subscriptions of all clients together are bounded: past 1 MiB of prefixes a client is refused with 1013 until others leave", async () => {
+  await withHarness({}, async (h) => {
+    const full = (tag: string) =>
+      JSON.stringify(Array.from({ length: 256 }, (_, i) => `${tag}${i}.`.padEnd(1024, "x")));
+    const clients: RawClient[] = [];
+    try {
+      for (const tag of ["a", "b", "c", "d"]) {
+        const client = await RawClient.open(h.api.port);
+        clients.push(client);
+        await client.sendText(full(tag));
+        assert.match(new TextDecoder().decode((await client.nextFrame())!.payload), /"ack"/);
+      }
+      assert.equal(h.api.snapshot().subscriptionChars, 1024 * 1024);
+      using late = await RawClient.open(h.api.port);
+      await late.sendText(JSON.stringify(["e."]));
+      const error = JSON.parse(new TextDecoder().decode((await late.nextFrame())!.payload));
+      assert.deepEqual(error, {
+        type: "error",
+        code: "subscription_limit",
+        context:
+          "the server holds 1048576 characters of subscriptions for its clients, at most 1048576: 2 more do not fit; try again later",
+      });
+      assert.equal((await late.untilClose()).code, 1013);
+      // One leaves: its share is free again.
+      clients.shift()![Symbol.dispose]();
+      await until(() => h.api.snapshot().subscriptionChars === 768 * 1024, "a's share back");
+      using next = await RawClient.open(h.api.port);
+      await next.sendText(JSON.stringify(["e."]));
+      assert.match(new TextDecoder().decode((await next.nextFrame())!.payload), /"ack"/);
+      assert.equal(h.api.snapshot().subscriptionChars, 768 * 1024 + 2);
+    } finally {
+      for (const client of clients) client[Symbol.dispose]();
+    }
   });
 });
