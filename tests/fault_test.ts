@@ -12,7 +12,7 @@
 
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
-import { processesMentioning, runWeir as weir, writeConfig } from "./harness.ts";
+import { processesMentioning, runWeir as weir, tearDownCluster, writeConfig } from "./harness.ts";
 
 /** Each worker incarnation writes records `${node}/${pid}` 0, 1, 2, … until stopped. */
 const SITE = `
@@ -154,13 +154,7 @@ Deno.test({
       assert.ok(runs.size >= 3, `the worker ran at least three times: ${[...runs.keys()]}`);
       assert.equal(lost, 0, "records lost");
     } finally {
-      await weir("stop", ...c);
-      for (const pid of await processesMentioning(config.dir)) {
-        try {
-          Deno.kill(pid, "SIGKILL");
-        } catch { /* gone */ }
-      }
-      await Deno.remove(config.dir, { recursive: true });
+      await tearDownCluster(config.dir);
     }
   },
 });

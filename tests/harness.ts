@@ -251,6 +251,17 @@ export async function killLeftovers(needle: string): Promise<number> {
   return pids.length;
 }
 
+/**
+ * Ends a test's cluster, even a half-broken one: `weir stop`, then SIGKILL to
+ * every process still mentioning its directory (stopped ones too), then the
+ * directory goes.
+ */
+export async function tearDownCluster(dir: string): Promise<void> {
+  await runWeir("stop", "--config", dir);
+  await killLeftovers(dir);
+  await Deno.remove(dir, { recursive: true });
+}
+
 /** Whether process `pid` is alive. */
 export function isAlive(pid: number): boolean {
   try {

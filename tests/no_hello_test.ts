@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { processesMentioning, runWeir as weir, writeConfig } from "./harness.ts";
+import { processesMentioning, runWeir as weir, tearDownCluster, writeConfig } from "./harness.ts";
 import { NO_HELLO_RESTART_MS } from "../mod/manager/fleet.ts";
 
 const NODE_CFG = "[manager]\ntype=manager\nhost=localhost\n\n" +
@@ -124,13 +124,7 @@ Deno.test({
       const stopped = await weir("stop", ...c);
       assert.equal(stopped.code, 0, stopped.out + stopped.err);
     } finally {
-      await weir("stop", ...c);
-      for (const pid of [...frozen, ...await processesMentioning(config.dir)]) {
-        try {
-          Deno.kill(pid, "SIGKILL");
-        } catch { /* gone */ }
-      }
-      await Deno.remove(config.dir, { recursive: true });
+      await tearDownCluster(config.dir);
     }
   },
 });

@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { processesMentioning, runWeir as weir, writeConfig } from "./harness.ts";
+import { processesMentioning, runWeir as weir, tearDownCluster, writeConfig } from "./harness.ts";
 import { RawClient } from "../testing/websocket.ts";
 
 const NODE_CFG = "[manager]\ntype=manager\nhost=localhost\n\n" +
@@ -117,13 +117,7 @@ Deno.test({
         ),
       );
     } finally {
-      await weir("stop", ...c);
-      for (const pid of await processesMentioning(config.dir)) {
-        try {
-          Deno.kill(pid, "SIGKILL");
-        } catch { /* gone */ }
-      }
-      await Deno.remove(config.dir, { recursive: true });
+      await tearDownCluster(config.dir);
     }
   },
 });
