@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { processesMentioning, runWeir as weir, tearDownCluster, writeConfig } from "./harness.ts";
+import { runWeir as weir, tearDownCluster, writeConfig } from "./harness.ts";
 import { RawClient } from "../testing/websocket.ts";
 
 const NODE_CFG = "[manager]\ntype=manager\nhost=localhost\n\n" +
