@@ -115,7 +115,7 @@ Deno.test("messages under 12 bytes and unknown opcodes are weirds without rows",
     ["DNS_truncated_len_lt_hdr_len", undefined],
     ["DNS_unknown_opcode", "2"],
   ]);
-  assert.equal(host.history_, "X");
+  assert.equal(host.historyText, "X");
   assert.equal(world.rows.length, 0);
 });
 
@@ -128,8 +128,8 @@ Deno.test("more than 25 questions: violation, weird '30 > 25', history X, the ro
     "DNS_Conn_count_too_large",
     "30 > 25",
   ]]);
-  assert.equal(host.history_, "X");
-  assert.equal(host.confirmed, 0);
+  assert.equal(host.historyText, "X");
+  assert.equal(host.confirmations, 0);
   a.done();
   const [r] = rows(world);
   assert.equal(r!["trans_id"], "99");
@@ -191,10 +191,10 @@ Deno.test("a compression chain deeper than 20 is cut there with a weird naming t
   const depth = world.weirds.filter((w) => w.name === "DNS_max_compression_chain_depth_exceeded");
   // Question 21 (21 pointers) and question 22 each cross the limit.
   assert.deepEqual(depth.map((w) => w.addl), ["21", "21"]);
-  assert.ok(host.history_.includes("X"));
+  assert.ok(host.historyText.includes("X"));
   // The last question wins; its name stops after 21 levels of "a".
   assert.equal(rows(world)[0]!["query"], Array(21).fill("a").join("."));
-  assert.equal(host.confirmed, 1);
+  assert.equal(host.confirmations, 1);
 });
 
 Deno.test("a pointer to itself is a forward pointer (no loop)", () => {

@@ -1,7 +1,7 @@
 /**
  * Test support, no tests of its own (named `_test` so it may reach past the
- * doors, like every test file; never shipped): a fake `AnalyzerHost` that records what an
- * analyzer does to its connection, and a small driver that feeds a pcap's
+ * doors, like every test file; never shipped): a `RecordingHost` whose
+ * violations and weirds go to one list per trace, and a small driver that feeds a pcap's
  * DNS traffic through analyzers the way the framework will: one connection
  * per 5-tuple, roles by Zeek's rules, UDP DNS sessions expired by
  * `expireWhenIdle`, TCP segments put in order, FIN/RST as `closed()`.
@@ -21,12 +21,12 @@ import {
   TCP_SYN,
 } from "../../../capture/mod.ts";
 import { formatAddress } from "../../../capture/mod.ts";
-import { parseAddr, type ZeekValue } from "../../../zeek/mod.ts";
+import type { ZeekValue } from "../../../zeek/mod.ts";
+import { RecordingHost } from "../../../testing/analyzer_host.ts";
 import { EventRegistry } from "../../bus/mod.ts";
 import { AsciiWriter, LogRegistry, type LogStream } from "../../log/mod.ts";
 import { RowBuffer } from "../../log/ascii_values.ts";
 import type {
-  AnalyzerHost,
   AnalyzerSpec,
   ConnEndpoints,
   PacketAnalyzer,
@@ -80,85 +80,23 @@ export class FakeWorld {
   }
 }
 
-/** One fake connection. */
-export class FakeHost implements AnalyzerHost {
-  readonly uid: string;
-  readonly logs: LogRegistry;
-  readonly events: EventRegistry | undefined;
+/** One fake connection; its violations and weirds go to its world's lists. */
+export class FakeHost extends RecordingHost {
   readonly world: FakeWorld;
-  history_ = "";
-  confirmed = 0;
-  flips = 0;
-  time = 0;
+  /** Network time of its last packet, for idle expiry. */
   lastTime = 0;
-  expire: { every: number; idle: number; due: number } | undefined;
-  #id: ConnEndpoints;
 
   constructor(world: FakeWorld, id: ConnEndpoints, time = 0) {
+    super({ uid: world.nextUid(), logs: world.logs, events: world.events, id, time });
     this.world = world;
-    this.uid = world.nextUid();
-    this.logs = world.logs;
-    this.events = world.events;
-    this.#id = id;
-    this.time = time;
     this.lastTime = time;
   }
 
-  endpoints(): ConnEndpoints {
-    return this.#id;
-  }
-  respIsMulticast(): boolean {
-    const a = parseAddr(this.#id.respH);
-    const v4 = a.subarray(0, 12).every((b, i) => b === (i < 10 ? 0 : 0xff));
-    return v4 ? (a[12]! & 0xf0) === 0xe0 : a[0] === 0xff;
-  }
-  now(): number {
-    return this.time;
-  }
-  startTime(): number {
-    return 0;
-  }
-  isLocal(): boolean | undefined {
-    return undefined;
-  }
-  partial(): boolean {
-    return false;
-  }
-  detectProtocol(): void {}
-  startChild(): undefined {
-    return undefined;
-  }
-  disable(): void {}
-  fileWeird(): void {}
-  connection(): ZeekValue {
-    return { uid: this.uid, id: { ...this.#id } };
-  }
-  confirm(): void {
-    this.confirmed++;
-  }
-  violate(reason: string): void {
+  override violate(reason: string): void {
     this.world.violations.push({ reason, uid: this.uid });
   }
-  weird(name: string, addl?: string): void {
+  override weird(name: string, addl?: string): void {
     this.world.weirds.push({ name, addl, uid: this.uid });
-  }
-  flip(): void {
-    const id = this.#id;
-    this.#id = {
-      origH: id.respH,
-      origP: id.respP,
-      respH: id.origH,
-      respP: id.origP,
-      proto: id.proto,
-    };
-    this.flips++;
-    this.history_ += "^";
-  }
-  history(letter: string): void {
-    if (!this.history_.includes(letter)) this.history_ += letter;
-  }
-  expireWhenIdle(everySec: number, idleSec: number): void {
-    this.expire = { every: everySec, idle: idleSec, due: this.time + everySec };
   }
 }
 
@@ -238,7 +176,7 @@ export async function driveTrace(
           : { origH: src, origP: sp, respH: dst, respP: dp, proto };
         if (!ports.has(`${id.respP}/${proto}`)) continue;
         const host = new FakeHost(world, id, t);
-        if (flip) host.history_ += "^";
+        if (flip) host.historyText += "^";
         c = {
           host,
           key,

@@ -8,7 +8,8 @@
 import { LogRegistry, type LogStream } from "../../log/mod.ts";
 import type { ZeekValue } from "../../../zeek/mod.ts";
 import { FileAnalysis, type FileAnalysisOptions } from "../files/mod.ts";
-import type { AnalyzerHost, ConnEndpoints } from "../framework/mod.ts";
+import type { ConnEndpoints } from "../framework/mod.ts";
+import { RecordingHost } from "../../../testing/analyzer_host.ts";
 import { HttpAnalyzer, type HttpOptions } from "./http_analyzer.ts";
 import { HTTP_LOG_ID } from "./http_log.ts";
 
@@ -37,64 +38,6 @@ const ID: ConnEndpoints = {
   proto: "tcp",
 };
 
-/** A fake connection: what the framework would give an analyzer. */
-class FakeHost implements AnalyzerHost {
-  readonly uid = "CFakeHttpConn1";
-  readonly logs: LogRegistry;
-  readonly events = undefined;
-  time = 1_700_000_000;
-  confirmed = false;
-  detected = false;
-  removed = false;
-  readonly weirds: Outcome["weirds"] = [];
-  readonly violations: string[] = [];
-
-  constructor(logs: LogRegistry) {
-    this.logs = logs;
-  }
-  endpoints(): ConnEndpoints {
-    return ID;
-  }
-  respIsMulticast(): boolean {
-    return false;
-  }
-  now(): number {
-    return this.time;
-  }
-  startTime(): number {
-    return 1_700_000_000;
-  }
-  isLocal(): boolean {
-    return true;
-  }
-  partial(): boolean {
-    return false;
-  }
-  connection(): ZeekValue {
-    return { uid: this.uid };
-  }
-  confirm(): void {
-    this.confirmed = true;
-  }
-  violate(reason: string): void {
-    this.violations.push(reason);
-  }
-  weird(name: string, addl?: string, source?: string): void {
-    this.weirds.push({ name, addl, source });
-  }
-  flip(): void {}
-  history(): void {}
-  expireWhenIdle(): void {}
-  disable(): void {}
-  fileWeird(): void {}
-  detectProtocol(): void {
-    this.detected = true;
-  }
-  startChild(): undefined {
-    return undefined;
-  }
-}
-
 /** Runs the chunks through a fresh analyzer; the connection then ends (FIN both ways). */
 export function runConversation(
   chunks: readonly Chunk[],
@@ -113,7 +56,14 @@ export function runConversation(
       },
     },
   });
-  const host = new FakeHost(logs);
+  const host = new RecordingHost({
+    uid: "CFakeHttpConn1",
+    logs,
+    id: ID,
+    time: 1_700_000_000,
+    startTime: 1_700_000_000,
+    local: true,
+  });
   const files = new FileAnalysis(logs, undefined, options.files);
   const http = new HttpAnalyzer(host, files, options);
   const seq = [1, 1];

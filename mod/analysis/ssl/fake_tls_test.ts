@@ -8,7 +8,8 @@
 
 import { LogRegistry, type LogStream } from "../../log/mod.ts";
 import type { ZeekValue } from "../../../zeek/mod.ts";
-import type { AnalyzerHost, ConnEndpoints } from "../framework/mod.ts";
+import type { ConnEndpoints } from "../framework/mod.ts";
+import { RecordingHost } from "../../../testing/analyzer_host.ts";
 import { DtlsAnalyzer } from "./dtls_analyzer.ts";
 import { sslStreamOf } from "./ssl_log.ts";
 import { type CertificateSink, SslSession } from "./ssl_session.ts";
@@ -33,69 +34,6 @@ const ID: ConnEndpoints = {
   proto: "tcp",
 };
 
-/** A fake connection: what the framework would give an analyzer. */
-class FakeHost implements AnalyzerHost {
-  readonly uid = "CFakeTlsConn1";
-  readonly logs: LogRegistry;
-  readonly events = undefined;
-  time = 1_700_000_000;
-  confirmed = false;
-  disabled = false;
-  readonly weirds: Outcome["weirds"] = [];
-  readonly violations: string[] = [];
-
-  constructor(logs: LogRegistry) {
-    this.logs = logs;
-  }
-  endpoints(): ConnEndpoints {
-    return ID;
-  }
-  respIsMulticast(): boolean {
-    return false;
-  }
-  now(): number {
-    return this.time;
-  }
-  startTime(): number {
-    return 1_700_000_000;
-  }
-  isLocal(): boolean | undefined {
-    return undefined;
-  }
-  partial(): boolean {
-    return false;
-  }
-  connection(): ZeekValue {
-    return { uid: this.uid };
-  }
-  confirm(): void {
-    this.confirmed = true;
-  }
-  violate(reason: string): void {
-    this.violations.push(reason);
-  }
-  weird(name: string, addl?: string, source?: string): void {
-    this.weirds.push({ name, addl, source });
-  }
-  fileWeird(fuid: string, name: string, addl?: string): void {
-    this.weirds.push({
-      name,
-      addl: addl === undefined ? fuid : `${fuid}: ${addl}`,
-      source: "file",
-    });
-  }
-  detectProtocol(): void {}
-  startChild(): undefined {
-    return undefined;
-  }
-  flip(): void {}
-  history(): void {}
-  expireWhenIdle(): void {}
-  disable(): void {
-    this.disabled = true;
-  }
-}
-
 /** Options of a run. */
 export interface RunOptions {
   readonly dtls?: boolean;
@@ -116,7 +54,13 @@ export function runTls(chunks: readonly Chunk[], options: RunOptions = {}): Outc
       },
     },
   });
-  const host = new FakeHost(logs);
+  const host = new RecordingHost({
+    uid: "CFakeTlsConn1",
+    logs,
+    id: ID,
+    time: 1_700_000_000,
+    startTime: 1_700_000_000,
+  });
   const session = new SslSession(
     host,
     () => sslStreamOf(logs, { serverSubjectIssuer: options.subjectIssuer ?? false }),

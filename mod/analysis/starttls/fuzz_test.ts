@@ -14,8 +14,8 @@ import { appsCorpusPayloads } from "../../../testing/apps_corpus.ts";
 import { concat } from "../../../testing/frames.ts";
 import { mulberry32 as prng } from "../../../testing/prng.ts";
 import { LogRegistry } from "../../log/mod.ts";
-import type { ZeekValue } from "../../../zeek/mod.ts";
-import type { AnalyzerHost, AnalyzerSpec, ChildAnalyzer, ConnEndpoints } from "../framework/mod.ts";
+import type { AnalyzerSpec, ChildAnalyzer, ConnEndpoints } from "../framework/mod.ts";
+import { RecordingHost } from "../../../testing/analyzer_host.ts";
 import { CLIENT_HELLO, encodeBase64, SERVER_HELLO, text, type Turn } from "./fake_ssl_test.ts";
 import {
   FTP_ANALYZER,
@@ -334,39 +334,15 @@ const ID: ConnEndpoints = {
 const LOGS = new LogRegistry({ sink: { write() {} } });
 
 /** A fake connection whose SSL child counts what it gets. */
-class FakeHost implements AnalyzerHost {
-  readonly uid = "CFuzzStartTls1";
-  readonly logs = LOGS;
-  readonly events = undefined;
+class FakeHost extends RecordingHost {
   childBytes = 0;
   children = 0;
-  isPartial = false;
-  endpoints(): ConnEndpoints {
-    return ID;
+
+  constructor() {
+    super({ uid: "CFuzzStartTls1", logs: LOGS, id: ID, time: 1_700_000_000 });
   }
-  respIsMulticast(): boolean {
-    return false;
-  }
-  now(): number {
-    return 1_700_000_000;
-  }
-  startTime(): number {
-    return 1_700_000_000;
-  }
-  isLocal(): boolean | undefined {
-    return undefined;
-  }
-  partial(): boolean {
-    return this.isPartial;
-  }
-  connection(): ZeekValue {
-    return { uid: this.uid };
-  }
-  confirm(): void {}
-  violate(_reason: string): void {}
-  weird(_name: string): void {}
-  detectProtocol(): void {}
-  startChild(_name: string): ChildAnalyzer {
+
+  override startChild(_name: string): ChildAnalyzer {
     this.children++;
     return {
       stream: (data) => void (this.childBytes += data.length),
@@ -375,11 +351,6 @@ class FakeHost implements AnalyzerHost {
       endOfStream: () => {},
     };
   }
-  flip(): void {}
-  history(): void {}
-  expireWhenIdle(): void {}
-  disable(): void {}
-  fileWeird(): void {}
 }
 
 function dumpOf(input: readonly Turn[]): string {
