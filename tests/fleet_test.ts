@@ -254,6 +254,34 @@ Deno.test({
     );
 
     await t.step(
+      "a remote worker frozen off the bus: status shows no-hello, weir cron restarts it through its agent",
+      async () => {
+        const before = statusRows((await weir(lab, "ctl", ["status", "--config", dir])).stdout);
+        const pid = Number(before.get("worker-b")?.Pid);
+        assert.ok(pid > 0);
+        Deno.kill(pid, "SIGSTOP");
+        try {
+          await waitUntil("worker-b shown as no-hello", async () => {
+            const rows = statusRows((await weir(lab, "ctl", ["status", "--config", dir])).stdout);
+            return rows.get("worker-b")?.Status === "no-hello";
+          });
+          const cron = await weir(lab, "ctl", ["cron", "--config", dir]);
+          assert.equal(cron.code, 0, cron.stderr);
+          assert.match(cron.stdout + cron.stderr, /restarted nodes without a hello: worker-b/);
+          await waitUntil("worker-b restarted by its agent", async () => {
+            const rows = statusRows((await weir(lab, "ctl", ["status", "--config", dir])).stdout);
+            const row = rows.get("worker-b");
+            return row?.Status === "running" && Number(row.Pid) !== pid;
+          });
+        } finally {
+          try {
+            Deno.kill(pid, "SIGKILL");
+          } catch { /* restarted: gone */ }
+        }
+      },
+    );
+
+    await t.step(
       "/services.json lists the sensors' nodes through the manager's relay",
       async () => {
         const groups = JSON.parse(await metricsOf(lab, "ctl", 9991, "/services.json")) as {
