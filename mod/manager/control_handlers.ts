@@ -232,7 +232,7 @@ export function createManagerControl(options: ManagerControlOptions): ControlHan
     const silent = fleet.silentNodes(layout);
     if (silent.length > 0) {
       for (const node of silent.filter((n) => n.local)) {
-        supervisor.recycle(node.name, "is not up on the bus (no hello); weir cron");
+        supervisor.recycle(node.name, "is not up on the bus (no hello), found by weir cron");
       }
       const remote = silent.filter((n) => !n.local).map((n) => n.name);
       if (remote.length > 0) {

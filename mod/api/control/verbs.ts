@@ -73,7 +73,11 @@ export async function runVerb(verb: Verb, nodes: readonly string[], ctx: VerbCon
       for (const line of reply.body.replies as string[]) ctx.out(line);
       const silent = (reply.body.silent as string[] | undefined) ?? [];
       if (silent.length > 0) {
-        ctx.err(`weir: ${silent.length} nodes did not answer: ${silent.join(", ")}`);
+        ctx.err(
+          `weir: ${silent.length} of ${reply.body.nodes} nodes did not answer: ${
+            silent.join(", ")
+          }`,
+        );
         return 1;
       }
       return 0;
@@ -309,7 +313,8 @@ function printReply(ctx: VerbContext, reply: ControlReply): number {
   for (const n of nodes ?? []) {
     if (n.status === "no-hello") {
       ctx.err(
-        `weir: ${n.name} runs but is not up on the bus (the manager has no hello from it); it is restarted`,
+        `weir: ${n.name} runs but is not up on the bus (the manager has no hello from it); ` +
+          "weir cron restarts it, the manager itself after 30 s when it runs on the manager's host",
       );
     }
   }
