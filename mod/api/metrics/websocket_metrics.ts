@@ -66,6 +66,13 @@ export function webSocketSamples(snapshot: WebSocketCountersSnapshot): MetricSam
     ));
   }
   samples.push({
+    name: "weir_websocket_subscriptions",
+    help: "Topic prefixes the WebSocket clients hold now (all clients: at most 100,000).",
+    type: "gauge",
+    labels: {},
+    value: snapshot.subscriptions,
+  });
+  samples.push({
     name: "weir_websocket_subscription_chars",
     help:
       "Characters of topic prefixes the WebSocket clients hold now (all clients: at most 1,048,576).",

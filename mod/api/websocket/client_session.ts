@@ -30,7 +30,9 @@ import { allowedBy, type TokenGrant } from "./tokens.ts";
  * per byte, about 35 bytes per byte in each trie, and a client's prefixes go
  * into the tries of the manager's forwarder, of the API's bus connection,
  * and of every node's XPUB (measured: 10 MB of prefixes grew the manager by
- * 1.4 GB and each worker by 300 MB).
+ * 1.4 GB and each worker by 300 MB). Their number is bounded too: 950,000
+ * subscriptions in one burst made libzmq 4.3 abort the manager (its
+ * assertion `_input_stopped`, libzmq issue 3937).
  */
 /** Topic prefixes one client may subscribe to. */
 export const MAX_SUBSCRIPTIONS_PER_CLIENT = 10_000;
@@ -38,28 +40,33 @@ export const MAX_SUBSCRIPTIONS_PER_CLIENT = 10_000;
 export const MAX_SUBSCRIPTION_LENGTH = 1024;
 /** Characters of all of one client's prefixes together. */
 export const MAX_SUBSCRIPTION_CHARS_PER_CLIENT = 256 * 1024;
+/** Prefixes of all clients together. */
+export const MAX_SUBSCRIPTIONS_TOTAL = 100_000;
 /** Characters of the prefixes of all clients together. */
 export const MAX_SUBSCRIPTION_CHARS_TOTAL = 1024 * 1024;
 
-/** The characters of prefixes the server holds for all its clients, kept in `counters`. */
+/** The prefixes the server holds for all its clients, counted in `counters`. */
 export class SubscriptionBudget {
-  constructor(
-    readonly counters: WebSocketCounters,
-    readonly limit: number = MAX_SUBSCRIPTION_CHARS_TOTAL,
-  ) {}
+  constructor(readonly counters: WebSocketCounters) {}
 
-  get held(): number {
-    return this.counters.subscriptionChars;
+  /** Reserves a client's prefixes; when they do not fit, nothing is reserved and the reason returned. */
+  take(prefixes: number, chars: number): string | undefined {
+    const c = this.counters;
+    if (c.subscriptions + prefixes > MAX_SUBSCRIPTIONS_TOTAL) {
+      return `the server holds ${c.subscriptions} subscriptions for its clients, at most ` +
+        `${MAX_SUBSCRIPTIONS_TOTAL}: ${prefixes} more do not fit`;
+    }
+    if (c.subscriptionChars + chars > MAX_SUBSCRIPTION_CHARS_TOTAL) {
+      return `the server holds ${c.subscriptionChars} characters of subscriptions for its clients, ` +
+        `at most ${MAX_SUBSCRIPTION_CHARS_TOTAL}: ${chars} more do not fit`;
+    }
+    c.subscriptions += prefixes;
+    c.subscriptionChars += chars;
+    return undefined;
   }
 
-  /** Reserves `chars`; false (and nothing reserved) when they do not fit. */
-  take(chars: number): boolean {
-    if (this.held + chars > this.limit) return false;
-    this.counters.subscriptionChars += chars;
-    return true;
-  }
-
-  give(chars: number): void {
+  give(prefixes: number, chars: number): void {
+    this.counters.subscriptions -= prefixes;
     this.counters.subscriptionChars -= chars;
   }
 }
@@ -112,8 +119,8 @@ export class ClientSession {
   #state: SessionState = "awaiting-subscriptions";
   #subscriptions: readonly string[] = [];
   #busSubscriptions: string[] = [];
-  /** Characters of `#busSubscriptions`, taken from the server's budget. */
-  #heldChars = 0;
+  /** What `#busSubscriptions` took from the server's budget. */
+  #held = { prefixes: 0, chars: 0 };
   #left = false;
 
   constructor(
@@ -237,17 +244,16 @@ export class ClientSession {
       this.connection.close(CLOSE_CODE.policyViolation, "Forbidden subscription");
       return;
     }
-    const budget = this.#context.subscriptionBudget;
-    if (!budget.take(chars)) {
+    const full = this.#context.subscriptionBudget.take(prefixes.length, chars);
+    if (full !== undefined) {
       this.#refuseSubscriptions(
-        `the server holds ${budget.held} characters of subscriptions for its clients, ` +
-          `at most ${budget.limit}: ${chars} more do not fit; try again later`,
+        `${full}; try again later`,
         CLOSE_CODE.tryAgainLater,
         "Subscriptions of all clients at their limit",
       );
       return;
     }
-    this.#heldChars = chars;
+    this.#held = { prefixes: prefixes.length, chars };
     this.#state = "subscribing";
     this.#subscriptions = Object.freeze(prefixes);
     const bus = this.#context.bus;
@@ -374,7 +380,7 @@ export class ClientSession {
     this.#left = true;
     for (const prefix of this.#busSubscriptions) this.#context.bus.unsubscribe(prefix);
     this.#busSubscriptions = [];
-    this.#context.subscriptionBudget.give(this.#heldChars);
-    this.#heldChars = 0;
+    this.#context.subscriptionBudget.give(this.#held.prefixes, this.#held.chars);
+    this.#held = { prefixes: 0, chars: 0 };
   }
 }

@@ -56,7 +56,8 @@ export interface WebSocketCountersSnapshot {
   readonly publishDrops: number;
   /** Bus messages for clients that could not be turned into JSON. */
   readonly outboundErrors: number;
-  /** Characters of topic prefixes held for the clients now (bounded: see `SubscriptionBudget`). */
+  /** Topic prefixes held for the clients now, and their characters (bounded: see `SubscriptionBudget`). */
+  readonly subscriptions: number;
   readonly subscriptionChars: number;
   readonly applications: Readonly<Record<string, Readonly<ApplicationCounters>>>;
 }
@@ -68,6 +69,7 @@ export class WebSocketCounters {
   messagesOut = 0;
   publishDrops = 0;
   outboundErrors = 0;
+  subscriptions = 0;
   subscriptionChars = 0;
   readonly errors = new Map<string, number>();
   readonly rejected: Record<RejectReason, number> = {
@@ -137,6 +139,7 @@ export class WebSocketCounters {
       disconnects: Object.freeze({ ...this.disconnects }),
       publishDrops: this.publishDrops,
       outboundErrors: this.outboundErrors,
+      subscriptions: this.subscriptions,
       subscriptionChars: this.subscriptionChars,
       applications: Object.freeze(applications),
     });

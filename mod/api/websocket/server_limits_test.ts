@@ -141,3 +141,31 @@ Deno.test("the subscriptions of all clients together are bounded: past 1 MiB of 
     }
   });
 });
+
+Deno.test("all clients together hold at most 100,000 prefixes; the next is refused with 1013", async () => {
+  await withHarness({}, async (h) => {
+    const clients: RawClient[] = [];
+    try {
+      for (let k = 0; k < 10; k++) {
+        const client = await RawClient.open(h.api.port);
+        clients.push(client);
+        await client.sendText(
+          JSON.stringify(Array.from({ length: 10_000 }, (_, i) => `${k}.${i}`)),
+        );
+        assert.match(new TextDecoder().decode((await client.nextFrame())!.payload), /"ack"/);
+      }
+      assert.equal(h.api.snapshot().subscriptions, 100_000);
+      using late = await RawClient.open(h.api.port);
+      await late.sendText(JSON.stringify(["late."]));
+      const error = JSON.parse(new TextDecoder().decode((await late.nextFrame())!.payload));
+      assert.equal(
+        error.context,
+        "the server holds 100000 subscriptions for its clients, at most 100000: 1 more do not fit; try again later",
+      );
+      assert.equal((await late.untilClose()).code, 1013);
+    } finally {
+      for (const client of clients) client[Symbol.dispose]();
+    }
+    await until(() => h.api.snapshot().subscriptions === 0, "every share back");
+  });
+});
