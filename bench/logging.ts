@@ -43,6 +43,12 @@ export async function receiveRecords(options: {
   /** Also take acknowledged batches on this endpoint (with a ledger); `onReady` gets its address. */
   readonly ackEndpoint?: string;
   readonly onReady: (endpoint: string) => void;
+  /**
+   * Called with the figures once `n` records are written; the receiver (and
+   * its acknowledgements) stays open until the promise it returns settles,
+   * so the sender gets the last acknowledgements before the logger goes.
+   */
+  readonly onDone?: (result: { records: number; seconds: number }) => Promise<void>;
 }): Promise<{ records: number; seconds: number }> {
   const { zmq, endpoint, n, dir } = options;
   const reporter = createStderrReporter("bench-logger");
@@ -70,11 +76,12 @@ export async function receiveRecords(options: {
   }
   await pool.flush();
   const last = performance.now();
-  const records = receiver.counters.records;
+  const result = { records: receiver.counters.records, seconds: (last - first) / 1000 };
+  await options.onDone?.(result);
   await receiver.close();
   await pool.close();
   receiver.closeAcks();
-  return { records, seconds: (last - first) / 1000 };
+  return result;
 }
 
 /** A worker's shipper sending `n` conn.log records to `endpoint`, as weir's nodes ship them. */
@@ -128,15 +135,19 @@ type Path = "push" | "acked";
 
 async function logger(path: Path, endpoint: string, n: number, dir: string): Promise<void> {
   await using zmq = new ZmqContext();
-  const result = await receiveRecords({
+  await receiveRecords({
     zmq,
     endpoint,
     n,
     dir,
     ...(path === "acked" ? { ackEndpoint: "tcp://127.0.0.1:*" } : {}),
     onReady: (bound) => console.log(JSON.stringify({ endpoint: bound })),
+    // Acknowledging goes on until the parent closes stdin (the sender has ended).
+    onDone: async (figures) => {
+      console.log(JSON.stringify(figures));
+      for await (const _ of Deno.stdin.readable) { /* until closed */ }
+    },
   });
-  console.log(JSON.stringify(result));
 }
 
 async function sender(path: Path, endpoint: string, n: number): Promise<void> {
@@ -154,6 +165,7 @@ async function endToEndOnce(
   const run = (role: string, endpoint: string) =>
     new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--quiet", self, role, path, endpoint, String(n), dir],
+      stdin: role === "logger" ? "piped" : "null",
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
@@ -169,6 +181,7 @@ async function endToEndOnce(
     const senderProc = run("sender", endpoint);
     const result = JSON.parse(await nextLine()) as { records: number; seconds: number };
     await senderProc.status;
+    await loggerProc.stdin.close();
     await loggerProc.status;
     return { rate: result.records / result.seconds, records: result.records, peakKiB };
   } finally {
