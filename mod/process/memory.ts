@@ -5,8 +5,8 @@
  * may not run for minutes; and glibc keeps what is freed in many small
  * chunks (libzmq's subscription tries: one allocation per byte of a
  * prefix). Callers say what they freed; past a threshold, once the frees
- * have stopped for a moment, a full collection runs and the C heap is
- * trimmed.
+ * have stopped for a moment, the C heap is trimmed, after a full
+ * collection when JS buffers were among what was freed.
  *
  * @module
  */
@@ -21,24 +21,33 @@ export const TRIM_AFTER_FREED_BYTES = 8 * 1024 * 1024;
 export const TRIM_QUIET_MS = 1000;
 
 let freed = 0;
+let buffersDropped = false;
 let lastFreeAt = 0;
 let timer: ReturnType<typeof setTimeout> | undefined;
-let trims = 0;
 
 /**
- * Notes `bytes` freed (an estimate is fine); past `TRIM_AFTER_FREED_BYTES`
- * the C heap is trimmed `TRIM_QUIET_MS` after the last such note. The timer
- * never keeps the process alive.
+ * Notes `bytes` the C heap freed (an estimate is fine); past
+ * `TRIM_AFTER_FREED_BYTES` the heap is trimmed `TRIM_QUIET_MS` after the
+ * last such note. The timer never keeps the process alive.
  */
 export function noteFreedMemory(bytes: number): void {
+  note(bytes);
+}
+
+/**
+ * Notes `bytes` of JS buffers dropped: as `noteFreedMemory`, and a full
+ * collection frees them before the trim. Only for buffers worth a pause
+ * (the collection stops the process for as long as its heap takes).
+ */
+export function noteDroppedBuffers(bytes: number): void {
+  buffersDropped = true;
+  note(bytes);
+}
+
+function note(bytes: number): void {
   freed += bytes;
   lastFreeAt = performance.now();
   if (freed >= TRIM_AFTER_FREED_BYTES && timer === undefined) arm(TRIM_QUIET_MS);
-}
-
-/** How many trims this process made (for tests and metrics). */
-export function memoryTrims(): number {
-  return trims;
 }
 
 function arm(delayMs: number): void {
@@ -46,9 +55,9 @@ function arm(delayMs: number): void {
     timer = undefined;
     const quiet = performance.now() - lastFreeAt;
     if (quiet < TRIM_QUIET_MS) return arm(TRIM_QUIET_MS - quiet);
+    if (buffersDropped) collectGarbage();
     freed = 0;
-    trims++;
-    collectGarbage();
+    buffersDropped = false;
     releaseFreeMemory();
   }, delayMs);
   Deno.unrefTimer(t);

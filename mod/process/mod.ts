@@ -27,4 +27,4 @@ export {
   ReportLimiter,
   type ReportLimiterOptions,
 } from "./untrusted.ts";
-export { memoryTrims, noteFreedMemory, TRIM_AFTER_FREED_BYTES } from "./memory.ts";
+export { noteDroppedBuffers, noteFreedMemory } from "./memory.ts";

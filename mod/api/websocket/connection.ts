@@ -16,7 +16,7 @@ import {
   WebSocketProtocolError,
   writeFrameHeader,
 } from "./frames.ts";
-import { noteFreedMemory } from "../../process/mod.ts";
+import { noteDroppedBuffers } from "../../process/mod.ts";
 
 /** After sending a close frame, the TCP connection is dropped if the peer has not answered by then. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 1000;
@@ -179,7 +179,7 @@ export class WebSocketConnection {
       else if (!(error instanceof Deno.errors.BadResource)) this.#destroy();
     }
     if (!this.#closeSent) this.#destroy();
-    noteFreedMemory(this.#reader.capacity);
+    noteDroppedBuffers(this.#reader.capacity);
     return await this.#closed;
   }
 
@@ -189,7 +189,7 @@ export class WebSocketConnection {
       const opcode = this.#reader.next();
       if (opcode < 0) {
         const released = this.#reader.shrink();
-        if (released > 0) noteFreedMemory(released);
+        if (released > 0) noteDroppedBuffers(released);
         return true;
       }
       this.#awaitingPong = false;
