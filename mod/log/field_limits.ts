@@ -11,7 +11,8 @@
  * record, as in Zeek.
  *
  * Rows that fit, nearly all of them, are checked with a bound on their
- * sizes and returned as they are.
+ * sizes (`rowFits`, which looks only at a stream's string and container
+ * columns) and returned as they are.
  *
  * @module
  */
@@ -53,6 +54,86 @@ function isContainer(t: ZeekType): t is Extract<ZeekType, { kind: "set" | "vecto
   return t.kind === "set" || t.kind === "vector";
 }
 
+/** Where a stream's rows can hold strings: the columns to look at, by kind. */
+interface LimitPlan {
+  /** String columns. */
+  readonly strings: Int32Array;
+  /** Set and vector columns, and whether their elements are strings (1) or not (0). */
+  readonly containers: Int32Array;
+  readonly containerOfStrings: Uint8Array;
+}
+
+const plans = new WeakMap<readonly { readonly type: ZeekType }[], LimitPlan>();
+let lastColumns: readonly { readonly type: ZeekType }[] | undefined;
+let lastPlan: LimitPlan | undefined;
+
+function planOf(columns: readonly { readonly type: ZeekType }[]): LimitPlan {
+  if (columns === lastColumns) return lastPlan!;
+  let plan = plans.get(columns);
+  if (plan === undefined) {
+    const strings: number[] = [];
+    const containers: number[] = [];
+    const ofStrings: number[] = [];
+    columns.forEach((c, i) => {
+      if (isString(c.type)) strings.push(i);
+      else if (isContainer(c.type)) {
+        containers.push(i);
+        ofStrings.push(isString(c.type.of) ? 1 : 0);
+      }
+    });
+    plan = {
+      strings: Int32Array.from(strings),
+      containers: Int32Array.from(containers),
+      containerOfStrings: Uint8Array.from(ofStrings),
+    };
+    plans.set(columns, plan);
+  }
+  lastColumns = columns;
+  lastPlan = plan;
+  return plan;
+}
+
+/**
+ * Whether a row is within the limits by a bound on its sizes (a JS string
+ * unit is at most 3 UTF-8 bytes): true for nearly every row, and then
+ * `limitRow` would return it as it is. Looks only at string and container
+ * columns, found once per stream.
+ */
+export function rowFits(
+  columns: readonly { readonly type: ZeekType }[],
+  values: readonly ZeekValue[],
+  limits: LogFieldLimits,
+): boolean {
+  const plan = planOf(columns);
+  const fieldBytes = limits.maxFieldStringBytes || Infinity;
+  let bytes = 0;
+  const strings = plan.strings;
+  for (let k = 0; k < strings.length; k++) {
+    const b = boundOf(values[strings[k]!]);
+    if (b > fieldBytes) return false;
+    bytes += b;
+  }
+  const containers = plan.containers;
+  if (containers.length > 0) {
+    const fieldElements = limits.maxFieldContainerElements || Infinity;
+    let elements = 0;
+    for (let k = 0; k < containers.length; k++) {
+      const v = values[containers[k]!];
+      if (!Array.isArray(v)) continue;
+      if (v.length > fieldElements) return false;
+      elements += v.length;
+      if (plan.containerOfStrings[k] === 0) continue;
+      for (let e = 0; e < v.length; e++) {
+        const b = boundOf(v[e]);
+        if (b > fieldBytes) return false;
+        bytes += b;
+      }
+    }
+    if (elements > (limits.maxTotalContainerElements || Infinity)) return false;
+  }
+  return bytes <= (limits.maxTotalStringBytes || Infinity);
+}
+
 /**
  * The row as a writer gets it: `values` itself when nothing is over a
  * limit, else a copy with the cut fields; `report` is told of each cut.
@@ -63,35 +144,11 @@ export function limitRow(
   limits: LogFieldLimits,
   report: (weird: TruncationWeird) => void,
 ): readonly ZeekValue[] {
+  if (rowFits(columns, values, limits)) return values;
   const fieldBytes = limits.maxFieldStringBytes || Infinity;
   const totalBytes = limits.maxTotalStringBytes || Infinity;
   const fieldElements = limits.maxFieldContainerElements || Infinity;
   const totalElements = limits.maxTotalContainerElements || Infinity;
-  // A bound first: every string under its limit, the sums under theirs.
-  let bytes = 0;
-  let elements = 0;
-  let fits = true;
-  for (let i = 0; i < columns.length && fits; i++) {
-    const t = columns[i]!.type;
-    const v = values[i];
-    if (v === undefined || v === null) continue;
-    if (isString(t)) {
-      const b = boundOf(v);
-      if (b > fieldBytes) fits = false;
-      bytes += b;
-    } else if (isContainer(t) && Array.isArray(v)) {
-      if (v.length > fieldElements) fits = false;
-      elements += v.length;
-      if (isString(t.of)) {
-        for (const e of v) {
-          const b = boundOf(e);
-          if (b > fieldBytes) fits = false;
-          bytes += b;
-        }
-      }
-    }
-  }
-  if (fits && bytes <= totalBytes && elements <= totalElements) return values;
 
   const out = [...values];
   let usedBytes = 0;

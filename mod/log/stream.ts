@@ -14,6 +14,7 @@ import {
   DEFAULT_LOG_FIELD_LIMITS,
   limitRow,
   type LogFieldLimits,
+  rowFits,
   type TruncationWeird,
 } from "./field_limits.ts";
 import {
@@ -433,10 +434,11 @@ export class LogRegistry {
       if (policy !== undefined && !policy(record ??= stream.record(values))) continue;
       w.writes++;
       if (sink === undefined) continue;
-      row ??= this.#limits === undefined ? values : limitRow(
+      const limits = this.#limits;
+      row ??= limits === undefined || rowFits(stream.columns, values, limits) ? values : limitRow(
         stream.columns,
         values,
-        this.#limits,
+        limits,
         (weird) => this.#onTruncated?.(weird, stream.id),
       );
       sink.write(stream, w.filter, row);
