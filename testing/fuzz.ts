@@ -30,6 +30,7 @@ import {
   decodeEvent,
   decodeJsonEvent,
   encodeEvent,
+  encodeJsonEvent,
   parseBrokerJson,
 } from "../mod/codec/mod.ts";
 import { FrameReader, WebSocketProtocolError } from "../mod/api/websocket/mod.ts";
@@ -225,32 +226,20 @@ function busTarget(): Target {
 }
 
 function jsonTarget(): Target {
-  const message = {
-    type: "data-message",
-    topic: "zeek.fuzz.",
-    "@data-type": "vector",
-    data: [
-      { "@data-type": "count", data: 1 },
-      { "@data-type": "count", data: 1 },
-      {
-        "@data-type": "vector",
-        data: [
-          { "@data-type": "string", data: "Fuzz::ev" },
-          {
-            "@data-type": "vector",
-            data: [
-              { "@data-type": "string", data: "hello" },
-              { "@data-type": "count", data: 42 },
-              { "@data-type": "vector", data: [{ "@data-type": "string", data: "a" }] },
-              { "@data-type": "address", data: "10.0.0.1" },
-              { "@data-type": "port", data: "80/tcp" },
-              { "@data-type": "timestamp", data: "2023-11-14T22:13:20.500" },
-            ],
-          },
-        ],
-      },
+  const message = encodeJsonEvent(
+    "zeek.fuzz.",
+    "Fuzz::ev",
+    [
+      "hello",
+      42,
+      ["a"],
+      "10.0.0.1",
+      "80/tcp",
+      1_700_000_000.5,
     ],
-  };
+    BUS_TYPES,
+    null,
+  );
   return {
     seeds: [text.encode(JSON.stringify(message))],
     run(input) {
