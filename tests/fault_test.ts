@@ -12,7 +12,14 @@
 
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
-import { processesMentioning, runWeir as weir, tearDownCluster, writeConfig } from "./harness.ts";
+import {
+  processesMentioning,
+  runWeir as weir,
+  tearDownCluster,
+  until,
+  weirStatus,
+  writeConfig,
+} from "./harness.ts";
 
 /** Each worker incarnation writes records `${node}/${pid}` 0, 1, 2, … until stopped. */
 const SITE = `
@@ -39,21 +46,11 @@ const NODE_CFG =
 
 /** Name → pid of the nodes `weir status` shows running. */
 async function running(c: string[]): Promise<Map<string, number>> {
-  const status = await weir("status", ...c);
   const m = new Map<string, number>();
-  for (const line of status.out.split("\n").slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f[3] === "running") m.set(f[0]!, Number(f[4]));
+  for (const [name, row] of (await weirStatus(...c)).rows) {
+    if (row.status === "running") m.set(name, row.pid);
   }
   return m;
-}
-
-async function until(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!await ok()) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 /** Every record of every fault log (archived or current), as run → seqs. */

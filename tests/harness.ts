@@ -6,6 +6,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { findFreePortRange } from "../testing/mod.ts";
 
 export { findFreePortRange };
@@ -76,6 +77,47 @@ export async function runWeir(
   }).output();
   const d = new TextDecoder();
   return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
+}
+
+/** One row of `weir status`. */
+export interface StatusRow {
+  readonly status: string;
+  readonly pid: number;
+  /** 0 while the table has no Restarts column. */
+  readonly restarts: number;
+}
+
+/** `weir status ARGS…`: its rows by node name, and its stderr. */
+export async function weirStatus(
+  ...args: string[]
+): Promise<{ rows: Map<string, StatusRow>; err: string }> {
+  const r = await runWeir("status", ...args);
+  const rows = new Map<string, StatusRow>();
+  const lines = r.out.trim().split("\n");
+  const restartsColumn = lines[0]!.includes("Restarts");
+  for (const line of lines.slice(1)) {
+    // Name Type Host Status Pid Started (three words) [Restarts]
+    const f = line.trim().split(/\s+/);
+    rows.set(f[0]!, {
+      status: f[3]!,
+      pid: Number(f[4]),
+      restarts: restartsColumn ? Number(f.at(-1)) : 0,
+    });
+  }
+  return { rows, err: r.err };
+}
+
+/** Polls `ok` every 500 ms until it holds; fails naming `what` after `ms`. */
+export async function until(
+  what: string,
+  ok: () => Promise<boolean>,
+  ms = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!await ok()) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 /** A running `weir` process with its output captured line by line. */

@@ -9,43 +9,19 @@
  */
 
 import assert from "node:assert/strict";
-import { processesMentioning, runWeir as weir, tearDownCluster, writeConfig } from "./harness.ts";
+import {
+  processesMentioning,
+  runWeir as weir,
+  tearDownCluster,
+  until,
+  weirStatus,
+  writeConfig,
+} from "./harness.ts";
 import { NO_HELLO_RESTART_MS } from "../mod/manager/fleet.ts";
 
 const NODE_CFG = "[manager]\ntype=manager\nhost=localhost\n\n" +
   "[worker-1]\ntype=worker\nhost=localhost\ninterface=lo\n\n" +
   "[worker-2]\ntype=worker\nhost=localhost\ninterface=lo\n";
-
-interface Row {
-  readonly status: string;
-  readonly pid: number;
-  readonly restarts: number;
-}
-
-/** The rows of `weir status` by name, and its stderr. */
-async function status(c: string[]): Promise<{ rows: Map<string, Row>; err: string }> {
-  const r = await weir("status", ...c);
-  const rows = new Map<string, Row>();
-  const lines = r.out.trim().split("\n");
-  const restartsColumn = lines[0]!.includes("Restarts");
-  for (const line of lines.slice(1)) {
-    const f = line.trim().split(/\s+/);
-    rows.set(f[0]!, {
-      status: f[3]!,
-      pid: Number(f[4]),
-      restarts: restartsColumn ? Number(f.at(-1)) : 0,
-    });
-  }
-  return { rows, err: r.err };
-}
-
-async function until(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!await ok()) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 Deno.test({
   name:
@@ -62,7 +38,7 @@ Deno.test({
     try {
       const started = await weir("start", ...c);
       assert.equal(started.code, 0, started.out + started.err);
-      const first = (await status(c)).rows;
+      const first = (await weirStatus(...c)).rows;
       assert.equal(first.get("worker-1")?.status, "running");
       assert.equal(first.get("worker-2")?.status, "running");
 
@@ -72,10 +48,10 @@ Deno.test({
       frozen.push(old1);
       await until(
         "worker-1 to show no-hello",
-        async () => (await status(c)).rows.get("worker-1")?.status === "no-hello",
+        async () => (await weirStatus(...c)).rows.get("worker-1")?.status === "no-hello",
         30_000,
       );
-      const shown = await status(c);
+      const shown = await weirStatus(...c);
       assert.equal(shown.rows.get("worker-1")?.pid, old1);
       assert.equal(shown.rows.get("worker-2")?.status, "running");
       assert.match(shown.err, /worker-1 runs but is not up on the bus/);
@@ -94,27 +70,27 @@ Deno.test({
       assert.equal(cron.code, 0, cron.out + cron.err);
       assert.match(cron.out + cron.err, /restarted nodes without a hello: worker-1/);
       await until("worker-1 back after weir cron", async () => {
-        const row = (await status(c)).rows.get("worker-1");
+        const row = (await weirStatus(...c)).rows.get("worker-1");
         return row?.status === "running" && row.pid !== old1;
       });
 
       // worker-2 frozen: the manager restarts it by itself.
-      const old2 = (await status(c)).rows.get("worker-2")!.pid;
+      const old2 = (await weirStatus(...c)).rows.get("worker-2")!.pid;
       Deno.kill(old2, "SIGSTOP");
       frozen.push(old2);
       const frozenAt = Date.now();
       await until("worker-2 to show no-hello", async () => {
-        return (await status(c)).rows.get("worker-2")?.status === "no-hello";
+        return (await weirStatus(...c)).rows.get("worker-2")?.status === "no-hello";
       }, 30_000);
       await until("worker-2 restarted by the manager", async () => {
-        const row = (await status(c)).rows.get("worker-2");
+        const row = (await weirStatus(...c)).rows.get("worker-2");
         return row?.status === "running" && row.pid !== old2;
       }, NO_HELLO_RESTART_MS + 30_000);
       assert.ok(
         Date.now() - frozenAt >= NO_HELLO_RESTART_MS,
         "restarted no sooner than NO_HELLO_RESTART_MS",
       );
-      const after = (await status(c)).rows;
+      const after = (await weirStatus(...c)).rows;
       assert.equal(after.get("worker-2")?.restarts, 1);
       assert.equal(after.get("worker-1")?.restarts, 1);
       for (const pid of frozen) {

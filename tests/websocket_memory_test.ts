@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { runWeir as weir, tearDownCluster, writeConfig } from "./harness.ts";
+import { runWeir as weir, tearDownCluster, weirStatus, writeConfig } from "./harness.ts";
 import { RawClient } from "../testing/websocket.ts";
 
 const NODE_CFG = "[manager]\ntype=manager\nhost=localhost\n\n" +
@@ -66,13 +66,8 @@ Deno.test({
     try {
       const started = await weir("start", ...c);
       assert.equal(started.code, 0, started.out + started.err);
-      const status = await weir("status", ...c);
-      const pids = new Map(
-        status.out.split("\n").slice(1).map((l) => l.trim().split(/\s+/)).filter((f) =>
-          f[3] === "running"
-        ).map((f) => [f[0]!, Number(f[4])]),
-      );
-      const manager = pids.get("manager")!, worker = pids.get("worker-1")!;
+      const { rows } = await weirStatus(...c);
+      const manager = rows.get("manager")!.pid, worker = rows.get("worker-1")!.pid;
       await new Promise((r) => setTimeout(r, 2000));
       const base = { manager: rssMiB(manager), worker: rssMiB(worker) };
       for (let round = 1; round <= ROUNDS; round++) {
